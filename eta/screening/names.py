@@ -1,0 +1,487 @@
+"""Person-name similarity for watchlist screening: normalise, romanise, align name parts, score.
+
+Two names are split into parts, each part romanised (any script to Latin) and reduced to a
+phonetic key and a consonant skeleton. Parts are paired by the best similarity (exact, known
+variant, initial, edit distance within a length-dependent allowance, skeleton for scripts that
+write no short vowels); the score is the weighted mean over the pairing, where a part replaced by a
+different one costs more than a part merely missing from one side.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+from rapidfuzz.distance import Levenshtein
+
+from eta.screening.name_variants import PARTICLES, TITLES, VARIANT_GROUPS
+
+DEFAULT_THRESHOLD: float = 0.78
+"""Score at and above which the shipped configuration takes two names as the same person.
+
+Chosen on the tuning half of names/person_pairs_dev.csv by bench/match_quality.py.
+"""
+
+# Similarity of two parts that are known variants of one name (Mohammed / Muhammad).
+VARIANT_SIMILARITY = 0.92
+# Similarity of an initial with a part that starts with that letter (V. / Vladimir).
+INITIAL_SIMILARITY = 0.85
+# Two parts that sound alike once spelling conventions are folded (Wolodymyr / Volodymyr).
+PHONETIC_SIMILARITY = 0.9
+# Equal consonant skeletons when one side comes from a script without short vowels.
+SKELETON_SIMILARITY = 0.9
+
+# Cost, per unit of weight, of name parts left unpaired. A part on each side that found no partner
+# is a substitution (AL-DULAIMI vs AL-TIKRITI): it costs a full part. A part only one side has is an
+# omission (a dropped middle name) and costs less, more on the query side than on the list side.
+SUBSTITUTION_COST = 1.0
+QUERY_OMISSION_COST = 0.5
+CANDIDATE_OMISSION_COST = 0.25
+# A surname, when the caller knows which part it is, weighs more than the given names.
+SURNAME_WEIGHT = 1.3
+PARTICLE_WEIGHT = 0.3
+INITIAL_WEIGHT = 0.5
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_,;:/\\.·・•()\[\]{}\"«»“”„+&|*#!?<>=@]+")
+_DROPPED = re.compile(r"['`ʻʼʾʿ’‘´]")
+_LEET = str.maketrans("013457890", "oieastbgo")
+_CAPITAL_SPLIT = re.compile(r"[A-Z][a-z]*|[a-z]+")
+
+_VARIANTS: dict[str, frozenset[int]] = {}
+for _group_id, _group in enumerate(VARIANT_GROUPS):
+    for _spelling in _group.split():
+        _VARIANTS[_spelling] = _VARIANTS.get(_spelling, frozenset()) | {_group_id}
+_NO_GROUPS: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class NameToken:
+    """One part of a name after normalisation, with the forms the matcher compares."""
+
+    text: str  # romanised, lower case, a-z only
+    key: str  # phonetic key: spelling conventions folded (ph->f, w->v, doubled letters...)
+    skeleton: str  # consonants of the key, for scripts that do not write short vowels
+    display: str  # the part as the source wrote it, upper-cased, for explanations
+    weight: float
+    abjad: bool  # came from Arabic, Hebrew, Thai...: vowels are missing from `text`
+    groups: frozenset[int]  # known-variant groups the spelling belongs to
+    initial: bool  # a single letter
+
+
+@dataclass(frozen=True, slots=True)
+class NameComparison:
+    """The score of two names with the pairing behind it and a sentence an officer can read."""
+
+    score: float
+    explanation: str
+    pairs: tuple[tuple[str, str, float], ...]  # (query part, listed part, similarity)
+    unmatched_query: tuple[str, ...]
+    unmatched_candidate: tuple[str, ...]
+
+
+def _script(char: str) -> str:
+    """Coarse script class of one character: latin, abjad, han, hangul or other."""
+    code = ord(char)
+    if code < 0x0250:
+        return "latin"
+    if 0x0590 <= code <= 0x08FF or 0xFB1D <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
+        return "abjad"  # Hebrew, Arabic, Syriac, Thaana
+    if 0x0E00 <= code <= 0x0EFF or 0x1780 <= code <= 0x17FF:
+        return "abjad"  # Thai, Lao, Khmer: romanised without most vowels
+    if 0xAC00 <= code <= 0xD7AF:
+        return "hangul"
+    if 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x2FFFF:
+        return "han"
+    return "other"
+
+
+def _phonetic_key(text: str) -> str:
+    """Fold spelling conventions so that different romanisations of one sound compare equal."""
+    key = text
+    for old, new in _KEY_RULES:
+        if old in key:
+            key = key.replace(old, new)
+    folded = []
+    previous = ""
+    for char in key:
+        if char != previous:
+            folded.append(char)
+        previous = char
+    key = "".join(folded)
+    if len(key) > 3 and key.endswith("h"):
+        key = key[:-1]
+    return key
+
+
+_KEY_RULES: tuple[tuple[str, str], ...] = (
+    ("tsch", "C"),
+    ("tch", "C"),
+    ("sch", "S"),
+    ("dzh", "J"),
+    ("zh", "J"),
+    ("kh", "h"),
+    ("gh", "g"),
+    ("ph", "f"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("ch", "C"),
+    ("sh", "S"),
+    ("ck", "k"),
+    ("q", "k"),
+    ("x", "ks"),
+    ("c", "k"),
+    ("w", "v"),
+    ("z", "s"),
+    ("j", "y"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("ie", "i"),
+    ("ei", "i"),
+    ("ae", "e"),
+    ("ue", "u"),
+    ("oe", "o"),
+    ("y", "i"),
+    ("C", "ch"),
+    ("S", "sh"),
+    ("J", "j"),
+)
+_VOWELS = frozenset("aeiouyvw")
+
+
+def _skeleton(key: str) -> str:
+    """Consonants of a phonetic key (w and v count as vowels: Arabic and Hebrew write them so)."""
+    consonants = [c for c in key if c not in _VOWELS]
+    out: list[str] = []
+    for char in consonants:
+        if not out or out[-1] != char:
+            out.append(char)
+    return "".join(out)
+
+
+def _romanise(raw: str) -> tuple[list[str], bool]:
+    """Romanise one raw part into one or more lower-case Latin parts, and say if it was abjad."""
+    scripts = {_script(c) for c in raw if c.isalpha()}
+    abjad = "abjad" in scripts
+    if "han" in scripts or "hangul" in scripts:
+        # anyascii writes each syllable capitalised ("JinZhengEn"): family name first, the rest
+        # joined as one given name, as passports write Chinese and Korean names.
+        syllables = [s.lower() for s in _CAPITAL_SPLIT.findall(anyascii(raw))]
+        if "hangul" in scripts:
+            syllables = [s.replace("eo", "o").replace("eu", "u") for s in syllables]
+        if len(syllables) > 1:
+            return [syllables[0], "".join(syllables[1:])], abjad
+        return syllables, abjad
+    text = anyascii(raw).lower()
+    if any(c.isdigit() for c in text) and any(c.isalpha() for c in text):
+        text = text.translate(_LEET)  # "Ig0r Sech1n"
+    parts = [p for p in _SEPARATORS.split(_DROPPED.sub("", text)) if p]
+    return ["".join(c for c in p if "a" <= c <= "z") for p in parts], abjad
+
+
+@lru_cache(maxsize=100_000)
+def _make_token(text: str, display: str, abjad: bool) -> NameToken:
+    key = _phonetic_key(text)
+    if len(text) == 1:
+        weight = INITIAL_WEIGHT
+    elif text in PARTICLES:
+        weight = PARTICLE_WEIGHT
+    else:
+        weight = 1.0
+    return NameToken(
+        text=text,
+        key=key,
+        skeleton=_skeleton(key),
+        display=display,
+        weight=weight,
+        abjad=abjad,
+        groups=_VARIANTS.get(text, _NO_GROUPS),
+        initial=len(text) == 1,
+    )
+
+
+@lru_cache(maxsize=200_000)
+def name_tokens(name: str) -> tuple[NameToken, ...]:
+    """Split a person name in any script into normalised, romanised parts (titles dropped)."""
+    cleaned = _DROPPED.sub("", unicodedata.normalize("NFKC", name).casefold())
+    tokens: list[NameToken] = []
+    for raw in _SEPARATORS.split(cleaned):
+        if not raw:
+            continue
+        texts, abjad = _romanise(raw)
+        for text in texts:
+            if text:
+                tokens.append(_make_token(text, raw.upper() if len(texts) == 1 else text, abjad))
+    kept = [t for t in tokens if t.text not in TITLES]
+    return tuple(kept) if kept else tuple(tokens)
+
+
+def _edit_allowance(length: int) -> int:
+    """Edits tolerated between two parts of this length: none for parts of two letters or less."""
+    if length <= 2:
+        return 0
+    if length <= 5:
+        return 1
+    if length <= 10:
+        return 2
+    return 3
+
+
+def _edit_similarity(a: str, b: str) -> float:
+    """Similarity from edit distance, zero beyond the length-dependent allowance."""
+    len_a = len(a)
+    len_b = len(b)
+    shortest, longest = (len_a, len_b) if len_a < len_b else (len_b, len_a)
+    allowance = _edit_allowance(shortest)
+    if allowance == 0 or longest - shortest > allowance:
+        return 0.0
+    distance = Levenshtein.distance(a, b, score_cutoff=allowance)
+    if distance > allowance:
+        return 0.0
+    return 1.0 - distance / longest
+
+
+_SIMILARITY_CACHE: dict[tuple[str, bool, str, bool], float] = {}
+_SIMILARITY_CACHE_SIZE = 500_000
+
+
+def token_similarity(a: NameToken, b: NameToken) -> float:
+    """Similarity in [0, 1] of two name parts."""
+    if a.text == b.text:
+        return 1.0
+    cache_key = (a.text, a.abjad, b.text, b.abjad)
+    cached = _SIMILARITY_CACHE.get(cache_key)
+    if cached is not None:
+        return cached
+    similarity = _token_similarity(a, b)
+    if len(_SIMILARITY_CACHE) >= _SIMILARITY_CACHE_SIZE:
+        _SIMILARITY_CACHE.clear()
+    _SIMILARITY_CACHE[cache_key] = similarity
+    _SIMILARITY_CACHE[(b.text, b.abjad, a.text, a.abjad)] = similarity
+    return similarity
+
+
+def _token_similarity(a: NameToken, b: NameToken) -> float:
+    if a.groups & b.groups:
+        return VARIANT_SIMILARITY
+    if a.initial or b.initial:
+        if a.text[0] == b.text[0] and not (a.initial and b.initial):
+            return INITIAL_SIMILARITY
+        return 0.0
+    if a.key == b.key:
+        return PHONETIC_SIMILARITY
+    best = _edit_similarity(a.text, b.text)
+    if best < 0.97:
+        best = max(best, 0.97 * _edit_similarity(a.key, b.key))
+    if (a.abjad or b.abjad) and a.skeleton and b.skeleton:
+        if a.skeleton == b.skeleton:
+            best = max(best, SKELETON_SIMILARITY)
+        elif min(len(a.skeleton), len(b.skeleton)) >= 4:
+            best = max(best, 0.9 * _edit_similarity(a.skeleton, b.skeleton))
+    return best
+
+
+def _join(tokens: tuple[NameToken, ...]) -> NameToken:
+    abjad = any(t.abjad for t in tokens)
+    return _make_token("".join(t.text for t in tokens), " ".join(t.display for t in tokens), abjad)
+
+
+def _merge_split_parts(
+    longer: tuple[NameToken, ...], shorter: tuple[NameToken, ...]
+) -> tuple[NameToken, ...]:
+    """Join adjacent parts of the longer name that together spell one part of the other.
+
+    Catches "Patr ushev" ~ "Patrushev", "Rami Makhlouf" ~ "Ramimakhlouf", "عبد الله" ~ "Abdullah".
+    """
+    result = list(longer)
+    for span in (3, 2):
+        i = 0
+        while i + span <= len(result):
+            parts = tuple(result[i : i + span])
+            joined = _join(parts)
+            best_joined = max(token_similarity(joined, t) for t in shorter)
+            if best_joined >= 0.85:
+                best_single = max(token_similarity(p, t) for p in parts for t in shorter)
+                if best_joined > best_single:
+                    result[i : i + span] = [joined]
+            i += 1
+    return tuple(result)
+
+
+Pairing = tuple[list[tuple[int, int, float]], list[int], list[int]]
+
+
+def _pair_parts(query: tuple[NameToken, ...], candidate: tuple[NameToken, ...]) -> Pairing:
+    """Pair parts greedily, most similar first; return pairs and the parts left on each side."""
+    scored = []
+    for i, q in enumerate(query):
+        for j, c in enumerate(candidate):
+            sim = token_similarity(q, c)
+            if sim > 0.0:
+                scored.append((sim, i, j))
+    scored.sort(key=lambda item: (-item[0], item[1], item[2]))
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
+    for sim, i, j in scored:
+        if i not in used_q and j not in used_c:
+            used_q.add(i)
+            used_c.add(j)
+            pairs.append((i, j, sim))
+    unmatched_q = [i for i in range(len(query)) if i not in used_q]
+    unmatched_c = [j for j in range(len(candidate)) if j not in used_c]
+    return pairs, unmatched_q, unmatched_c
+
+
+def _pairing_score(
+    pairing: Pairing,
+    query_weights: list[float],
+    candidate_weights: list[float],
+    query_omission: float,
+    candidate_omission: float,
+) -> float:
+    """Weighted mean similarity over the pairs, with the costs of the parts left unpaired."""
+    pairs, unmatched_q, unmatched_c = pairing
+    numerator = 0.0
+    denominator = 0.0
+    for i, j, sim in pairs:
+        weight = max(query_weights[i], candidate_weights[j])
+        numerator += weight * sim
+        denominator += weight
+    lost_q = sum(query_weights[i] for i in unmatched_q)
+    lost_c = sum(candidate_weights[j] for j in unmatched_c)
+    substituted = min(lost_q, lost_c)
+    denominator += (
+        SUBSTITUTION_COST * substituted
+        + query_omission * (lost_q - substituted)
+        + candidate_omission * (lost_c - substituted)
+    )
+    score = numerator / denominator if denominator > 0 else 0.0
+    return min(1.0, score)
+
+
+def _prepare(
+    query: tuple[NameToken, ...], candidate: tuple[NameToken, ...]
+) -> tuple[tuple[NameToken, ...], tuple[NameToken, ...]]:
+    if len(query) > len(candidate):
+        query = _merge_split_parts(query, candidate)
+    elif len(candidate) > len(query):
+        candidate = _merge_split_parts(candidate, query)
+    return query, candidate
+
+
+def _symmetric_score(pairing: Pairing, weights_a: list[float], weights_b: list[float]) -> float:
+    """The better of the two readings: either name may be the one with parts omitted."""
+    return max(
+        _pairing_score(pairing, weights_a, weights_b, QUERY_OMISSION_COST, CANDIDATE_OMISSION_COST),
+        _pairing_score(pairing, weights_a, weights_b, CANDIDATE_OMISSION_COST, QUERY_OMISSION_COST),
+    )
+
+
+def _same_parts(a: tuple[NameToken, ...], b: tuple[NameToken, ...]) -> bool:
+    return len(a) == len(b) and sorted(t.text for t in a) == sorted(t.text for t in b)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """Similarity in [0, 1] of two person names in any script; symmetric in its arguments."""
+    tokens_a = name_tokens(a)
+    tokens_b = name_tokens(b)
+    if not tokens_a or not tokens_b:
+        return 0.0
+    if _same_parts(tokens_a, tokens_b):
+        return 1.0
+    # Order the two sides canonically so that every tie is broken the same way whichever
+    # argument comes first.
+    if (len(tokens_a), a) > (len(tokens_b), b):
+        tokens_a, tokens_b = tokens_b, tokens_a
+    tokens_a, tokens_b = _prepare(tokens_a, tokens_b)
+    pairing = _pair_parts(tokens_a, tokens_b)
+    return _symmetric_score(pairing, [t.weight for t in tokens_a], [t.weight for t in tokens_b])
+
+
+def compare_names(query: str, candidate: str, query_surname: str | None = None) -> NameComparison:
+    """Score a queried name against a listed one and explain the pairing in a short sentence.
+
+    `query_surname`, when the caller knows it (the MRZ separates it), makes the family name weigh
+    more: a listed name that lacks the surname scores lower than one that lacks a given name.
+    Without a surname the score equals `name_similarity(query, candidate)`.
+    """
+    q_tokens = name_tokens(query)
+    c_tokens = name_tokens(candidate)
+    if not q_tokens or not c_tokens:
+        return NameComparison(0.0, "no comparable name", (), (), ())
+    surname_texts = {t.text for t in name_tokens(query_surname)} if query_surname else set()
+    q_tokens, c_tokens = _prepare(q_tokens, c_tokens)
+    pairing = _pair_parts(q_tokens, c_tokens)
+    c_weights = [t.weight for t in c_tokens]
+    if surname_texts:
+        q_weights = [
+            t.weight * SURNAME_WEIGHT if t.text in surname_texts else t.weight for t in q_tokens
+        ]
+        score = _pairing_score(
+            pairing, q_weights, c_weights, QUERY_OMISSION_COST, CANDIDATE_OMISSION_COST
+        )
+    else:
+        score = name_similarity(query, candidate)
+    if _same_parts(q_tokens, c_tokens):
+        score = 1.0
+    pairs, unmatched_q, unmatched_c = pairing
+    explanation = _explain(
+        q_tokens, c_tokens, pairs, unmatched_q, unmatched_c, surname_texts, score
+    )
+    return NameComparison(
+        score=round(score, 4),
+        explanation=explanation,
+        pairs=tuple((q_tokens[i].display, c_tokens[j].display, sim) for i, j, sim in pairs),
+        unmatched_query=tuple(q_tokens[i].display for i in unmatched_q),
+        unmatched_candidate=tuple(c_tokens[j].display for j in unmatched_c),
+    )
+
+
+def _describe_pair(q: NameToken, c: NameToken, sim: float) -> str:
+    if sim >= 1.0:
+        return f"{q.display} = {c.display}"
+    if q.groups & c.groups:
+        return f"{q.display} ~ {c.display} (known variant)"
+    if q.initial or c.initial:
+        return f"{q.display} ~ {c.display} (initial)"
+    return f"{q.display} ~ {c.display} ({sim:.2f})"
+
+
+def _explain(
+    query: tuple[NameToken, ...],
+    candidate: tuple[NameToken, ...],
+    pairs: list[tuple[int, int, float]],
+    unmatched_q: list[int],
+    unmatched_c: list[int],
+    surname_texts: set[str],
+    score: float,
+) -> str:
+    phrases: list[str] = []
+    surname_pairs = [p for p in pairs if query[p[0]].text in surname_texts]
+    given_pairs = [p for p in pairs if query[p[0]].text not in surname_texts]
+    if surname_texts:
+        if surname_pairs:
+            described = ", ".join(
+                _describe_pair(query[i], candidate[j], s) for i, j, s in surname_pairs
+            )
+            phrases.append(f"surname {described}")
+        else:
+            phrases.append("surname not found in listed name")
+    exact_given = all(s >= 1.0 for _, _, s in given_pairs)
+    if given_pairs and exact_given and not unmatched_q:
+        phrases.append("given names match" if surname_texts else "names match")
+    else:
+        phrases.extend(
+            _describe_pair(query[i], candidate[j], s) for i, j, s in given_pairs if s < 1.0
+        )
+    if unmatched_q:
+        missing = " ".join(query[i].display for i in unmatched_q)
+        phrases.append(f"{missing} not in listed name")
+    if unmatched_c:
+        extra = " ".join(candidate[j].display for j in unmatched_c)
+        phrases.append(f"listed name also has {extra}")
+    return f"name {score:.2f}: " + ", ".join(phrases)
