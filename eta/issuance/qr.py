@@ -1,0 +1,103 @@
+"""The authorisation's QR code: the compact JWS as is, byte mode, ECC level M, version ≤ 18."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+
+import qrcode
+import qrcode.exceptions
+import qrcode.util
+from PIL import Image
+
+MAX_VERSION = 18  # SPEC §5: keeps the printed symbol small enough for every scanner
+QUIET_ZONE = 4  # modules of white around the symbol, as ISO/IEC 18004 requires
+
+
+class QRTooLargeError(ValueError):
+    """The token does not fit in a version-18, ECC-M QR code."""
+
+
+@dataclass(frozen=True)
+class QRSymbol:
+    """An encoded QR code: its version and module matrix (quiet zone included)."""
+
+    version: int
+    modules: tuple[tuple[bool, ...], ...]
+
+    @property
+    def size(self) -> int:
+        """Width in modules, quiet zone included."""
+        return len(self.modules)
+
+
+# Encoding costs tens of milliseconds in pure Python (mask selection), and one issuance renders
+# the same token as PNG, SVG and PDF; a few recent symbols are worth keeping.
+@lru_cache(maxsize=16)
+def encode(token: str) -> QRSymbol:
+    """Encode ``token`` (ASCII) in byte mode at ECC level M in the smallest version that fits.
+
+    Raises :class:`QRTooLargeError` above version 18.
+    """
+    data = token.encode("ascii")
+    code = qrcode.QRCode(version=None, error_correction=qrcode.ERROR_CORRECT_M, border=QUIET_ZONE)
+    # One explicit byte-mode segment: qrcode would otherwise split the JWS into mixed-mode
+    # segments, and verifiers expect the token back byte for byte.
+    code.add_data(qrcode.util.QRData(data, mode=qrcode.util.MODE_8BIT_BYTE), optimize=0)
+    try:
+        code.make(fit=True)
+    except (qrcode.exceptions.DataOverflowError, ValueError) as error:  # ValueError: > v40
+        raise QRTooLargeError(f"a {len(data)}-byte token does not fit in any QR code") from error
+    if code.version is None or code.version > MAX_VERSION:
+        raise QRTooLargeError(
+            f"a {len(data)}-byte token needs QR version {code.version} (at most {MAX_VERSION})"
+        )
+    return QRSymbol(version=code.version, modules=tuple(tuple(row) for row in code.get_matrix()))
+
+
+def qr_png(token: str, box_size: int = 8) -> bytes:
+    """The QR code as a black-and-white PNG, ``box_size`` pixels per module."""
+    if box_size < 1:
+        raise ValueError("box_size must be at least 1")
+    symbol = encode(token)
+    # One pixel per module, scaled without smoothing: far faster than drawing each module.
+    image = Image.frombytes(
+        "L",
+        (symbol.size, symbol.size),
+        bytes(0 if dark else 255 for row in symbol.modules for dark in row),
+    )
+    image = image.resize(
+        (symbol.size * box_size, symbol.size * box_size), Image.Resampling.NEAREST
+    ).convert("1")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def dark_runs(symbol: QRSymbol) -> list[tuple[int, int, int]]:
+    """Horizontal runs of dark modules as (row, first column, length), for vector drawing."""
+    runs: list[tuple[int, int, int]] = []
+    for y, row in enumerate(symbol.modules):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append((y, start, x - start))
+            else:
+                x += 1
+    return runs
+
+
+def qr_svg(token: str) -> str:
+    """The QR code as a standalone SVG that scales to any size (one unit per module)."""
+    symbol = encode(token)
+    path = "".join(f"M{x} {y}h{length}v1h-{length}z" for y, x, length in dark_runs(symbol))
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
+        f'viewBox="0 0 {symbol.size} {symbol.size}" shape-rendering="crispEdges">'
+        f'<rect width="{symbol.size}" height="{symbol.size}" fill="#fff"/>'
+        f'<path d="{path}" fill="#000"/></svg>'
+    )
