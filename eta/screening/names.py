@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 from eta.screening.name_variants import PARTICLES, TITLES, VARIANT_GROUPS
 
-DEFAULT_THRESHOLD: float = 0.78
+DEFAULT_THRESHOLD: float = 0.77
 """Score at and above which the shipped configuration takes two names as the same person.
 
 Chosen on the tuning half of names/person_pairs_dev.csv by bench/match_quality.py.
@@ -44,6 +44,7 @@ CANDIDATE_OMISSION_COST = 0.25
 SURNAME_WEIGHT = 1.3
 PARTICLE_WEIGHT = 0.3
 INITIAL_WEIGHT = 0.5
+INITIALS_ONLY_CAP = 0.5
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_,;:/\\.·・•()\[\]{}\"«»“”„+&|*#!?<>=@]+")
 _DROPPED = re.compile(r"['`ʻʼʾʿ’‘´]")
@@ -175,6 +176,9 @@ def _romanise(raw: str) -> tuple[list[str], bool]:
         if len(syllables) > 1:
             return [syllables[0], "".join(syllables[1:])], abjad
         return syllables, abjad
+    if abjad and raw.startswith("ال") and len(raw) > 3:
+        # The Arabic article is written joined to the name: الحسن is "al-Hassan".
+        return ["al", *_romanise(raw[2:])[0]], abjad
     text = anyascii(raw).lower()
     if any(c.isdigit() for c in text) and any(c.isalpha() for c in text):
         text = text.translate(_LEET)  # "Ig0r Sech1n"
@@ -399,7 +403,15 @@ def name_similarity(a: str, b: str) -> float:
         tokens_a, tokens_b = tokens_b, tokens_a
     tokens_a, tokens_b = _prepare(tokens_a, tokens_b)
     pairing = _pair_parts(tokens_a, tokens_b)
-    return _symmetric_score(pairing, [t.weight for t in tokens_a], [t.weight for t in tokens_b])
+    score = _symmetric_score(pairing, [t.weight for t in tokens_a], [t.weight for t in tokens_b])
+    return _cap_initials_only(score, tokens_a, tokens_b)
+
+
+def _cap_initials_only(score: float, a: tuple[NameToken, ...], b: tuple[NameToken, ...]) -> float:
+    """A name written only in initials ("N.N.") says too little to identify anyone."""
+    if all(t.initial for t in a) or all(t.initial for t in b):
+        return min(score, INITIALS_ONLY_CAP)
+    return score
 
 
 def compare_names(query: str, candidate: str, query_surname: str | None = None) -> NameComparison:
@@ -424,6 +436,7 @@ def compare_names(query: str, candidate: str, query_surname: str | None = None) 
         score = _pairing_score(
             pairing, q_weights, c_weights, QUERY_OMISSION_COST, CANDIDATE_OMISSION_COST
         )
+        score = _cap_initials_only(score, q_tokens, c_tokens)
     else:
         score = name_similarity(query, candidate)
     if _same_parts(q_tokens, c_tokens):

@@ -1,0 +1,310 @@
+"""Screening a person against a watchlist: an inverted index of name keys, then person scoring.
+
+Candidates come from an inverted index of phonetic keys (Metaphone, consonant skeleton, known
+variant group) of every listed name's parts, and of passport numbers; only the few dozen names
+sharing the rarest keys with the query are scored. A candidate's score is its name score, then
+qualifiers that apply only when both sides state the value (nationality, date of birth, sex), as in
+OpenSanctions' logic-v2; an equal passport number is strong evidence on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import jellyfish
+
+from eta.screening.name_variants import PARTICLES
+from eta.screening.names import (
+    DEFAULT_THRESHOLD,
+    NameComparison,
+    NameToken,
+    compare_names,
+    name_tokens,
+)
+from eta.screening.types import BirthDate, DatePrecision, Subject, TravelDocument, WatchlistPerson
+
+# Qualifier weights, applied only when both the subject and the entry state the value.
+NATIONALITY_MISMATCH = 0.2
+BIRTH_YEAR_MISMATCH = 0.15
+BIRTH_DAY_MISMATCH = 0.25  # same year, a different exact day: both sides know the date exactly
+SEX_MISMATCH = 0.2
+# Positive evidence only counts once the names already look alike: a shared date of birth must
+# not lift an unrelated name over the threshold.
+NAME_FLOOR = 0.7
+BIRTH_DATE_EQUAL_BONUS = 0.05
+# An equal passport number (same number, same or unknown issuing country).
+IDENTIFIER_SCORE = 0.9
+CIRCA_YEARS = 2
+
+# Candidate generation: score at most this many listed names per query.
+MAX_CANDIDATES = 40
+# Posting lists longer than this are not walked: they only add weight to names already found.
+_LONG_POSTING = 20_000
+
+_DOCUMENT_CLEAN = re.compile(r"[^0-9A-Z]")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistMatch:
+    """A listed entry that matches the subject, with the reasons an officer can check."""
+
+    entry_id: int
+    key: str
+    score: float  # 0..1, after qualifiers
+    name_score: float  # the name alone
+    matched_name: str  # the listed name (primary or alias) that matched best
+    explanation: str
+
+
+@dataclass(slots=True)
+class _Entry:
+    entry_id: int
+    key: str
+    birth_dates: tuple[BirthDate, ...]
+    nationalities: tuple[str, ...]
+    sex: str | None
+    documents: tuple[TravelDocument, ...]
+
+
+def normalise_document_number(number: str) -> str:
+    """Upper-case a document number and drop spaces, dashes and MRZ fillers."""
+    return _DOCUMENT_CLEAN.sub("", number.upper())
+
+
+def _token_keys(token: NameToken) -> tuple[str, ...]:
+    """Index keys of one name part: Metaphone, consonant skeleton and variant groups."""
+    if token.initial or token.text in PARTICLES:
+        return ()
+    keys = []
+    if not token.abjad:
+        keys.append("m" + jellyfish.metaphone(token.text))
+    if len(token.skeleton) >= 2:
+        keys.append("s" + token.skeleton)
+    keys.extend(f"g{group}" for group in token.groups)
+    return tuple(keys)
+
+
+class WatchlistIndex:
+    """All names of a watchlist, indexed by name-part keys, with each entry's qualifiers.
+
+    Build it once from `(entry_id, WatchlistPerson)` pairs; `match()` then screens one subject.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[tuple[int, WatchlistPerson]] = (),
+        max_candidates: int = MAX_CANDIDATES,
+    ) -> None:
+        self.max_candidates = max_candidates
+        self._names: list[str] = []
+        self._name_entry = array("I")  # name number -> entry slot
+        self._entries: list[_Entry] = []
+        self._postings: dict[str, array[int]] = {}
+        self._documents: dict[str, list[int]] = {}
+        self._token_key_cache: dict[NameToken, tuple[str, ...]] = {}
+        self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for entry_id, person in entries:
+            self.add(entry_id, person)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def name_count(self) -> int:
+        """How many names (primary names and aliases) the index holds."""
+        return len(self._names)
+
+    def add(self, entry_id: int, person: WatchlistPerson) -> None:
+        """Index one listed person under every one of its names."""
+        slot = len(self._entries)
+        nationalities = tuple(n.upper() for n in person.nationalities)
+        self._entries.append(
+            _Entry(
+                entry_id=entry_id,
+                key=person.key,
+                birth_dates=tuple(person.birth_dates),
+                nationalities=self._interned.setdefault(nationalities, nationalities),
+                sex=person.sex.upper() if person.sex else None,
+                documents=tuple(person.documents),
+            )
+        )
+        for document in person.documents:
+            document_number = normalise_document_number(document.number)
+            if document_number:
+                self._documents.setdefault(document_number, []).append(slot)
+        seen_names: set[str] = set()
+        for name in person.names:
+            if not name or name in seen_names:
+                continue
+            seen_names.add(name)
+            number = len(self._names)
+            self._names.append(name)
+            self._name_entry.append(slot)
+            for key in self._name_keys(name):
+                posting = self._postings.get(key)
+                if posting is None:
+                    posting = self._postings[key] = array("I")
+                posting.append(number)
+
+    def _name_keys(self, name: str) -> set[str]:
+        keys: set[str] = set()
+        # Bypass the tokeniser's cache: a million listed names would only churn it.
+        for token in name_tokens.__wrapped__(name):
+            token_keys = self._token_key_cache.get(token)
+            if token_keys is None:
+                token_keys = self._token_key_cache[token] = _token_keys(token)
+            keys.update(token_keys)
+        return keys
+
+    def candidates(self, name: str) -> list[int]:
+        """Numbers of the listed names sharing the rarest keys with `name`, best first."""
+        query_keys = {key for token in name_tokens(name) for key in _token_keys(token)}
+        postings = sorted(
+            (self._postings[key] for key in query_keys if key in self._postings), key=len
+        )
+        total = max(len(self._names), 1)
+        weights: dict[int, float] = {}
+        for posting in postings:
+            weight = math.log(1 + total / len(posting))
+            if len(posting) <= _LONG_POSTING or not weights:
+                for number in posting:
+                    weights[number] = weights.get(number, 0.0) + weight
+            else:
+                size = len(posting)
+                for number in weights:
+                    at = bisect_left(posting, number)
+                    if at < size and posting[at] == number:
+                        weights[number] += weight
+        ranked = sorted(weights, key=weights.__getitem__, reverse=True)
+        return ranked[: self.max_candidates]
+
+    def match(self, subject: Subject, threshold: float = DEFAULT_THRESHOLD) -> list[WatchlistMatch]:
+        """Entries whose person score against `subject` reaches `threshold`, best first."""
+        query_name = subject.full_name
+        if not query_name.strip() and (subject.given_names or subject.surname):
+            query_name = f"{subject.given_names or ''} {subject.surname or ''}"
+        best_names: dict[int, tuple[NameComparison, str]] = {}
+        for number in self.candidates(query_name):
+            slot = self._name_entry[number]
+            listed = self._names[number]
+            comparison = compare_names(query_name, listed, subject.surname)
+            previous = best_names.get(slot)
+            if previous is None or comparison.score > previous[0].score:
+                best_names[slot] = (comparison, listed)
+        for slot in self._document_slots(subject):
+            if slot not in best_names:
+                listed = self._primary_name(slot)
+                best_names[slot] = (compare_names(query_name, listed, subject.surname), listed)
+        matches = []
+        for slot, (comparison, listed) in best_names.items():
+            entry = self._entries[slot]
+            score, reasons = _person_score(subject, entry, comparison.score)
+            if score >= threshold:
+                matches.append(
+                    WatchlistMatch(
+                        entry_id=entry.entry_id,
+                        key=entry.key,
+                        score=round(score, 4),
+                        name_score=comparison.score,
+                        matched_name=listed,
+                        explanation=", ".join([comparison.explanation, *reasons]),
+                    )
+                )
+        matches.sort(key=lambda m: (-m.score, m.entry_id))
+        return matches
+
+    def _primary_name(self, slot: int) -> str:
+        at = bisect_left(self._name_entry, slot)
+        return self._names[at] if at < len(self._names) else ""
+
+    def _document_slots(self, subject: Subject) -> list[int]:
+        slots: list[int] = []
+        for document in subject.documents:
+            slots.extend(self._documents.get(normalise_document_number(document.number), ()))
+        return slots
+
+
+def _documents_match(subject: Subject, entry: _Entry) -> bool:
+    for mine in subject.documents:
+        number = normalise_document_number(mine.number)
+        for listed in entry.documents:
+            if not number or normalise_document_number(listed.number) != number:
+                continue
+            if mine.country is None or listed.country is None or mine.country == listed.country:
+                return True
+    return False
+
+
+def _year_span(date: BirthDate) -> tuple[int, int]:
+    if date.precision is DatePrecision.CIRCA:
+        return date.earliest.year - CIRCA_YEARS, date.latest.year + CIRCA_YEARS
+    return date.earliest.year, date.latest.year
+
+
+def _day_span(date: BirthDate) -> tuple[dt.date, dt.date]:
+    if date.precision is DatePrecision.CIRCA:
+        low, high = _year_span(date)
+        return dt.date(max(low, 1), 1, 1), dt.date(min(high, 9999), 12, 31)
+    return date.earliest, date.latest
+
+
+def _birth_date_relation(mine: BirthDate, listed: BirthDate) -> tuple[float, str]:
+    """Score adjustment and a phrase for one pair of dates of birth."""
+    my_first, my_last = _day_span(mine)
+    listed_first, listed_last = _day_span(listed)
+    if my_first <= listed_last and listed_first <= my_last:
+        exact = mine.precision is DatePrecision.DAY and listed.precision is DatePrecision.DAY
+        if exact:
+            return BIRTH_DATE_EQUAL_BONUS, "DOB equal"
+        if listed.precision is DatePrecision.YEAR or mine.precision is DatePrecision.YEAR:
+            return 0.0, "DOB year equal"
+        return 0.0, "DOB within listed range"
+    my_years = _year_span(mine)
+    listed_years = _year_span(listed)
+    if my_years[0] <= listed_years[1] and listed_years[0] <= my_years[1]:
+        swapped = (
+            mine.precision is DatePrecision.DAY
+            and listed.precision is DatePrecision.DAY
+            and mine.earliest.year == listed.earliest.year
+            and mine.earliest.month == listed.earliest.day
+            and mine.earliest.day == listed.earliest.month
+        )
+        if swapped:
+            return -BIRTH_DAY_MISMATCH / 2, "DOB day and month swapped"
+        return -BIRTH_DAY_MISMATCH, "DOB same year, different day"
+    return -BIRTH_YEAR_MISMATCH, "DOB year differs"
+
+
+def _person_score(subject: Subject, entry: _Entry, name_score: float) -> tuple[float, list[str]]:
+    """Name score adjusted by identifiers and by the qualifiers both sides state."""
+    score = name_score
+    reasons: list[str] = []
+    if subject.documents and entry.documents and _documents_match(subject, entry):
+        score = max(score, IDENTIFIER_SCORE)
+        reasons.append("passport number equal")
+    if subject.birth_date is not None and entry.birth_dates:
+        birth_date = subject.birth_date
+        adjustment, phrase = max(
+            (_birth_date_relation(birth_date, listed) for listed in entry.birth_dates),
+            key=lambda relation: relation[0],
+        )
+        if adjustment > 0 and name_score < NAME_FLOOR:
+            adjustment = 0.0
+        score += adjustment
+        reasons.append(phrase)
+    if subject.nationality and entry.nationalities:
+        if subject.nationality.upper() in entry.nationalities:
+            reasons.append("nationality equal")
+        else:
+            score -= NATIONALITY_MISMATCH
+            reasons.append("nationality differs")
+    if subject.sex in ("F", "M") and entry.sex in ("F", "M") and subject.sex != entry.sex:
+        score -= SEX_MISMATCH
+        reasons.append("sex differs")
+    return min(1.0, max(0.0, score)), reasons

@@ -1,0 +1,177 @@
+"""Tests for matching a screened subject against an indexed watchlist."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eta.screening.types import (
+    BirthDate,
+    DatePrecision,
+    Subject,
+    TravelDocument,
+    WatchlistPerson,
+)
+from eta.screening.watchlist import WatchlistIndex
+
+
+def circa(year: int) -> BirthDate:
+    return BirthDate(dt.date(year, 1, 1), dt.date(year, 12, 31), DatePrecision.CIRCA)
+
+
+LISTED = [
+    WatchlistPerson(
+        key="QDi.401",
+        names=["Anna Maria ERIKSSON", "Anna ERIKSDOTTIR"],
+        birth_dates=[BirthDate.year(1974)],
+        nationalities=["UTO"],
+        sex="F",
+    ),
+    WatchlistPerson(
+        key="QDi.402",
+        names=["Abd al-Rahman Khalid AL-HASSAN", "عبد الرحمن خالد الحسن", "Abu Khalid"],
+        birth_dates=[circa(1968)],
+        nationalities=["SYR"],
+        sex="M",
+        documents=[TravelDocument("N 0123456", "SYR")],
+    ),
+    WatchlistPerson(
+        key="QDi.403",
+        names=["Viktor Ivanovich PETROV", "Виктор Иванович Петров"],
+        birth_dates=[BirthDate.exact(dt.date(1961, 5, 2))],
+        nationalities=["RUS"],
+        sex="M",
+    ),
+    WatchlistPerson(key="QDi.404", names=["Jean-Pierre DUBOIS"]),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> WatchlistIndex:
+    return WatchlistIndex(enumerate(LISTED, start=1))
+
+
+def keys(matches: list) -> list[str]:
+    return [m.key for m in matches]
+
+
+def test_index_counts_entries_and_names(index: WatchlistIndex) -> None:
+    assert len(index) == 4
+    assert index.name_count == 8
+
+
+def test_misspelt_name_matches_year_only_birth_date(index: WatchlistIndex) -> None:
+    subject = Subject(
+        full_name="ANNA MARIA ERIKSON",
+        birth_date=BirthDate.exact(dt.date(1974, 8, 12)),
+        nationality="UTO",
+        sex="F",
+        surname="ERIKSON",
+        given_names="ANNA MARIA",
+    )
+    matches = index.match(subject)
+    assert keys(matches) == ["QDi.401"]
+    match = matches[0]
+    assert match.entry_id == 1
+    assert match.matched_name == "Anna Maria ERIKSSON"
+    assert 0.77 <= match.score <= 1.0
+    assert "surname ERIKSON ~ ERIKSSON" in match.explanation
+    assert "given names match" in match.explanation
+    assert "DOB year equal" in match.explanation
+    assert "nationality equal" in match.explanation
+
+
+def test_namesake_with_other_birth_date_and_nationality_is_not_matched(
+    index: WatchlistIndex,
+) -> None:
+    namesake = Subject(
+        full_name="Anna Maria Eriksson",
+        birth_date=BirthDate.exact(dt.date(1990, 3, 1)),
+        nationality="SWE",
+        sex="F",
+    )
+    assert index.match(namesake) == []
+    # Same name, nothing else known: a hit (qualifiers count only when both sides state them).
+    assert keys(index.match(Subject(full_name="Anna Maria Eriksson"))) == ["QDi.401"]
+
+
+def test_penalties_are_explained_when_threshold_is_low(index: WatchlistIndex) -> None:
+    namesake = Subject(
+        full_name="Anna Maria Eriksson",
+        birth_date=BirthDate.exact(dt.date(1990, 3, 1)),
+        nationality="SWE",
+        sex="M",
+    )
+    (match,) = index.match(namesake, threshold=0.0)
+    assert match.name_score == 1.0
+    assert match.score == pytest.approx(1.0 - 0.15 - 0.2 - 0.2)
+    assert "DOB year differs" in match.explanation
+    assert "nationality differs" in match.explanation
+    assert "sex differs" in match.explanation
+
+
+def test_same_year_different_day_costs_more_than_a_different_year(index: WatchlistIndex) -> None:
+    same_year = index.match(
+        Subject("Viktor Ivanovich Petrov", BirthDate.exact(dt.date(1961, 9, 9))), threshold=0.0
+    )
+    other_year = index.match(
+        Subject("Viktor Ivanovich Petrov", BirthDate.exact(dt.date(1975, 5, 2))), threshold=0.0
+    )
+    assert same_year[0].score == pytest.approx(0.75)
+    assert "different day" in same_year[0].explanation
+    assert other_year[0].score == pytest.approx(0.85)
+
+
+def test_circa_birth_date_allows_two_years_either_side(index: WatchlistIndex) -> None:
+    inside = Subject("Abdul Rahman Khalid Al-Hassan", BirthDate.exact(dt.date(1970, 6, 1)))
+    outside = Subject("Abdul Rahman Khalid Al-Hassan", BirthDate.exact(dt.date(1972, 6, 1)))
+    assert "DOB within listed range" in index.match(inside)[0].explanation
+    assert "DOB year differs" in index.match(outside, threshold=0.0)[0].explanation
+
+
+def test_arabic_alias_matches_latin_applicant() -> None:
+    only_arabic = WatchlistPerson(key="QDi.500", names=["محمد علي الحسن"], nationalities=["SYR"])
+    index = WatchlistIndex([(7, only_arabic)])
+    matches = index.match(Subject(full_name="Mohamed Ali Al-Hassan", nationality="SYR"))
+    assert keys(matches) == ["QDi.500"]
+    assert matches[0].matched_name == "محمد علي الحسن"
+    assert "MOHAMED ~ محمد" in matches[0].explanation
+
+
+def test_cyrillic_alias_and_latin_query(index: WatchlistIndex) -> None:
+    matches = index.match(Subject(full_name="Виктор Петров", nationality="RUS"))
+    assert keys(matches)[0] == "QDi.403"
+
+
+def test_matching_birth_date_does_not_rescue_a_poor_name(index: WatchlistIndex) -> None:
+    subject = Subject(
+        full_name="Anna Kowalska", birth_date=BirthDate.exact(dt.date(1974, 8, 12)), sex="F"
+    )
+    assert index.match(subject) == []
+
+
+def test_equal_passport_number_is_strong_evidence(index: WatchlistIndex) -> None:
+    subject = Subject(
+        full_name="Rahman Hasan",
+        documents=[TravelDocument("n0123456", "SYR")],
+    )
+    matches = index.match(subject)
+    assert keys(matches) == ["QDi.402"]
+    assert "passport number equal" in matches[0].explanation
+    other_country = Subject(full_name="John Smith", documents=[TravelDocument("N0123456", "FRA")])
+    assert index.match(other_country) == []
+
+
+def test_unrelated_name_is_not_matched(index: WatchlistIndex) -> None:
+    assert index.match(Subject(full_name="Zhang Wei")) == []
+
+
+def test_candidates_come_from_the_index_not_a_scan() -> None:
+    many = [
+        (n, WatchlistPerson(key=f"G{n}", names=[f"Person{chr(97 + n % 26)}{n} Generated{n}"]))
+        for n in range(2000)
+    ]
+    index = WatchlistIndex([*many, (9999, LISTED[3])])
+    assert index.candidates("Jean Pierre Dubois") == [2000]
+    assert len(index.candidates("Personq Generated")) <= index.max_candidates
