@@ -20,7 +20,7 @@ _SEPARATORS = str.maketrans("", "", " \t\r\n-.<–—_/")
 # digit it is confused with. Digits are the target because passport numbers are mostly digits:
 # O/Q/D look like 0, I/L like 1, S like 5, B like 8, Z like 2, G like 6. The map is one-way and
 # deliberately broad: a confusable match is only a lead for an officer, never a refusal by itself.
-_CONFUSABLES = str.maketrans("OQDILSBZG", "001115826")
+_CONFUSABLES = str.maketrans("OQDILSBZG", "000115826")
 
 
 def normalise_document_number(number: str) -> str:
