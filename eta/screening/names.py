@@ -208,17 +208,24 @@ def _make_token(text: str, display: str, abjad: bool) -> NameToken:
 
 
 @lru_cache(maxsize=200_000)
+def _raw_part_tokens(raw: str) -> tuple[NameToken, ...]:
+    """Tokens of one space-separated part; cached because parts repeat far more than names."""
+    if raw.isascii() and raw.isalpha():
+        return (_make_token(raw, raw.upper(), False),)
+    texts, abjad = _romanise(raw)
+    return tuple(
+        _make_token(text, raw.upper() if len(texts) == 1 else text, abjad) for text in texts if text
+    )
+
+
+@lru_cache(maxsize=50_000)
 def name_tokens(name: str) -> tuple[NameToken, ...]:
     """Split a person name in any script into normalised, romanised parts (titles dropped)."""
     cleaned = _DROPPED.sub("", unicodedata.normalize("NFKC", name).casefold())
     tokens: list[NameToken] = []
     for raw in _SEPARATORS.split(cleaned):
-        if not raw:
-            continue
-        texts, abjad = _romanise(raw)
-        for text in texts:
-            if text:
-                tokens.append(_make_token(text, raw.upper() if len(texts) == 1 else text, abjad))
+        if raw:
+            tokens.extend(_raw_part_tokens(raw))
     kept = [t for t in tokens if t.text not in TITLES]
     return tuple(kept) if kept else tuple(tokens)
 
@@ -305,6 +312,10 @@ def _merge_split_parts(
         i = 0
         while i + span <= len(result):
             parts = tuple(result[i : i + span])
+            length = sum(len(p.text) for p in parts)
+            if not any(abs(length - len(t.text)) <= 3 for t in shorter):
+                i += 1
+                continue
             joined = _join(parts)
             best_joined = max(token_similarity(joined, t) for t in shorter)
             if best_joined >= 0.85:
@@ -438,7 +449,11 @@ def compare_names(query: str, candidate: str, query_surname: str | None = None) 
         )
         score = _cap_initials_only(score, q_tokens, c_tokens)
     else:
-        score = name_similarity(query, candidate)
+        # Without a known surname either name may be the one with parts omitted, as in
+        # name_similarity.
+        score = _cap_initials_only(
+            _symmetric_score(pairing, [t.weight for t in q_tokens], c_weights), q_tokens, c_tokens
+        )
     if _same_parts(q_tokens, c_tokens):
         score = 1.0
     pairs, unmatched_q, unmatched_c = pairing

@@ -10,6 +10,7 @@ OpenSanctions' logic-v2; an equal passport number is strong evidence on its own.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 import re
 from array import array
@@ -45,7 +46,7 @@ CIRCA_YEARS = 2
 # Candidate generation: score at most this many listed names per query.
 MAX_CANDIDATES = 40
 # Posting lists longer than this are not walked: they only add weight to names already found.
-_LONG_POSTING = 20_000
+_LONG_POSTING = 3_000
 
 _DOCUMENT_CLEAN = re.compile(r"[^0-9A-Z]")
 
@@ -86,8 +87,22 @@ def _token_keys(token: NameToken) -> tuple[str, ...]:
         keys.append("m" + jellyfish.metaphone(token.text))
     if len(token.skeleton) >= 2:
         keys.append("s" + token.skeleton)
+    if len(token.key) >= 5:
+        keys.append("p" + token.key[:4])  # survives a typo near the end of a long part
     keys.extend(f"g{group}" for group in token.groups)
     return tuple(keys)
+
+
+def _pair_keys(tokens: Iterable[NameToken]) -> set[str]:
+    """Keys for two parts of one name together: far rarer than either part alone."""
+    codes = sorted(
+        {
+            jellyfish.metaphone(t.text) if not t.abjad else t.skeleton
+            for t in tokens
+            if not t.initial and t.text not in PARTICLES
+        }
+    )
+    return {f"b{a}|{b}" for i, a in enumerate(codes) for b in codes[i + 1 : i + 5]}
 
 
 class WatchlistIndex:
@@ -155,34 +170,47 @@ class WatchlistIndex:
     def _name_keys(self, name: str) -> set[str]:
         keys: set[str] = set()
         # Bypass the tokeniser's cache: a million listed names would only churn it.
-        for token in name_tokens.__wrapped__(name):
+        tokens = name_tokens.__wrapped__(name)
+        for token in tokens:
             token_keys = self._token_key_cache.get(token)
             if token_keys is None:
                 token_keys = self._token_key_cache[token] = _token_keys(token)
             keys.update(token_keys)
+        keys.update(_pair_keys(tokens))
         return keys
 
     def candidates(self, name: str) -> list[int]:
-        """Numbers of the listed names sharing the rarest keys with `name`, best first."""
-        query_keys = {key for token in name_tokens(name) for key in _token_keys(token)}
+        """Numbers of the listed names sharing the rarest keys with `name`, best first.
+
+        Short posting lists are walked; a long one (a very common name part) only adds weight to
+        names already found through rarer keys, so a query never costs a scan of the list.
+        """
+        tokens = name_tokens(name)
+        query_keys = {key for token in tokens for key in _token_keys(token)}
+        query_keys |= _pair_keys(tokens)
         postings = sorted(
             (self._postings[key] for key in query_keys if key in self._postings), key=len
         )
         total = max(len(self._names), 1)
         weights: dict[int, float] = {}
         for posting in postings:
-            weight = math.log(1 + total / len(posting))
-            if len(posting) <= _LONG_POSTING or not weights:
+            size = len(posting)
+            weight = math.log(1 + total / size)
+            if size <= _LONG_POSTING:
                 for number in posting:
                     weights[number] = weights.get(number, 0.0) + weight
-            else:
-                size = len(posting)
+            elif not weights:
+                # Only very common parts: any of their names is as good a start as another.
+                for number in posting[: self.max_candidates * 4]:
+                    weights[number] = weight
+            elif len(weights) <= _LONG_POSTING:
                 for number in weights:
                     at = bisect_left(posting, number)
                     if at < size and posting[at] == number:
                         weights[number] += weight
-        ranked = sorted(weights, key=weights.__getitem__, reverse=True)
-        return ranked[: self.max_candidates]
+        if len(weights) <= self.max_candidates:
+            return sorted(weights, key=weights.__getitem__, reverse=True)
+        return heapq.nlargest(self.max_candidates, weights, key=weights.__getitem__)
 
     def match(self, subject: Subject, threshold: float = DEFAULT_THRESHOLD) -> list[WatchlistMatch]:
         """Entries whose person score against `subject` reaches `threshold`, best first."""

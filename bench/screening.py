@@ -1,0 +1,636 @@
+"""Benchmark watchlist screening at scale: build time, memory, per-applicant latency.
+
+Usage: .venv/bin/python bench/screening.py [--names 1000000] [--applicants 2000] [--seed 7]
+
+Builds a WatchlistIndex from the real UN and OFAC lists (when eta.screening.importers and the
+shared data are present) plus generated people whose names come from name-part pools of several
+cultures, until the index holds --names names. Then screens generated applicants, some of them
+perturbed listed names (typos, dropped middle names, swapped order, other script), on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eta.screening.types import BirthDate, Subject, WatchlistPerson  # noqa: E402
+from eta.screening.watchlist import WatchlistIndex  # noqa: E402
+
+DATA = ROOT / ".." / "shared" / "data" / "watchlists"
+
+POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
+    # culture: (given names, family-name stems, family-name endings)
+    "arabic": (
+        [
+            "Mohammed",
+            "Ahmed",
+            "Ali",
+            "Omar",
+            "Khalid",
+            "Hassan",
+            "Hussein",
+            "Ibrahim",
+            "Youssef",
+            "Abdullah",
+            "Abdul",
+            "Rahman",
+            "Mustafa",
+            "Tariq",
+            "Faisal",
+            "Saeed",
+            "Hamza",
+            "Bilal",
+            "Karim",
+            "Nasser",
+            "Jamal",
+            "Samir",
+            "Walid",
+            "Yahya",
+            "Zaid",
+            "Amin",
+            "Fatima",
+            "Aisha",
+            "Mariam",
+            "Layla",
+            "Noor",
+            "Huda",
+            "Salma",
+            "Rania",
+        ],
+        [
+            "Al-Hassan",
+            "Al-Masri",
+            "Al-Tikriti",
+            "Al-Rawi",
+            "Haddad",
+            "Khoury",
+            "Mansour",
+            "Nasrallah",
+            "Qureshi",
+            "Bakr",
+            "Al-Shami",
+            "Al-Baghdadi",
+            "Al-Zahrani",
+            "Al-Harbi",
+            "Al-Ghamdi",
+            "Hamdan",
+            "Saleh",
+            "Awad",
+            "Darwish",
+            "Farouk",
+            "Al-Amin",
+            "Al-Hakim",
+            "Jaber",
+            "Obeid",
+            "Suleiman",
+            "Zubair",
+        ],
+        ["", "", "i", "y"],
+    ),
+    "russian": (
+        [
+            "Aleksandr",
+            "Sergei",
+            "Dmitry",
+            "Vladimir",
+            "Ivan",
+            "Nikolai",
+            "Mikhail",
+            "Andrei",
+            "Alexei",
+            "Yuri",
+            "Oleg",
+            "Pavel",
+            "Igor",
+            "Viktor",
+            "Anatoly",
+            "Boris",
+            "Elena",
+            "Olga",
+            "Tatiana",
+            "Natalia",
+            "Irina",
+            "Svetlana",
+            "Anna",
+            "Maria",
+        ],
+        [
+            "Ivan",
+            "Petr",
+            "Smirn",
+            "Kuznets",
+            "Popov",
+            "Sokol",
+            "Lebed",
+            "Kozl",
+            "Novik",
+            "Morozov",
+            "Volk",
+            "Solov",
+            "Vasil",
+            "Zaits",
+            "Pavl",
+            "Semen",
+            "Golub",
+            "Vinogr",
+            "Bogdan",
+            "Vorob",
+            "Fedor",
+            "Mikhail",
+            "Belyak",
+            "Tarasov",
+            "Orlov",
+            "Makar",
+            "Zakhar",
+        ],
+        ["ov", "ev", "in", "sky", "enko", "chuk", "ovich"],
+    ),
+    "chinese": (
+        [
+            "Wei",
+            "Fang",
+            "Min",
+            "Jing",
+            "Lei",
+            "Jun",
+            "Yan",
+            "Hui",
+            "Ling",
+            "Qiang",
+            "Ming",
+            "Hong",
+            "Xin",
+            "Bo",
+            "Tao",
+            "Yong",
+            "Jie",
+            "Hua",
+            "Jian",
+            "Ping",
+            "Jinping",
+            "Xiaoming",
+            "Zhiwei",
+            "Yuxuan",
+            "Haoran",
+            "Zihan",
+        ],
+        [
+            "Wang",
+            "Li",
+            "Zhang",
+            "Liu",
+            "Chen",
+            "Yang",
+            "Huang",
+            "Zhao",
+            "Wu",
+            "Zhou",
+            "Xu",
+            "Sun",
+            "Ma",
+            "Zhu",
+            "Hu",
+            "Guo",
+            "He",
+            "Gao",
+            "Lin",
+            "Luo",
+            "Zheng",
+            "Liang",
+            "Xie",
+            "Song",
+            "Tang",
+        ],
+        [""],
+    ),
+    "korean": (
+        [
+            "Jong",
+            "Un",
+            "Song",
+            "Il",
+            "Chol",
+            "Min",
+            "Ho",
+            "Young",
+            "Hyun",
+            "Ji",
+            "Sung",
+            "Tae",
+            "Bin",
+            "Kwang",
+            "Nam",
+            "Hyok",
+            "Chang",
+            "Su",
+            "Bong",
+        ],
+        [
+            "Kim",
+            "Lee",
+            "Park",
+            "Choi",
+            "Jung",
+            "Kang",
+            "Cho",
+            "Yoon",
+            "Jang",
+            "Lim",
+            "Han",
+            "Ri",
+            "Pak",
+            "Choe",
+            "Ko",
+            "Ku",
+            "Paek",
+            "Mun",
+        ],
+        [""],
+    ),
+    "hispanic": (
+        [
+            "Jose",
+            "Juan",
+            "Carlos",
+            "Luis",
+            "Miguel",
+            "Pedro",
+            "Jorge",
+            "Manuel",
+            "Ricardo",
+            "Alejandro",
+            "Fernando",
+            "Raul",
+            "Maria",
+            "Carmen",
+            "Ana",
+            "Isabel",
+            "Lucia",
+            "Sofia",
+            "Valentina",
+            "Camila",
+        ],
+        [
+            "Garc",
+            "Rodrig",
+            "Martin",
+            "Hernand",
+            "Lop",
+            "Gonzal",
+            "Perez",
+            "Sanch",
+            "Ramir",
+            "Torr",
+            "Flor",
+            "Rivera",
+            "Gom",
+            "Diaz",
+            "Morales",
+            "Reyes",
+            "Cruz",
+            "Ortiz",
+            "Castill",
+            "Romer",
+            "Alvar",
+            "Vasqu",
+            "Jimen",
+            "Ruiz",
+            "Mendoz",
+        ],
+        ["ez", "ia", "o", "", "es", "a"],
+    ),
+    "anglo_germanic": (
+        [
+            "John",
+            "James",
+            "Robert",
+            "Michael",
+            "William",
+            "David",
+            "Thomas",
+            "Richard",
+            "Peter",
+            "Hans",
+            "Klaus",
+            "Friedrich",
+            "Stefan",
+            "Markus",
+            "Anna",
+            "Mary",
+            "Elizabeth",
+            "Sarah",
+            "Emma",
+            "Katharina",
+            "Julia",
+            "Laura",
+        ],
+        [
+            "Smith",
+            "John",
+            "Williams",
+            "Brown",
+            "Mill",
+            "Davis",
+            "Wils",
+            "Taylor",
+            "Anders",
+            "Thomps",
+            "Schmidt",
+            "Schneider",
+            "Fisch",
+            "Web",
+            "Meyer",
+            "Wagner",
+            "Beck",
+            "Schulz",
+            "Hoffmann",
+            "Koch",
+            "Richter",
+            "Klein",
+            "Wolf",
+            "Neumann",
+            "Schwarz",
+            "Lind",
+        ],
+        ["", "son", "er", "mann", "s", "berg"],
+    ),
+    "south_asian": (
+        [
+            "Rahul",
+            "Amit",
+            "Sanjay",
+            "Vijay",
+            "Raj",
+            "Arjun",
+            "Imran",
+            "Asif",
+            "Farhan",
+            "Sandeep",
+            "Anil",
+            "Sunil",
+            "Priya",
+            "Pooja",
+            "Anjali",
+            "Deepa",
+            "Nisha",
+            "Ayesha",
+            "Sana",
+        ],
+        [
+            "Sharma",
+            "Patel",
+            "Singh",
+            "Kumar",
+            "Gupta",
+            "Khan",
+            "Reddy",
+            "Iyer",
+            "Nair",
+            "Chaudhry",
+            "Malik",
+            "Qureshi",
+            "Mehta",
+            "Joshi",
+            "Rao",
+            "Bhatt",
+            "Kapoor",
+            "Siddiqui",
+            "Ahmed",
+            "Hussain",
+        ],
+        ["", "", "i"],
+    ),
+    "west_african": (
+        [
+            "Abdoulaye",
+            "Mamadou",
+            "Ibrahima",
+            "Moussa",
+            "Ousmane",
+            "Amadou",
+            "Seydou",
+            "Boubacar",
+            "Kofi",
+            "Kwame",
+            "Chinedu",
+            "Emeka",
+            "Oluwaseun",
+            "Aminata",
+            "Fatoumata",
+            "Awa",
+            "Ngozi",
+            "Adaeze",
+        ],
+        [
+            "Diallo",
+            "Traore",
+            "Keita",
+            "Coulibaly",
+            "Toure",
+            "Camara",
+            "Sow",
+            "Ba",
+            "Ndiaye",
+            "Diop",
+            "Okafor",
+            "Okonkwo",
+            "Adeyemi",
+            "Mensah",
+            "Owusu",
+            "Boateng",
+            "Nwosu",
+            "Balogun",
+        ],
+        ["", "", "u"],
+    ),
+}
+CULTURES = list(POOLS)
+NATIONALITIES = {
+    "arabic": ["SYR", "IRQ", "SAU", "EGY", "YEM", "LBY"],
+    "russian": ["RUS", "BLR", "UKR", "KAZ"],
+    "chinese": ["CHN"],
+    "korean": ["PRK", "KOR"],
+    "hispanic": ["MEX", "COL", "VEN", "ESP", "CUB"],
+    "anglo_germanic": ["GBR", "USA", "DEU", "AUT"],
+    "south_asian": ["IND", "PAK", "BGD", "AFG"],
+    "west_african": ["MLI", "SEN", "NGA", "GHA"],
+}
+
+
+def generated_name(rng: random.Random, culture: str) -> str:
+    given, stems, endings = POOLS[culture]
+    family = rng.choice(stems) + rng.choice(endings)
+    parts = [rng.choice(given)]
+    if rng.random() < 0.45:
+        parts.append(rng.choice(given))
+    if culture in ("chinese", "korean"):
+        return f"{family} {' '.join(parts)}"
+    if culture == "arabic" and rng.random() < 0.5:
+        parts.append(rng.choice(given))  # father's name
+    return f"{' '.join(parts)} {family}"
+
+
+def generated_person(rng: random.Random, number: int) -> WatchlistPerson:
+    culture = rng.choice(CULTURES)
+    names = [generated_name(rng, culture)]
+    while rng.random() < 0.45:
+        names.append(generated_name(rng, culture) if rng.random() < 0.5 else perturb(rng, names[0]))
+    year = rng.randint(1940, 2000)
+    if rng.random() < 0.5:
+        birth = BirthDate.exact(dt.date(year, rng.randint(1, 12), rng.randint(1, 28)))
+    else:
+        birth = BirthDate.year(year)
+    return WatchlistPerson(
+        key=f"GEN-{number}",
+        names=names,
+        birth_dates=[birth] if rng.random() < 0.8 else [],
+        nationalities=[rng.choice(NATIONALITIES[culture])] if rng.random() < 0.7 else [],
+        sex=rng.choice(["M", "F", None]),
+    )
+
+
+def perturb(rng: random.Random, name: str) -> str:
+    parts = name.split()
+    kind = rng.random()
+    if kind < 0.4:  # a typo in one part
+        i = rng.randrange(len(parts))
+        word = parts[i]
+        if len(word) > 4:
+            j = rng.randrange(1, len(word) - 1)
+            word = word[:j] + rng.choice("aeioulnrst") + word[j + 1 :]
+        parts[i] = word
+    elif kind < 0.6 and len(parts) > 2:  # a dropped middle name
+        del parts[rng.randrange(1, len(parts) - 1)]
+    elif kind < 0.8:  # family name first
+        parts = parts[-1:] + parts[:-1]
+    else:
+        parts = [p.upper() for p in parts]
+    return " ".join(parts)
+
+
+def real_people() -> Iterator[WatchlistPerson]:
+    try:
+        from eta.screening import importers
+    except ImportError as error:
+        print(f"real lists skipped: {error}")
+        return
+    sources = [
+        ("parse_un_xml", DATA / "un_consolidated_2026-02-27.xml"),
+        ("parse_ofac_csv", DATA / "ofac_sdn_2024-05-03.csv"),
+    ]
+    for function_name, path in sources:
+        parse = getattr(importers, function_name, None)
+        if parse is None or not path.exists():
+            print(f"real list skipped: {function_name} or {path.name} missing")
+            continue
+        yield from parse(path)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * 4096 / 1e6
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--names", type=int, default=1_000_000)
+    parser.add_argument("--applicants", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    gc.collect()
+    rss_before = rss_mb()
+    started = time.perf_counter()
+    index = WatchlistIndex()
+    listed: list[WatchlistPerson] = []
+    entry_id = 0
+    real_count = 0
+    for person in real_people():
+        entry_id += 1
+        index.add(entry_id, person)
+        real_count += 1
+        if entry_id % 50 == 0:
+            listed.append(person)
+    real_names = index.name_count
+    gc.disable()  # the index holds no cycles: collecting during the build only costs time
+    while index.name_count < args.names:
+        entry_id += 1
+        person = generated_person(rng, entry_id)
+        index.add(entry_id, person)
+        if entry_id % 200 == 0:
+            listed.append(person)
+    gc.enable()
+    build_seconds = time.perf_counter() - started
+    gc.collect()
+    memory = rss_mb() - rss_before
+
+    applicants: list[tuple[Subject, str | None]] = []
+    for _ in range(args.applicants):
+        if rng.random() < 0.3 and listed:
+            person = rng.choice(listed)
+            subject = Subject(full_name=perturb(rng, rng.choice(person.names)))
+            applicants.append((subject, person.key))
+        else:
+            culture = rng.choice(CULTURES)
+            birth = BirthDate.exact(
+                dt.date(rng.randint(1940, 2005), rng.randint(1, 12), rng.randint(1, 28))
+            )
+            subject = Subject(
+                full_name=generated_name(rng, culture),
+                birth_date=birth,
+                nationality=rng.choice(NATIONALITIES[culture]),
+            )
+            applicants.append((subject, None))
+
+    timings = []
+    hits = 0
+    found = 0
+    planted = 0
+    total_started = time.perf_counter()
+    for subject, expected in applicants:
+        started = time.perf_counter()
+        matches = index.match(subject)
+        timings.append(time.perf_counter() - started)
+        hits += bool(matches)
+        if expected is not None:
+            planted += 1
+            found += any(m.key == expected for m in matches)
+    total = time.perf_counter() - total_started
+
+    ms = [t * 1000 for t in timings]
+    print("| measure | value |\n|---|---|")
+    print(
+        f"| names indexed | {index.name_count:,} ({real_names:,} from real lists, "
+        f"{real_count:,} real entries) |"
+    )
+    print(f"| entries | {len(index):,} |")
+    print(f"| build time | {build_seconds:.1f} s |")
+    print(f"| memory (RSS growth) | {memory:.0f} MB |")
+    print(f"| applicants screened | {len(applicants):,} |")
+    print(f"| per applicant median | {statistics.median(ms):.2f} ms |")
+    print(f"| per applicant p95 | {percentile(ms, 0.95):.2f} ms |")
+    print(f"| per applicant max | {max(ms):.2f} ms |")
+    print(f"| applicants/s on one core | {len(applicants) / total:,.0f} |")
+    print(f"| applicants with any hit | {hits:,} |")
+    print(f"| perturbed listed names found | {found}/{planted} |")
+
+
+if __name__ == "__main__":
+    main()
