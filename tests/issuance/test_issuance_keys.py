@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -147,3 +148,23 @@ def test_a_tampered_key_file_is_refused(keyring: Keyring, tmp_path: Path) -> Non
 def test_naive_times_are_refused(keyring: Keyring) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         keyring.rotate(now=NOW.replace(tzinfo=None))
+
+
+def test_concurrent_generate_makes_one_pair_of_keys(tmp_path: Path) -> None:
+    # Web server, worker and CLI may all run `generate` at start-up on the same directory.
+    directory = tmp_path / "shared"
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        ring = Keyring.load(directory)
+        barrier.wait()
+        ring.generate(now=NOW)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ring = Keyring.load(directory)
+    assert sorted(_states(ring).values()) == sorted([KeyState.ACTIVE, KeyState.NEXT])
+    assert len(list(directory.glob("*.pem"))) == 2
