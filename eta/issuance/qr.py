@@ -9,6 +9,7 @@ from functools import lru_cache
 import qrcode
 import qrcode.exceptions
 import qrcode.util
+import zxingcpp
 from PIL import Image
 
 MAX_VERSION = 18  # SPEC §5: keeps the printed symbol small enough for every scanner
@@ -101,3 +102,19 @@ def qr_svg(token: str) -> str:
         f'<rect width="{symbol.size}" height="{symbol.size}" fill="#fff"/>'
         f'<path d="{path}" fill="#000"/></svg>'
     )
+
+
+def read_qr(image: bytes) -> str:
+    """The text of the single QR code in an image file (PNG, JPEG...), e.g. a scanned token.
+
+    Raises ``ValueError`` when the image holds no readable QR code or more than one.
+    """
+    try:
+        picture = Image.open(io.BytesIO(image))
+        picture.load()
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ValueError("not a readable image") from error
+    found = zxingcpp.read_barcodes(picture, formats=zxingcpp.barcode_formats_from_str("QRCode"))
+    if len(found) != 1:
+        raise ValueError(f"expected one QR code in the image, found {len(found)}")
+    return found[0].text

@@ -11,7 +11,15 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from eta.issuance.keys import Keyring
-from eta.issuance.qr import MAX_VERSION, QRTooLargeError, dark_runs, encode, qr_png, qr_svg
+from eta.issuance.qr import (
+    MAX_VERSION,
+    QRTooLargeError,
+    dark_runs,
+    encode,
+    qr_png,
+    qr_svg,
+    read_qr,
+)
 from eta.issuance.tokens import AuthorisationClaims, issue
 
 ISSUER = "https://eta.travel-authorisation.example.gov"
@@ -95,3 +103,16 @@ def test_dark_runs_cover_exactly_the_dark_modules(long_token: str) -> None:
         (y, x) for y, row in enumerate(symbol.modules) for x, module in enumerate(row) if module
     }
     assert dark == expected
+
+
+def test_read_qr_returns_the_token_from_a_png(long_token: str) -> None:
+    assert read_qr(qr_png(long_token, box_size=3)) == long_token
+
+
+def test_read_qr_refuses_images_without_a_code() -> None:
+    blank = io.BytesIO()
+    Image.new("L", (200, 200), 255).save(blank, format="PNG")
+    with pytest.raises(ValueError, match="found 0"):
+        read_qr(blank.getvalue())
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_qr(b"not an image")
