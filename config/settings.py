@@ -1,0 +1,124 @@
+"""Build the Flask configuration from defaults and ETA_* environment variables (SPEC §2)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "test", "production")
+
+# Nationalities whose citizens travel visa-free and so apply for an ETA. A deployment replaces
+# this list with its own (ETA_ELIGIBLE_NATIONALITIES, comma-separated ISO alpha-3 codes).
+DEFAULT_ELIGIBLE_NATIONALITIES = (
+    "AND,ARG,AUS,AUT,BEL,BGR,BRA,BRN,CAN,CHE,CHL,CRI,CYP,CZE,DEU,DNK,ESP,EST,FIN,FRA,GRC,HRV,"
+    "HUN,IRL,ISL,ISR,ITA,JPN,KOR,LIE,LTU,LUX,LVA,MCO,MEX,MLT,MYS,NLD,NOR,NZL,PAN,POL,PRT,PRY,ROU,"
+    "SGP,SMR,SRB,SVK,SVN,SWE,TWN,URY,USA,VAT,UTO"
+)
+# Nationalities that need no ETA at all (the issuing country's own citizens, and any agreement
+# partners): carriers get NOT_APPLICABLE for them.
+DEFAULT_EXEMPT_NATIONALITIES = "GBR,IRL"
+
+MAX_REQUEST_BYTES = 1024 * 1024  # 1 MiB: far above any application, small enough to refuse abuse
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe or invalid; the message is one line for the operator."""
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+
+
+def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) -> str | None:
+    """Return ETA_SECRET_KEY, or in development/test a key generated once into instance/."""
+    key = environ.get("ETA_SECRET_KEY")
+    if key:
+        return key
+    if env_name == "production":
+        return None
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the Flask config mapping for the environment named by ETA_ENV.
+
+    Production refuses unsafe defaults (no secret key, SQLite, embedded Redis) with a
+    ConfigurationError whose message says why in one line.
+    """
+    environ = os.environ if environ is None else environ
+    env_name = environ.get("ETA_ENV", "development").strip().lower()
+    if env_name not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"ETA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env_name!r}"
+        )
+    production = env_name == "production"
+
+    database_url = environ.get("ETA_DATABASE_URL") or f"sqlite:///{instance_path / 'eta.db'}"
+    redis_url = environ.get("ETA_REDIS_URL") or None
+    secret_key = _secret_key(env_name, instance_path, environ)
+
+    if production:
+        if not secret_key:
+            raise ConfigurationError("ETA_SECRET_KEY is not set: production needs a secret key")
+        if database_url.startswith("sqlite"):
+            raise ConfigurationError("ETA_DATABASE_URL is SQLite: production needs PostgreSQL")
+        if not redis_url:
+            raise ConfigurationError("ETA_REDIS_URL is not set: production needs a real Redis")
+
+    keys_dir = Path(environ.get("ETA_KEYS_DIR") or instance_path / "keys")
+    mail_url = environ.get("ETA_MAIL_URL") or f"file://{instance_path / 'outbox'}"
+
+    return {
+        "ETA_ENV": env_name,
+        "TESTING": env_name == "test",
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "ETA_REDIS_URL": redis_url,
+        "ETA_ISSUER": environ.get("ETA_ISSUER", "http://127.0.0.1:5000").rstrip("/"),
+        "ETA_KEYS_DIR": str(keys_dir),
+        "ETA_MAIL_URL": mail_url,
+        "ETA_MAIL_SENDER": environ.get("ETA_MAIL_SENDER", "eta@example.gov"),
+        "ETA_SERVICE_NAME": environ.get("ETA_SERVICE_NAME", "Electronic Travel Authorisation"),
+        "ETA_FEE": environ.get("ETA_FEE", "£16"),
+        "ETA_ELIGIBLE_NATIONALITIES": _csv(
+            environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES)
+        ),
+        "ETA_EXEMPT_NATIONALITIES": _csv(
+            environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES)
+        ),
+        "ETA_DECISION_HOURS": int(environ.get("ETA_DECISION_HOURS", "96")),
+        "ETA_VALIDITY_YEARS": int(environ.get("ETA_VALIDITY_YEARS", "2")),
+        "ETA_STUCK_AFTER_SECONDS": int(environ.get("ETA_STUCK_AFTER_SECONDS", "300")),
+        "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
+        "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "en,fr")),
+        # Requests
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,
+        # Cookies: Secure everywhere but plain-HTTP development and tests.
+        "SESSION_COOKIE_NAME": "__Host-eta" if production else "eta_session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": 3600 * 4,
+        # Rate limits live in Redis so every gunicorn worker shares them; when Redis is down the
+        # limiter lets requests through rather than failing a traveller's submission.
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    }

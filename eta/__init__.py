@@ -1,0 +1,51 @@
+"""eta: an open-source Electronic Travel Authorisation system."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the eta Flask app: configuration, extensions, blueprints, CLI and error handlers."""
+    from config import load_settings
+    from eta import cli, errors, i18n, security
+    from eta.api import blueprint as api_blueprint
+    from eta.extensions import csrf, db, limiter, migrate, redis_client
+    from eta.health import blueprint as health_blueprint
+    from eta.redis_connection import limiter_storage_uri
+    from eta.traveller import blueprint as traveller_blueprint
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_mapping(load_settings(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    redis_client.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["ETA_REDIS_URL"]))
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(health_blueprint)
+    app.register_blueprint(traveller_blueprint)
+    app.register_blueprint(api_blueprint)
+    cli.init_app(app)
+    return app

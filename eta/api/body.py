@@ -1,0 +1,64 @@
+"""Reading JSON request bodies safely: content type, size, syntax, and shape, as problems."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, request
+
+from eta.problems import PROBLEM_BASE, Problem
+
+
+def json_object() -> dict[str, Any]:
+    """Return the request's JSON object, or raise a Problem saying exactly what is wrong.
+
+    415 for another content type, 413 past the size limit, 400 for malformed JSON or invalid
+    UTF-8, 422 when the document is not a JSON object.
+    """
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            "Send the request body as JSON with Content-Type: application/json.",
+            type_=PROBLEM_BASE + "unsupported-media-type",
+        )
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise Problem(413, "Content Too Large", f"The body must be at most {limit} bytes.")
+    raw = request.get_data(cache=True)  # werkzeug enforces the limit on chunked bodies too
+    if not raw:
+        raise Problem(
+            400,
+            "Bad Request",
+            "The request body is empty: send a JSON object.",
+            type_=PROBLEM_BASE + "malformed-json",
+        )
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise Problem(
+            400,
+            "Bad Request",
+            f"The request body is not valid JSON: {_short(error)}",
+            type_=PROBLEM_BASE + "malformed-json",
+        ) from None
+    if not isinstance(document, dict):
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "The request body must be a JSON object.",
+            type_=PROBLEM_BASE + "validation",
+            errors={"": ["Send a JSON object, not a list or a single value."]},
+        )
+    return document
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    return text if len(text) < 120 else text[:117] + "..."

@@ -1,0 +1,265 @@
+"""The application lifecycle: the one place where an application's status changes.
+
+Views, jobs and CLI commands call these verbs; none of them sets `status` by hand. Each change
+checks the transition is allowed, writes an event row and an audit event, and commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select
+
+from eta import audit
+from eta.models import Actor, Application, ApplicationEvent
+from eta.models import ApplicationStatus as S
+from eta.models.base import SessionLike
+from eta.timeutil import utcnow
+
+# Every legal move. Anything else is a LifecycleError: the database's check constraint guards
+# the value, this table guards the path.
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.SUBMITTED: frozenset({S.SCREENING, S.WITHDRAWN}),
+    S.SCREENING: frozenset({S.APPROVED, S.REFERRED, S.WITHDRAWN}),
+    S.REFERRED: frozenset({S.APPROVED, S.REFUSED, S.INFO_REQUESTED, S.WITHDRAWN}),
+    S.INFO_REQUESTED: frozenset({S.REFERRED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.REVOKED, S.EXPIRED}),
+    S.REFUSED: frozenset(),
+    S.REVOKED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+
+# Statuses an officer's decision can still change (the traveller may withdraw in these).
+UNDECIDED = frozenset({S.SUBMITTED, S.SCREENING, S.REFERRED, S.INFO_REQUESTED})
+
+# References: 10 characters from an alphabet without 0/O/1/I (and U/V/L to avoid words and
+# misreadings), grouped for reading aloud. 27^10 ≈ 2^47: unguessable for a status look-up that
+# also needs the passport number and date of birth.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+REFERENCE_LENGTH = 10
+
+
+class LifecycleError(Exception):
+    """An illegal status change was asked for."""
+
+
+def new_reference() -> str:
+    """Return a fresh random reference like ETA-7KQ2-MX9P-4D (not yet checked for uniqueness)."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return f"ETA-{body[:4]}-{body[4:8]}-{body[8:]}"
+
+
+def normalise_reference(text: str) -> str:
+    """Turn what a traveller typed into the canonical reference form (case, spaces, dashes)."""
+    body = "".join(ch for ch in text.upper() if ch.isalnum())
+    body = body.removeprefix("ETA")
+    if len(body) != REFERENCE_LENGTH:
+        return text.strip().upper()
+    return f"ETA-{body[:4]}-{body[4:8]}-{body[8:]}"
+
+
+def unique_reference(session: SessionLike) -> str:
+    """Return a reference not yet used by any application (the column is unique as well)."""
+    while True:
+        reference = new_reference()
+        if session.scalar(select(Application.id).where(Application.reference == reference)) is None:
+            return reference
+
+
+def _actor_label(actor: Actor, officer_id: int | None) -> str:
+    return f"officer:{officer_id}" if officer_id is not None else actor.value
+
+
+def _record(
+    session: SessionLike,
+    application: Application,
+    to: S,
+    *,
+    actor: Actor,
+    officer_id: int | None,
+    reason_code: str | None,
+    note: str | None,
+    from_status: S | None,
+) -> None:
+    now = utcnow()
+    application.status = to
+    application.status_changed_at = now
+    session.add(
+        ApplicationEvent(
+            application=application,
+            at=now,
+            from_status=from_status,
+            to_status=to,
+            actor=actor,
+            officer_id=officer_id,
+            reason_code=reason_code,
+            note=note,
+        )
+    )
+    audit.record(
+        session,
+        f"application.{to.value}",
+        actor=_actor_label(actor, officer_id),
+        object_type="application",
+        object_id=application.reference,
+        details={"from": from_status.value if from_status else None, "reason": reason_code},
+    )
+
+
+def transition(
+    session: SessionLike,
+    application: Application,
+    to: S,
+    *,
+    actor: Actor = Actor.SYSTEM,
+    officer_id: int | None = None,
+    reason_code: str | None = None,
+    note: str | None = None,
+    commit: bool = True,
+) -> Application:
+    """Move an application to status `to`, or raise LifecycleError if that move is not allowed.
+
+    A refusal needs the deciding officer's id. The change, its event and its audit record are
+    committed together unless `commit` is False (the caller then commits with its own changes).
+    """
+    current = S(application.status)
+    if to not in TRANSITIONS[current]:
+        raise LifecycleError(f"an application cannot go from {current.value} to {to.value}")
+    if to is S.REFUSED and officer_id is None:
+        raise LifecycleError("only an officer can refuse an application")
+    _record(
+        session,
+        application,
+        to,
+        actor=actor,
+        officer_id=officer_id,
+        reason_code=reason_code,
+        note=note,
+        from_status=current,
+    )
+    if commit:
+        session.commit()
+    return application
+
+
+def submit(session: SessionLike, application: Application, *, commit: bool = True) -> Application:
+    """Record a new application as submitted, with a unique reference; commits before queueing."""
+    if application.id is not None:
+        raise LifecycleError("this application was already submitted")
+    application.reference = application.reference or unique_reference(session)
+    session.add(application)
+    _record(
+        session,
+        application,
+        S.SUBMITTED,
+        actor=Actor.TRAVELLER,
+        officer_id=None,
+        reason_code=None,
+        note=None,
+        from_status=None,
+    )
+    if commit:
+        session.commit()
+    return application
+
+
+def start_screening(session: SessionLike, application: Application) -> Application:
+    """Mark that screening has begun."""
+    return transition(session, application, S.SCREENING)
+
+
+def approve(
+    session: SessionLike, application: Application, *, officer_id: int | None = None
+) -> Application:
+    """Approve: automatically after clear screening, or by an officer after a referral."""
+    actor = Actor.OFFICER if officer_id is not None else Actor.SYSTEM
+    return transition(session, application, S.APPROVED, actor=actor, officer_id=officer_id)
+
+
+def refer(
+    session: SessionLike,
+    application: Application,
+    *,
+    deadline: dt.datetime,
+    reason_code: str | None = None,
+    commit: bool = True,
+) -> Application:
+    """Send an application to the officers' queue with a decision deadline."""
+    application.decision_deadline = deadline
+    return transition(session, application, S.REFERRED, reason_code=reason_code, commit=commit)
+
+
+def refuse(
+    session: SessionLike,
+    application: Application,
+    *,
+    officer_id: int,
+    reason_code: str,
+    note: str | None,
+) -> Application:
+    """Refuse, on an officer's (confirmed) decision: never reached automatically."""
+    return transition(
+        session,
+        application,
+        S.REFUSED,
+        actor=Actor.OFFICER,
+        officer_id=officer_id,
+        reason_code=reason_code,
+        note=note,
+    )
+
+
+def request_info(
+    session: SessionLike, application: Application, *, officer_id: int, note: str | None = None
+) -> Application:
+    """Ask the traveller for more information; the decision deadline pauses meanwhile."""
+    application.deadline_paused_at = utcnow()
+    return transition(
+        session,
+        application,
+        S.INFO_REQUESTED,
+        actor=Actor.OFFICER,
+        officer_id=officer_id,
+        note=note,
+    )
+
+
+def info_received(session: SessionLike, application: Application) -> Application:
+    """The traveller answered: back to the queue, the deadline extended by the time paused."""
+    if application.deadline_paused_at and application.decision_deadline:
+        application.decision_deadline += utcnow() - application.deadline_paused_at
+    application.deadline_paused_at = None
+    return transition(session, application, S.REFERRED, actor=Actor.TRAVELLER)
+
+
+def revoke(
+    session: SessionLike,
+    application: Application,
+    *,
+    reason_code: str,
+    officer_id: int | None = None,
+    actor: Actor = Actor.OFFICER,
+    commit: bool = True,
+) -> Application:
+    """Revoke an approved application's authorisation (the caller updates the revocation list)."""
+    return transition(
+        session,
+        application,
+        S.REVOKED,
+        actor=actor,
+        officer_id=officer_id,
+        reason_code=reason_code,
+        commit=commit,
+    )
+
+
+def withdraw(session: SessionLike, application: Application) -> Application:
+    """The traveller withdraws an application that has not been decided yet."""
+    return transition(session, application, S.WITHDRAWN, actor=Actor.TRAVELLER)
+
+
+def expire(session: SessionLike, application: Application, *, commit: bool = True) -> Application:
+    """An approved application whose authorisation ran out of validity."""
+    return transition(session, application, S.EXPIRED, commit=commit)

@@ -1,0 +1,133 @@
+"""The `eta` command line: a Flask CLI group bound to create_app (SPEC §3)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from eta.extensions import db, redis_client
+
+
+def _create_app() -> Flask:
+    from eta import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """eta: Electronic Travel Authorisation."""
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option(
+    "--queues", "queues", multiple=True, help="Queues to work (repeatable); default: all of them."
+)
+@with_appcontext
+def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker (with the scheduler) on eta's queues."""
+    from workers.queues import ALL_QUEUES
+    from workers.runner import run_worker
+
+    names: list[str] = []
+    for item in queues:
+        names.extend(part for part in item.replace(",", " ").split() if part)
+    unknown = [name for name in names if name not in ALL_QUEUES]
+    if unknown:
+        raise click.BadParameter(f"unknown queue(s): {', '.join(unknown)}", param_hint="--queues")
+    run_worker(redis_client.client, names or ALL_QUEUES, burst=burst)
+
+
+@click.group("officer")
+def officer_group() -> None:
+    """Officer accounts."""
+
+
+@officer_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["officer", "supervisor", "admin"]), default="officer")
+@with_appcontext
+def officer_create(email: str, role: str) -> None:
+    """Create an officer; the password is read from standard input."""
+    from eta.accounts import AccountError, create_officer
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        created = create_officer(
+            db.session, email, password, role, issuer=current_app.config["ETA_SERVICE_NAME"]
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Officer {created.officer.email} created with role {role}.")
+    click.echo(f"TOTP secret: {created.totp_secret}")
+    click.echo(f"otpauth URI: {created.otpauth_uri}")
+
+
+@click.group("carrier")
+def carrier_group() -> None:
+    """Carrier accounts and API keys."""
+
+
+@carrier_group.command("create")
+@click.argument("name")
+@with_appcontext
+def carrier_create(name: str) -> None:
+    """Create a carrier and print its API key once, on the last line."""
+    from eta.accounts import AccountError, create_carrier
+
+    try:
+        carrier, key = create_carrier(db.session, name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Carrier {carrier.name} created. Its API key is shown once; store it safely:")
+    click.echo(key)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken event."""
+    from eta.audit import verify_chain
+
+    report = verify_chain(db.session)
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.events} events.")
+        return
+    click.echo(f"Audit chain broken at event {report.broken_event_id}: {report.problem}.", err=True)
+    sys.exit(1)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load demo data (idempotent) and print the demo credentials."""
+    from eta.demo import load_demo
+
+    for line in load_demo(db.session):
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    """Attach eta's commands to the app's CLI."""
+    for command in (worker_command, officer_group, carrier_group, audit_group, demo_command):
+        app.cli.add_command(command)
+
+
+def run() -> None:
+    """Console entry point: run the CLI, reporting a configuration error in one line."""
+    from config import ConfigurationError
+
+    try:
+        main(standalone_mode=True)
+    except ConfigurationError as error:
+        click.echo(f"eta: configuration error: {error}", err=True)
+        sys.exit(2)

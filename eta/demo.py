@@ -1,0 +1,56 @@
+"""Demo data for `make run`: accounts with known credentials, so a newcomer can try every room."""
+
+from __future__ import annotations
+
+import pyotp
+from flask import current_app
+from sqlalchemy import select
+
+from eta import accounts
+from eta.models import Carrier, Officer, Role
+from eta.models.base import SessionLike
+from eta.passwords import hash_password
+
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105  (a published demo credential, by design)
+DEMO_OFFICERS = (
+    ("officer@demo.eta", Role.OFFICER),
+    ("supervisor@demo.eta", Role.SUPERVISOR),
+    ("admin@demo.eta", Role.ADMIN),
+)
+DEMO_CARRIER = "Demo Airways"
+
+
+def _officer(session: SessionLike, email: str, role: Role) -> Officer:
+    officer = session.scalar(select(Officer).where(Officer.email == email))
+    if officer is None:
+        created = accounts.create_officer(
+            session,
+            email,
+            DEMO_PASSWORD,
+            role,
+            issuer=current_app.config["ETA_SERVICE_NAME"],
+            actor="demo",
+        )
+        return created.officer
+    officer.password_hash = hash_password(DEMO_PASSWORD)
+    session.commit()
+    return officer
+
+
+def load_demo(session: SessionLike) -> list[str]:
+    """Create (or refresh) the demo accounts; return lines describing how to sign in."""
+    lines = ["Demo accounts (password for all: " + DEMO_PASSWORD + "):"]
+    issuer = current_app.config["ETA_SERVICE_NAME"]
+    for email, role in DEMO_OFFICERS:
+        officer = _officer(session, email, role)
+        uri = pyotp.TOTP(officer.totp_secret).provisioning_uri(name=email, issuer_name=issuer)
+        lines.append(f"  {role.value:<10} {email}  TOTP secret {officer.totp_secret}  ({uri})")
+    carrier = session.scalar(select(Carrier).where(Carrier.name == DEMO_CARRIER))
+    if carrier is None:
+        carrier, key = accounts.create_carrier(session, DEMO_CARRIER, actor="demo")
+    else:
+        # Keys are stored hashed, so a demo run cannot show the old one: replace it.
+        accounts.revoke_api_keys(session, carrier, actor="demo")
+        key = accounts.new_api_key(session, carrier, actor="demo")
+    lines.append(f"  carrier    {DEMO_CARRIER}  API key {key}")
+    return lines

@@ -1,0 +1,95 @@
+"""Error pages: the GOV.UK-style HTML page for people, problem+json under /api/ for programs."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from eta.problems import Problem, problem_response
+
+log = logging.getLogger(__name__)
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/.well-known/")
+
+
+def _titles() -> dict[int, tuple[str, str]]:
+    # Built per request so the titles come out in the visitor's language.
+    return {
+        400: (
+            _("Sorry, there is a problem with your request"),
+            _("Check what you entered and try again."),
+        ),
+        401: (_("You need to sign in"), _("Sign in to see this page.")),
+        403: (
+            _("You do not have permission to see this page"),
+            _("Ask an administrator if you need access."),
+        ),
+        404: (_("Page not found"), _("If you typed the web address, check it is correct.")),
+        405: (
+            _("This action is not allowed here"),
+            _("Go back and try again from the service's pages."),
+        ),
+        413: (_("What you sent is too large"), _("Send less than 1 MB at once.")),
+        415: (
+            _("This type of content is not accepted"),
+            _("Send JSON with Content-Type: application/json."),
+        ),
+        422: (
+            _("Sorry, there is a problem with your request"),
+            _("Check what you entered and try again."),
+        ),
+        429: (
+            _("Too many attempts"),
+            _("You have tried too many times. Wait a few minutes, then try again."),
+        ),
+        500: (
+            _("Sorry, there is a problem with the service"),
+            _("Try again later. Your answers have been saved."),
+        ),
+        503: (_("Sorry, the service is unavailable"), _("Try again later.")),
+    }
+
+
+def _render(code: int, description: str | None = None) -> tuple[str, int]:
+    title, hint = _titles().get(code, (_("Sorry, there is a problem"), _("Try again later.")))
+    return render_template("errors/error.html", code=code, title=title, hint=hint), code
+
+
+def handle_http_exception(error: HTTPException) -> Response | tuple[str, int]:
+    """Answer a werkzeug HTTP error in the form the client expects."""
+    code = error.code or 500
+    if _wants_problem():
+        headers = {}
+        if code == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return problem_response(code, error.name, error.description, headers=headers)
+    return _render(code)
+
+
+def handle_problem(problem: Problem) -> Response | tuple[str, int]:
+    """Answer a Problem raised by a view."""
+    if _wants_problem():
+        return problem.to_response()
+    return _render(problem.status)
+
+
+def handle_unexpected(error: Exception) -> Response | tuple[str, int]:
+    """Log an unexpected failure (without request data) and answer 500 without a stack trace."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("unhandled error on %s %s", request.method, request.url_rule)
+    if _wants_problem():
+        return problem_response(500, "Internal Server Error", "Something went wrong on our side.")
+    return _render(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Problem, handle_problem)
+    app.register_error_handler(Exception, handle_unexpected)

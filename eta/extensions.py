@@ -1,0 +1,60 @@
+"""Flask extensions, created here without an app and bound to it in create_app()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from redis import Redis
+
+from eta.models.base import Base
+from eta.redis_connection import connect, embedded_url, ensure_embedded
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+# Storage is configured per app (Redis); the default limits apply to nothing until a view asks.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class RedisClient:
+    """The app's Redis client, connected lazily from ETA_REDIS_URL (or the embedded server)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[int, Redis] = {}
+
+    def init_app(self, app: Flask) -> None:
+        """Resolve the Redis URL for this app (starting the embedded server if none is set)."""
+        if not app.config.get("ETA_REDIS_URL"):
+            # Started on first use, so `eta db upgrade` and friends do not start a server.
+            app.config["ETA_REDIS_URL"] = embedded_url(Path(app.instance_path))
+            app.config["ETA_REDIS_EMBEDDED"] = True
+
+            @app.before_request
+            def start_embedded_redis() -> None:
+                ensure_embedded(Path(app.instance_path))
+
+        app.extensions["eta.redis"] = self
+
+    @property
+    def client(self) -> Redis:
+        """The Redis client of the current app."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        key = id(app)
+        if key not in self._clients:
+            if app.config.get("ETA_REDIS_EMBEDDED"):
+                ensure_embedded(Path(app.instance_path))
+            self._clients[key] = connect(app.config["ETA_REDIS_URL"])
+        return self._clients[key]
+
+
+redis_client = RedisClient()

@@ -1,0 +1,57 @@
+"""The domain model: every table eta keeps, one module per aggregate."""
+
+from eta.models.application import (
+    Actor,
+    Application,
+    ApplicationDraft,
+    ApplicationEvent,
+    ApplicationStatus,
+    Decision,
+    DecisionKind,
+    DecisionState,
+    InformationRequest,
+)
+from eta.models.audit import AuditEvent
+from eta.models.authorisation import Authorisation, RevocationListVersion
+from eta.models.base import Base
+from eta.models.people import Carrier, CarrierApiKey, CarrierQuery, CarrierUser, Officer, Role
+from eta.models.rules import RiskRule, RiskRuleVersion
+from eta.models.screening import CheckName, RunOutcome, ScreeningHit, ScreeningRun
+from eta.models.watchlist import (
+    LostStolenDocument,
+    WatchlistEntry,
+    WatchlistSource,
+    WatchlistVersion,
+)
+
+__all__ = [
+    "Actor",
+    "Application",
+    "ApplicationDraft",
+    "ApplicationEvent",
+    "ApplicationStatus",
+    "AuditEvent",
+    "Authorisation",
+    "Base",
+    "Carrier",
+    "CarrierApiKey",
+    "CarrierQuery",
+    "CarrierUser",
+    "CheckName",
+    "Decision",
+    "DecisionKind",
+    "DecisionState",
+    "InformationRequest",
+    "LostStolenDocument",
+    "Officer",
+    "RevocationListVersion",
+    "RiskRule",
+    "RiskRuleVersion",
+    "Role",
+    "RunOutcome",
+    "ScreeningHit",
+    "ScreeningRun",
+    "WatchlistEntry",
+    "WatchlistSource",
+    "WatchlistVersion",
+]

@@ -1,0 +1,90 @@
+"""Configuration: environment overrides, and production refusing unsafe defaults in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigurationError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_development_defaults(tmp_path):
+    settings = load_settings(tmp_path, {})
+    assert settings["ETA_ENV"] == "development"
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'eta.db'}"
+    assert settings["ETA_REDIS_URL"] is None
+    assert settings["ETA_KEYS_DIR"] == str(tmp_path / "keys")
+    # The generated secret is kept, so sessions survive a restart.
+    assert load_settings(tmp_path, {})["SECRET_KEY"] == settings["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("environ", "reason"),
+    [
+        ({}, "ETA_SECRET_KEY"),
+        ({"ETA_SECRET_KEY": "s" * 40}, "SQLite"),
+        (
+            {"ETA_SECRET_KEY": "s" * 40, "ETA_DATABASE_URL": "postgresql+psycopg://db/eta"},
+            "ETA_REDIS_URL",
+        ),
+    ],
+)
+def test_production_refuses_unsafe_defaults(tmp_path, environ, reason):
+    with pytest.raises(ConfigurationError, match=reason):
+        load_settings(tmp_path, {"ETA_ENV": "production", **environ})
+
+
+def test_production_with_safe_settings(tmp_path):
+    settings = load_settings(
+        tmp_path,
+        {
+            "ETA_ENV": "production",
+            "ETA_SECRET_KEY": "s" * 40,
+            "ETA_DATABASE_URL": "postgresql+psycopg://db/eta",
+            "ETA_REDIS_URL": "redis://redis:6379/0",
+        },
+    )
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_NAME"].startswith("__Host-")
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="ETA_ENV"):
+        load_settings(tmp_path, {"ETA_ENV": "staging"})
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETA_")}
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [str(Path(sys.executable).parent / "eta"), "db", "current"],
+        [sys.executable, "-c", "import wsgi"],
+    ],
+    ids=["cli", "wsgi"],
+)
+def test_production_without_secret_exits_with_one_line(command):
+    result = subprocess.run(
+        command,
+        env=_clean_env(ETA_ENV="production"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "ETA_SECRET_KEY" in lines[0]

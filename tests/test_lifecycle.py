@@ -1,0 +1,162 @@
+"""The application lifecycle: every legal and illegal transition, events and audit records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from sqlalchemy import func, select
+
+from eta import applications
+from eta.applications import TRANSITIONS, LifecycleError
+from eta.audit import verify_chain
+from eta.models import Actor, ApplicationEvent, AuditEvent, Officer
+from eta.models import ApplicationStatus as S
+from eta.timeutil import utcnow
+from tests.factories import submitted_application
+
+# The shortest path from `submitted` to every status, through legal moves only.
+PATH_TO = {
+    S.SUBMITTED: [],
+    S.SCREENING: [S.SCREENING],
+    S.APPROVED: [S.SCREENING, S.APPROVED],
+    S.REFERRED: [S.SCREENING, S.REFERRED],
+    S.REFUSED: [S.SCREENING, S.REFERRED, S.REFUSED],
+    S.INFO_REQUESTED: [S.SCREENING, S.REFERRED, S.INFO_REQUESTED],
+    S.REVOKED: [S.SCREENING, S.APPROVED, S.REVOKED],
+    S.EXPIRED: [S.SCREENING, S.APPROVED, S.EXPIRED],
+    S.WITHDRAWN: [S.WITHDRAWN],
+}
+
+LEGAL = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
+ALL_PAIRS = list(itertools.product(list(S), list(S)))
+
+
+def _officer(session) -> Officer:
+    officer = Officer(email="o@example.gov", password_hash="x", totp_secret="A" * 32)
+    session.add(officer)
+    session.commit()
+    return officer
+
+
+def _walk(session, application, path, officer_id):
+    for status in path:
+        applications.transition(
+            session,
+            application,
+            status,
+            actor=Actor.OFFICER,
+            officer_id=officer_id,
+        )
+
+
+def test_the_transition_table_matches_the_documented_lifecycle():
+    assert {
+        (S.SUBMITTED, S.SCREENING),
+        (S.SCREENING, S.APPROVED),
+        (S.SCREENING, S.REFERRED),
+        (S.REFERRED, S.APPROVED),
+        (S.REFERRED, S.REFUSED),
+        (S.REFERRED, S.INFO_REQUESTED),
+        (S.INFO_REQUESTED, S.REFERRED),
+        (S.APPROVED, S.REVOKED),
+        (S.APPROVED, S.EXPIRED),
+        (S.SUBMITTED, S.WITHDRAWN),
+        (S.SCREENING, S.WITHDRAWN),
+        (S.REFERRED, S.WITHDRAWN),
+        (S.INFO_REQUESTED, S.WITHDRAWN),
+    } == LEGAL
+
+
+@pytest.mark.parametrize(("start", "target"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])
+def test_every_transition_is_allowed_or_refused_as_the_table_says(session, start, target):
+    officer = _officer(session)
+    application = submitted_application(session)
+    _walk(session, application, PATH_TO[start], officer.id)
+    assert application.status == start
+    events_before = session.scalar(select(func.count(ApplicationEvent.id)))
+    audits_before = session.scalar(select(func.count(AuditEvent.id)))
+
+    if (start, target) in LEGAL:
+        applications.transition(
+            session, application, target, actor=Actor.OFFICER, officer_id=officer.id
+        )
+        session.expire_all()
+        assert application.status == target
+        assert session.scalar(select(func.count(ApplicationEvent.id))) == events_before + 1
+        assert session.scalar(select(func.count(AuditEvent.id))) == audits_before + 1
+        last = application.events[-1]
+        assert (last.from_status, last.to_status) == (start, target)
+    else:
+        with pytest.raises(LifecycleError):
+            applications.transition(
+                session, application, target, actor=Actor.OFFICER, officer_id=officer.id
+            )
+        session.rollback()
+        session.expire_all()
+        assert application.status == start
+        assert session.scalar(select(func.count(ApplicationEvent.id))) == events_before
+
+
+def test_refusal_needs_an_officer(session):
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    applications.refer(session, application, deadline=utcnow() + dt.timedelta(hours=96))
+    with pytest.raises(LifecycleError, match="officer"):
+        applications.transition(session, application, S.REFUSED)
+    session.rollback()
+    officer = _officer(session)
+    applications.refuse(
+        session, application, officer_id=officer.id, reason_code="security", note="UN list"
+    )
+    assert application.status == S.REFUSED
+    assert application.events[-1].officer_id == officer.id
+    assert application.events[-1].reason_code == "security"
+
+
+def test_submission_records_the_first_event_and_a_unique_reference(session):
+    first = submitted_application(session)
+    second = submitted_application(session, passport_number="X1234567")
+    assert first.reference != second.reference
+    assert [e.to_status for e in first.events] == [S.SUBMITTED]
+    assert first.events[0].from_status is None
+    assert first.events[0].actor == Actor.TRAVELLER
+
+
+def test_information_request_pauses_the_deadline(session):
+    officer = _officer(session)
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    deadline = utcnow() + dt.timedelta(hours=96)
+    applications.refer(session, application, deadline=deadline)
+    applications.request_info(session, application, officer_id=officer.id)
+    assert application.deadline_paused_at is not None
+    application.deadline_paused_at -= dt.timedelta(hours=10)  # the traveller took ten hours
+    session.commit()
+    applications.info_received(session, application)
+    assert application.status == S.REFERRED
+    assert application.decision_deadline is not None
+    extended = application.decision_deadline - deadline
+    assert dt.timedelta(hours=9, minutes=59) < extended < dt.timedelta(hours=10, minutes=1)
+
+
+def test_every_change_is_in_the_audit_chain(session):
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    applications.approve(session, application)
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["application.submitted", "application.screening", "application.approved"]
+    details = session.scalars(select(AuditEvent.object_id)).all()
+    assert set(details) == {application.reference}  # the reference, never passport data
+    assert verify_chain(session).ok
+
+
+def test_references_are_human_friendly():
+    seen = {applications.new_reference() for _ in range(2000)}
+    assert len(seen) == 2000
+    for reference in seen:
+        assert reference.startswith("ETA-")
+        assert not set(reference.replace("ETA-", "").replace("-", "")) & set("01OIL")
+    sample = next(iter(seen))
+    assert applications.normalise_reference(sample.lower().replace("-", " ")) == sample

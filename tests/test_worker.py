@@ -1,0 +1,88 @@
+"""Jobs on real Redis with a real RQ worker: ids only, JSON, idempotent, periodic once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from eta import applications
+from eta.models import ApplicationStatus as S
+from eta.models import Authorisation
+from eta.timeutil import utcnow
+from tests.factories import submitted_application
+from workers import maintenance
+from workers.enqueue import enqueue
+from workers.periodic import PERIODIC_JOBS, tick
+from workers.queues import MAINTENANCE, get_queue
+
+
+def _approved_with_authorisation(session, valid_until):
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    applications.approve(session, application)
+    session.add(
+        Authorisation(
+            application_id=application.id,
+            jti=f"jti-{application.id}",
+            kid="kid",
+            valid_from=utcnow() - dt.timedelta(days=800),
+            valid_until=valid_until,
+            token="header.payload.signature",
+            passport_number_normalised=application.passport_number_normalised,
+            passport_issuing_country=application.passport_issuing_country,
+        )
+    )
+    session.commit()
+    return application
+
+
+def test_a_maintenance_job_runs_end_to_end_on_a_real_worker(session, redis, run_jobs):
+    expired = _approved_with_authorisation(session, utcnow() - dt.timedelta(minutes=1))
+    current = _approved_with_authorisation(session, utcnow() + dt.timedelta(days=30))
+    job = enqueue(redis, MAINTENANCE, maintenance.expire_authorisations, job_id="expire-test")
+
+    # The job carries no personal data: only the function's name, as JSON.
+    raw = redis.hget(f"rq:job:{job.id}", "data")
+    assert raw is not None
+    decoded = json.loads(zlib.decompress(raw))
+    assert decoded[0] == "workers.maintenance.expire_authorisations"
+    assert decoded[2] == []
+
+    assert run_jobs((MAINTENANCE,))
+    session.expire_all()
+    assert expired.status == S.EXPIRED
+    assert current.status == S.APPROVED
+    assert Job.fetch(job.id, connection=redis, serializer=JSONSerializer).return_value() == 1
+
+    # Running it again changes nothing: the job is idempotent.
+    enqueue(redis, MAINTENANCE, maintenance.expire_authorisations, job_id="expire-test")
+    run_jobs((MAINTENANCE,))
+    session.expire_all()
+    assert [e.to_status for e in expired.events].count(S.EXPIRED) == 1
+
+
+def test_a_waiting_job_is_not_enqueued_twice(redis):
+    first = enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-once")
+    second = enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-once")
+    assert first.id == second.id
+    assert get_queue(MAINTENANCE, redis).count == 1
+
+
+def test_periodic_jobs_are_enqueued_once_however_many_workers_tick(redis):
+    assert tick(redis) == [periodic.id for periodic in PERIODIC_JOBS]
+    assert tick(redis) == []  # a second worker ticking in the same period
+    assert get_queue(MAINTENANCE, redis).count == len(PERIODIC_JOBS)
+
+
+def test_the_worker_command_runs_in_burst_mode(runner, redis, session):
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-cli")
+    result = runner.invoke(args=["worker", "--burst", "--queues", MAINTENANCE])
+    assert result.exit_code == 0, result.output
+    assert get_queue(MAINTENANCE, redis).count == 0
+    result = runner.invoke(args=["worker", "--burst", "--queues", "nope"])
+    assert result.exit_code != 0
+    assert "unknown queue" in result.output

@@ -1,0 +1,53 @@
+"""Run job functions inside a Flask app context, creating the app once per worker process."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import Flask, current_app, has_app_context
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_app: Flask | None = None
+
+
+def _worker_app() -> Flask:
+    global _app
+    if _app is None:
+        from eta import create_app
+
+        _app = create_app()
+    return _app
+
+
+def job(func: Callable[P, R]) -> Callable[P, R]:
+    """Make `func` an RQ job body: run it in an app context and release the DB session after.
+
+    Inside `eta worker` (a Flask CLI command) the context already exists and is reused; anywhere
+    else (rq's own CLI, a test calling the function) an app is built once for the process.
+    """
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from eta.extensions import db
+
+        if has_app_context():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                db.session.remove()
+        with _worker_app().app_context():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def app() -> Flask:
+    """The app of the current job (for config look-ups inside job bodies)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]

@@ -1,0 +1,57 @@
+"""Put work on the queues: ids only, JSON-serialised, de-duplicated by job id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from rq import Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+
+from workers.queues import get_queue
+
+# Transient failures (a database restart, a network blip) are retried with backoff before a
+# job is given up; interval retries need a worker running with the scheduler (eta worker does).
+DEFAULT_RETRY = Retry(max=3, interval=[10, 60, 300])
+
+_DONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+def enqueue(
+    connection: Redis,
+    queue_name: str,
+    func: Callable[..., Any],
+    *args: int | str,
+    job_id: str | None = None,
+    retry: Retry | None = DEFAULT_RETRY,
+    timeout: int = 180,
+) -> Job:
+    """Enqueue `func(*args)` on `queue_name`.
+
+    With a `job_id`, a job of that id that is still waiting or running is returned instead of
+    enqueueing a second one; a finished or failed one is replaced, so a sweeper can always
+    re-enqueue work that the database says is not done.
+    """
+    queue = get_queue(queue_name, connection)
+    options: dict[str, Any] = {
+        "job_id": job_id,
+        "unique": job_id is not None,
+        "retry": retry,
+        "job_timeout": timeout,
+        "result_ttl": 600,
+        "failure_ttl": 7 * 24 * 3600,
+    }
+    try:
+        return queue.enqueue(func, *args, **options)
+    except DuplicateJobError:
+        assert job_id is not None  # noqa: S101  (unique is only set with a job id)
+        try:
+            existing = Job.fetch(job_id, connection=connection, serializer=queue.serializer)
+        except NoSuchJobError:
+            return queue.enqueue(func, *args, **options)
+        if existing.get_status(refresh=True) not in _DONE:
+            return existing
+        existing.delete()
+        return queue.enqueue(func, *args, **options)

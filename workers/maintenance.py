@@ -1,0 +1,43 @@
+"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from eta import applications
+from eta.extensions import db
+from eta.models import Application, ApplicationDraft, ApplicationStatus, Authorisation
+from eta.timeutil import utcnow
+from workers.context import job
+
+
+@job
+def expire_authorisations() -> int:
+    """Move approved applications whose authorisation's validity has ended to `expired`.
+
+    Idempotent: an application already expired is no longer `approved`, so a second run (or a
+    run after a crash) finds nothing left to do. Returns how many were expired.
+    """
+    now = utcnow()
+    rows = db.session.scalars(
+        select(Application)
+        .join(Authorisation, Authorisation.application_id == Application.id)
+        .where(Application.status == ApplicationStatus.APPROVED, Authorisation.valid_until <= now)
+        .limit(1000)
+    ).all()
+    for application in rows:
+        applications.expire(db.session, application, commit=False)
+    db.session.commit()
+    return len(rows)
+
+
+@job
+def purge_expired_drafts() -> int:
+    """Delete unsubmitted journeys whose resume link has expired; returns how many."""
+    result = db.session.execute(
+        delete(ApplicationDraft).where(
+            ApplicationDraft.expires_at <= utcnow(), ApplicationDraft.application_id.is_(None)
+        )
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

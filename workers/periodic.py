@@ -1,0 +1,43 @@
+"""Periodic jobs declared as data, with stable ids so scheduling them again changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from workers import maintenance
+from workers.enqueue import enqueue
+from workers.queues import MAINTENANCE
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job to enqueue every `every` seconds on `queue`."""
+
+    id: str
+    func: Callable[..., Any]
+    every: int
+    queue: str = MAINTENANCE
+
+
+PERIODIC_JOBS: list[Periodic] = [
+    Periodic("expire-authorisations", maintenance.expire_authorisations, every=600),
+    Periodic("purge-expired-drafts", maintenance.purge_expired_drafts, every=3600),
+]
+
+
+def tick(connection: Redis, jobs: list[Periodic] | None = None) -> list[str]:
+    """Enqueue every periodic job that is due, once across all workers; returns their ids.
+
+    A Redis key per job, set with NX and a TTL of its period, is the lease: however many
+    workers tick, only the one that sets the key enqueues, and the job id is stable too.
+    """
+    due = []
+    for periodic in PERIODIC_JOBS if jobs is None else jobs:
+        if connection.set(f"eta:periodic:{periodic.id}", "1", nx=True, ex=periodic.every):
+            enqueue(connection, periodic.queue, periodic.func, job_id=f"periodic-{periodic.id}")
+            due.append(periodic.id)
+    return due
