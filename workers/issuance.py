@@ -1,0 +1,44 @@
+"""Issuance job: after approval, create the authorisation and queue the decision email."""
+
+from __future__ import annotations
+
+import logging
+
+from eta import issuing
+from eta.extensions import db, redis_client
+from eta.models import Application, ApplicationStatus
+from workers.context import job
+from workers.enqueue import enqueue
+from workers.queues import NOTIFICATIONS
+
+log = logging.getLogger(__name__)
+
+
+@job
+def issue_authorisation(application_id: int) -> str | None:
+    """Create the authorisation of approved application ``application_id`` and email it.
+
+    Idempotent: the authorisation row is unique per application, so a second run (or a run
+    after a crash) finds it and only makes sure the email is queued. Returns the reference, or
+    None when the application is missing or not approved (nothing to issue).
+    """
+    application = db.session.get(Application, application_id)
+    if application is None:
+        log.warning("issue_authorisation: no application %s", application_id)
+        return None
+    authorisation = issuing.issue_for(db.session, application)
+    if authorisation is None:
+        log.info(
+            "issue_authorisation: %s is %s, not approved", application.reference, application.status
+        )
+        return None
+    if application.status == ApplicationStatus.APPROVED:
+        enqueue(
+            redis_client.client,
+            NOTIFICATIONS,
+            "workers.notifications.notify_traveller",
+            application_id,
+            "approved",
+            job_id=f"notify-approved-{application_id}",
+        )
+    return application.reference
