@@ -22,19 +22,21 @@ _DONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANC
 def enqueue(
     connection: Redis,
     queue_name: str,
-    func: Callable[..., Any],
-    *args: int | str,
+    func: Callable[..., Any] | str,
+    *args: int | str | None,
     job_id: str | None = None,
     retry: Retry | None = DEFAULT_RETRY,
     timeout: int = 180,
 ) -> Job:
-    """Enqueue `func(*args)` on `queue_name`.
+    """Enqueue `func(*args)` on `queue_name`; `func` may be a dotted path ("workers.x.job").
 
     With a `job_id`, a job of that id that is still waiting or running is returned instead of
     enqueueing a second one; a finished or failed one is replaced, so a sweeper can always
     re-enqueue work that the database says is not done.
     """
     queue = get_queue(queue_name, connection)
+    # RQ takes a callable or its dotted path; its type variable only admits one at a time.
+    target: Any = func
     options: dict[str, Any] = {
         "job_id": job_id,
         "unique": job_id is not None,
@@ -44,14 +46,14 @@ def enqueue(
         "failure_ttl": 7 * 24 * 3600,
     }
     try:
-        return queue.enqueue(func, *args, **options)
+        return queue.enqueue(target, *args, **options)
     except DuplicateJobError:
         assert job_id is not None  # noqa: S101  (unique is only set with a job id)
         try:
             existing = Job.fetch(job_id, connection=connection, serializer=queue.serializer)
         except NoSuchJobError:
-            return queue.enqueue(func, *args, **options)
+            return queue.enqueue(target, *args, **options)
         if existing.get_status(refresh=True) not in _DONE:
             return existing
         existing.delete()
-        return queue.enqueue(func, *args, **options)
+        return queue.enqueue(target, *args, **options)

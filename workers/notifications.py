@@ -1,0 +1,83 @@
+"""Emails to travellers: on submission, each decision, a request for information, revocation."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import render_template
+from flask_babel import force_locale
+
+from eta.extensions import db, redis_client
+from eta.mail import OutgoingMail, send
+from eta.models import Application
+from eta.refusals import appeal_text, describe
+from workers.context import app, job
+
+log = logging.getLogger(__name__)
+
+MESSAGES = ("submitted", "approved", "refused", "info_requested", "revoked")
+
+# A sent message is remembered for a week, so a retried or re-enqueued job does not send twice.
+SENT_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _reason_code(application: Application) -> str | None:
+    for event in reversed(application.events):
+        if event.reason_code:
+            return event.reason_code
+    return None
+
+
+def render_notification(
+    application: Application, message: str, link: str | None = None
+) -> OutgoingMail:
+    """The email for `message` about `application`, in the applicant's language."""
+    if message not in MESSAGES:
+        raise ValueError(f"unknown notification {message!r}")
+    config = app().config
+    with force_locale(application.language or "en"):
+        reason = appeal = None
+        if message in ("refused", "revoked"):
+            reason = describe(_reason_code(application))
+            appeal = appeal_text() if message == "refused" else None
+        context = {
+            "application": application,
+            "message": message,
+            "link": link,
+            "status_url": f"{config['ETA_ISSUER']}/status",
+            "reason": reason,
+            "appeal": appeal,
+            "service_name": config["ETA_SERVICE_NAME"],
+        }
+        # Subjects live in a template so the catalogue extraction (templates/**) finds them.
+        context["subject"] = " ".join(render_template("emails/subject.txt", **context).split())
+        return OutgoingMail(
+            to=application.email,
+            subject=str(context["subject"]),
+            text=render_template("emails/notification.txt", **context),
+            html=render_template("emails/notification.html", **context),
+            language=application.language or "en",
+        )
+
+
+@job
+def notify_traveller(application_id: int, message: str, link: str | None = None) -> bool:
+    """Email the applicant about `message` (one of MESSAGES); `link` is shown when given.
+
+    Idempotent: a message already sent for this application is not sent again. Returns whether
+    an email was sent. Logs carry the application id only, never personal data.
+    """
+    application = db.session.get(Application, application_id)
+    if application is None:
+        log.warning("notification %s for missing application %s", message, application_id)
+        return False
+    sent_key = f"eta:notified:{application_id}:{message}:{link or ''}"
+    connection = redis_client.client
+    if connection.exists(sent_key):
+        return False
+    mail = render_notification(application, message, link)
+    config = app().config
+    send(mail, mail_url=config["ETA_MAIL_URL"], sender=config["ETA_MAIL_SENDER"])
+    connection.set(sent_key, "1", ex=SENT_TTL_SECONDS)
+    log.info("sent %s notification for application %s", message, application_id)
+    return True
