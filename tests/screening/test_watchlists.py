@@ -1,0 +1,143 @@
+"""Watchlists in the database: atomic versioned imports, manual entries, the cached index."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from eta import watchlists
+from eta.models import LostStolenDocument, WatchlistEntry, WatchlistSource, WatchlistVersion
+from eta.screening.importers import ImportFormatError
+from eta.screening.types import Subject
+
+SIMPLE = """id,full_name,aliases,date_of_birth,nationality,sex,passport_number
+N-1,Ivan Petrovich Sidorov,Иван Сидоров,1970,RUS,M,7512345
+N-2,Maria Gonzalez,,1981-03-04,ESP,F,
+"""
+
+
+def _entries(session) -> int:
+    return session.scalar(select(func.count(WatchlistEntry.id)))
+
+
+def test_a_simple_csv_imports_as_an_active_version_and_reimport_does_not_duplicate(
+    session, tmp_path
+):
+    path = tmp_path / "national.csv"
+    path.write_text(SIMPLE)
+    seen: list[int] = []
+    first = watchlists.import_watchlist(
+        session, source="NATIONAL", fmt="csv", path=path, actor="test", progress=seen.append
+    )
+    assert (first.number, first.state, first.entry_count) == (1, "active", 2)
+    assert seen == [2]
+    second = watchlists.import_watchlist(
+        session, source="NATIONAL", fmt="csv", path=path, actor="test"
+    )
+    session.refresh(first)
+    assert (second.number, second.state, first.state) == (2, "active", "superseded")
+    assert _entries(session) == 2
+    source = session.scalar(select(WatchlistSource).where(WatchlistSource.name == "NATIONAL"))
+    assert source.active_version_id == second.id
+
+    loaded = watchlists.active_watchlists(session)
+    assert loaded.versions == {"NATIONAL": 2}
+    matches = loaded.index.match(Subject("Ivan Sidorov", nationality="RUS"))
+    assert [loaded.sources[m.entry_id] for m in matches] == ["NATIONAL"]
+    # Nothing changed: the same index object is reused.
+    assert watchlists.active_watchlists(session) is loaded
+
+
+def test_a_bad_file_changes_nothing(session, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text(SIMPLE)
+    watchlists.import_watchlist(session, source="NATIONAL", fmt="csv", path=good, actor="t")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SIMPLE + "N-3,Someone,,19xx,,,\n")
+    with pytest.raises(ImportFormatError, match="line 4"):
+        watchlists.import_watchlist(session, source="NATIONAL", fmt="csv", path=bad, actor="t")
+    assert session.scalar(select(func.count(WatchlistVersion.id))) == 1
+    assert _entries(session) == 2
+    with pytest.raises(watchlists.WatchlistError, match="holds csv data"):
+        watchlists.import_watchlist(session, source="NATIONAL", fmt="un-xml", path=good, actor="t")
+
+
+def test_manual_entries_are_added_edited_and_removed_as_new_versions(session):
+    entry = watchlists.add_manual_entry(
+        session,
+        source="MANUAL",
+        full_name="Joanna Watchful",
+        date_of_birth="1980",
+        nationality="FR",
+        sex="F",
+        passport_number="12 AB 3456",
+        actor="officer:1",
+    )
+    assert entry.nationalities == ["FRA"]
+    assert entry.documents == [{"number": "12AB3456", "country": "FRA"}]
+    assert entry.birth_dates[0]["precision"] == "year"
+    loaded = watchlists.active_watchlists(session)
+    assert loaded.versions == {"MANUAL": 1}
+    assert loaded.index.match(Subject("Joanna Watchful"))
+
+    first_id = entry.id
+    edited = watchlists.edit_manual_entry(
+        session,
+        first_id,
+        full_name="Joanna Watchfull",
+        date_of_birth="1980-02-03",
+        nationality="FRA",
+        sex="F",
+        passport_number=None,
+        actor="officer:1",
+    )
+    assert edited.primary_name == "Joanna Watchfull"
+    assert watchlists.active_watchlists(session).versions == {"MANUAL": 2}
+    # The superseded copy, cited by no hit, is gone.
+    with pytest.raises(watchlists.WatchlistError, match="No such watchlist entry"):
+        watchlists.remove_entry(session, first_id, actor="officer:1")
+    version = watchlists.remove_entry(session, edited.id, actor="officer:1")
+    assert (version.number, version.entry_count) == (3, 0)
+    assert not watchlists.active_watchlists(session).index.match(Subject("Joanna Watchfull"))
+    with pytest.raises(watchlists.WatchlistError, match="Enter a full name"):
+        watchlists.add_manual_entry(
+            session,
+            source="MANUAL",
+            full_name="  ",
+            date_of_birth=None,
+            nationality=None,
+            sex=None,
+            passport_number=None,
+            actor="officer:1",
+        )
+
+
+def test_both_real_lists_import_and_a_second_import_makes_a_version_not_duplicates(
+    session, shared_data
+):
+    un = shared_data / "watchlists" / "un_consolidated_2026-02-27.xml"
+    ofac = shared_data / "watchlists" / "ofac_sdn_2024-05-03.csv"
+    first = watchlists.import_watchlist(session, source="UN", fmt="un-xml", path=un, actor="t")
+    assert first.entry_count > 700
+    ofac_version = watchlists.import_watchlist(
+        session, source="OFAC", fmt="ofac-csv", path=ofac, actor="t"
+    )
+    assert ofac_version.entry_count > 5000
+    total = _entries(session)
+    again = watchlists.import_watchlist(session, source="UN", fmt="un-xml", path=un, actor="t")
+    assert again.number == 2
+    assert again.file_sha256 == first.file_sha256
+    assert _entries(session) == total
+    loaded = watchlists.active_watchlists(session)
+    assert loaded.versions == {"UN": 2, "OFAC": 1}
+
+
+def test_lost_stolen_import_adds_each_document_once(session, tmp_path):
+    path = tmp_path / "lost.csv"
+    path.write_text(
+        "country,number,reported_on,reference\nFR,12ab-34567,2025-01-02,R1\nFRA,12AB34567,,\n"
+    )
+    assert watchlists.import_lost_stolen(session, path, source="INTERPOL", actor="t") == (1, 1)
+    assert watchlists.import_lost_stolen(session, path, source="INTERPOL", actor="t") == (0, 2)
+    document = session.scalar(select(LostStolenDocument))
+    assert (document.issuing_country, document.number_normalised) == ("FRA", "12AB34567")
