@@ -1,0 +1,299 @@
+"""Answering carriers: OK / NOT_OK / NOT_APPLICABLE for tokens and passports, one query a batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, tuple_
+
+from eta.issuance.keys import KeySet
+from eta.issuance.tokens import normalise_document_number, verify
+from eta.models import Application, ApplicationStatus, Authorisation
+from eta.models.base import SessionLike
+
+OK = "OK"
+NOT_OK = "NOT_OK"
+NOT_APPLICABLE = "NOT_APPLICABLE"
+RESULTS = (OK, NOT_OK, NOT_APPLICABLE)
+
+# Reasons a carrier sees (SPEC §4); "ok" and "exempt_nationality" go with the other results.
+REASON_OK = "ok"
+REASON_EXEMPT = "exempt_nationality"
+NOT_OK_REASONS = (
+    "not_found",
+    "pending",
+    "refused",
+    "revoked",
+    "expired",
+    "invalid_signature",
+    "document_mismatch",
+)
+REASONS = (REASON_OK, REASON_EXEMPT, *NOT_OK_REASONS)
+
+_PENDING_STATUSES = frozenset(
+    {
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.SCREENING,
+        ApplicationStatus.REFERRED,
+        ApplicationStatus.INFO_REQUESTED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class PassengerQuery:
+    """One passenger to check: a token, or passport data; the optional fields narrow the check."""
+
+    token: str | None = None
+    passport_number: str | None = None
+    issuing_country: str | None = None
+    date_of_birth: dt.date | None = None
+    travel_date: dt.date | None = None
+
+    @property
+    def kind(self) -> str:
+        """``token`` or ``passport``: how the passenger was identified."""
+        return "token" if self.token is not None else "passport"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a carrier is told about one passenger: only what boarding needs."""
+
+    result: str
+    reason: str
+    reference: str | None = None
+    valid_until: dt.datetime | None = None
+    surname: str | None = None
+    given_names: str | None = None
+    # The passport the answer is about, for the query log's keyed hash; never sent out.
+    passport: tuple[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer as sent to the carrier (None fields left out)."""
+        body: dict[str, Any] = {"result": self.result, "reason": self.reason}
+        if self.reference is not None:
+            body["reference"] = self.reference
+        if self.valid_until is not None:
+            # Whole seconds, as in the token's exp: both ways give the same answer.
+            body["valid_until"] = (
+                self.valid_until.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+            )
+        if self.surname is not None:
+            body["surname"] = self.surname
+        if self.given_names is not None:
+            body["given_names"] = self.given_names
+        return body
+
+
+@dataclass(frozen=True)
+class VerificationContext:
+    """Everything a check needs besides the database: keys, issuer, clock, exemptions."""
+
+    keys: KeySet
+    issuer: str
+    now: dt.datetime
+    exempt_countries: Collection[str]
+
+
+def passport_hash(secret: str, issuing_country: str, passport_number: str) -> str:
+    """The keyed hash under which a passport is logged (HMAC-SHA256, hex).
+
+    Keyed with the app's secret so the log cannot be reversed by hashing every passport number.
+    """
+    message = f"{issuing_country.upper()}:{normalise_document_number(passport_number)}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _not_ok(reason: str, passport: tuple[str, str] | None = None) -> Answer:
+    return Answer(result=NOT_OK, reason=reason, passport=passport)
+
+
+def _instant(query: PassengerQuery, now: dt.datetime) -> dt.datetime:
+    """The moment the authorisation must be valid: now, or midday UTC of a later travel date."""
+    if query.travel_date is None or query.travel_date == now.astimezone(dt.UTC).date():
+        return now
+    return dt.datetime.combine(query.travel_date, dt.time(12), tzinfo=dt.UTC)
+
+
+def _passport_key(country: str, number: str) -> tuple[str, str]:
+    return country.strip().upper(), normalise_document_number(number)
+
+
+@dataclass
+class _TokenCheck:
+    """A token that passed the cryptographic checks, waiting for the database's word."""
+
+    claims: dict[str, Any]
+    passport: tuple[str, str]
+
+
+def check_passengers(
+    session: SessionLike, queries: Sequence[PassengerQuery], context: VerificationContext
+) -> list[Answer]:
+    """Answer every query, in order, with one database query for the whole list.
+
+    Tokens are checked in SPEC §5 order: signature and claims here, revocation against the
+    database (so a revocation counts the moment it is committed), then the document given.
+    Passports are looked up by issuing country and number; an authorisation must be valid at
+    the travel date (default: now).
+    """
+    answers: list[Answer | None] = [None] * len(queries)
+    pending_tokens: dict[int, _TokenCheck] = {}
+    passports: set[tuple[str, str]] = set()
+
+    for index, query in enumerate(queries):
+        if query.issuing_country and query.issuing_country.upper() in context.exempt_countries:
+            answers[index] = Answer(result=NOT_APPLICABLE, reason=REASON_EXEMPT)
+            continue
+        if query.token is not None:
+            outcome = verify(
+                query.token, context.keys, (), _instant(query, context.now), context.issuer
+            )
+            if not outcome.ok or outcome.claims is None:
+                answers[index] = _not_ok(outcome.reason)
+                continue
+            claims = outcome.claims
+            pending_tokens[index] = _TokenCheck(
+                claims, _passport_key(claims["doc"]["cty"], claims["doc"]["num"])
+            )
+        else:
+            passports.add(_passport_key(query.issuing_country or "", query.passport_number or ""))
+
+    jtis = {check.claims["jti"] for check in pending_tokens.values()}
+    by_jti: dict[str, tuple[Application, Authorisation]] = {}
+    by_passport: dict[tuple[str, str], list[tuple[Application, Authorisation | None]]] = {}
+    if jtis or passports:
+        conditions = []
+        if jtis:
+            conditions.append(Authorisation.jti.in_(jtis))
+        if passports:
+            conditions.append(
+                tuple_(
+                    Application.passport_issuing_country, Application.passport_number_normalised
+                ).in_(sorted(passports))
+            )
+        rows = session.execute(
+            select(Application, Authorisation)
+            .outerjoin(Authorisation, Authorisation.application_id == Application.id)
+            .where(or_(*conditions))
+            .order_by(Application.id)
+        ).all()
+        for application, authorisation in rows:
+            if authorisation is not None and authorisation.jti in jtis:
+                by_jti[authorisation.jti] = (application, authorisation)
+            key = (application.passport_issuing_country, application.passport_number_normalised)
+            if key in passports:
+                by_passport.setdefault(key, []).append((application, authorisation))
+
+    for index, query in enumerate(queries):
+        if answers[index] is not None:
+            continue
+        if index in pending_tokens:
+            answers[index] = _token_answer(query, pending_tokens[index], by_jti)
+        else:
+            key = _passport_key(query.issuing_country or "", query.passport_number or "")
+            answers[index] = _passport_answer(
+                query, key, by_passport.get(key, []), _instant(query, context.now)
+            )
+    return [answer for answer in answers if answer is not None]
+
+
+def _token_answer(
+    query: PassengerQuery,
+    check: _TokenCheck,
+    by_jti: dict[str, tuple[Application, Authorisation]],
+) -> Answer:
+    claims = check.claims
+    record = by_jti.get(claims["jti"])
+    if record is not None:
+        application, authorisation = record
+        if authorisation.revoked_at is not None or application.status == ApplicationStatus.REVOKED:
+            return _not_ok("revoked", check.passport)
+    if query.passport_number is not None and (
+        normalise_document_number(query.passport_number) != check.passport[1]
+    ):
+        return _not_ok("document_mismatch", check.passport)
+    if query.issuing_country is not None and query.issuing_country.upper() != check.passport[0]:
+        return _not_ok("document_mismatch", check.passport)
+    if query.date_of_birth is not None and query.date_of_birth.isoformat() != claims["dob"]:
+        return _not_ok("document_mismatch", check.passport)
+    return Answer(
+        result=OK,
+        reason=REASON_OK,
+        reference=claims["sub"],
+        valid_until=dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC),
+        surname=claims["nam"]["fn"],
+        given_names=claims["nam"]["gn"],
+        passport=check.passport,
+    )
+
+
+def _passport_answer(
+    query: PassengerQuery,
+    passport: tuple[str, str],
+    candidates: list[tuple[Application, Authorisation | None]],
+    instant: dt.datetime,
+) -> Answer:
+    candidates = [
+        (application, authorisation)
+        for application, authorisation in candidates
+        if application.status != ApplicationStatus.WITHDRAWN
+    ]
+    if not candidates:
+        return _not_ok("not_found", passport)
+    if query.date_of_birth is not None:
+        candidates = [pair for pair in candidates if pair[0].date_of_birth == query.date_of_birth]
+        if not candidates:
+            return _not_ok("document_mismatch", passport)
+    valid = [
+        (application, authorisation)
+        for application, authorisation in candidates
+        if authorisation is not None
+        and application.status == ApplicationStatus.APPROVED
+        and authorisation.revoked_at is None
+        and authorisation.valid_from <= instant < authorisation.valid_until
+    ]
+    if valid:
+        application, best = max(
+            ((application, authorisation) for application, authorisation in valid if authorisation),
+            key=lambda pair: pair[1].valid_until,
+        )
+        return Answer(
+            result=OK,
+            reason=REASON_OK,
+            reference=application.reference,
+            valid_until=best.valid_until,
+            surname=application.surname_mrz,
+            given_names=application.given_names_mrz,
+            passport=passport,
+        )
+    # No authorisation allows travel: the latest application says why.
+    application, authorisation = candidates[-1]
+    return _not_ok(_why_not(application, authorisation, instant), passport)
+
+
+def _why_not(
+    application: Application, authorisation: Authorisation | None, instant: dt.datetime
+) -> str:
+    status = application.status
+    if status == ApplicationStatus.REVOKED or (
+        authorisation is not None and authorisation.revoked_at is not None
+    ):
+        return "revoked"
+    if status in _PENDING_STATUSES:
+        return "pending"
+    if status == ApplicationStatus.REFUSED:
+        return "refused"
+    if status == ApplicationStatus.EXPIRED:
+        return "expired"
+    if authorisation is None:
+        return "pending"  # approved, but the authorisation is still being issued
+    if instant < authorisation.valid_from:
+        return "pending"
+    return "expired"

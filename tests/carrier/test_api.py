@@ -1,0 +1,366 @@
+"""The carrier API: authentication, every answer of SPEC §4, batches, validation, the query log."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from eta import applications, issuing
+from eta.accounts import new_api_key, revoke_api_keys
+from eta.extensions import db
+from eta.models import Actor, Carrier, CarrierQuery, Officer
+from eta.timeutil import today, utcnow
+
+VERIFY = "/api/v1/carrier/verify"
+BATCH = "/api/v1/carrier/verify-batch"
+
+
+def _officer(session: Any) -> Officer:
+    officer = Officer(email="o@example.gov", password_hash="x", totp_secret="A" * 32)
+    session.add(officer)
+    session.commit()
+    return officer
+
+
+def _refused(session: Any, pending: Any, **overrides: Any) -> None:
+    application = pending(**overrides)
+    applications.refer(session, application, deadline=utcnow() + dt.timedelta(days=4))
+    officer = _officer(session)
+    applications.refuse(
+        session, application, officer_id=officer.id, reason_code="watchlist", note=None
+    )
+
+
+def _post(client: Any, url: str, body: Any, headers: dict[str, str]) -> Any:
+    return client.post(url, json=body, headers=headers)
+
+
+# --- authentication -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Basic abc", "Bearer ", "Bearer short", "Bearer eta_" + "x" * 43],
+)
+def test_missing_malformed_or_unknown_key_is_401_problem(client, carrier_key, header):
+    headers = {"Authorization": header} if header is not None else {}
+    response = client.post(VERIFY, json={"token": "x"}, headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["status"] == 401
+
+
+def test_right_prefix_wrong_key_is_refused(client, carrier_key):
+    forged = carrier_key[:-4] + ("AAAA" if not carrier_key.endswith("AAAA") else "BBBB")
+    response = client.post(
+        VERIFY, json={"token": "x"}, headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+
+
+def test_revoked_key_is_refused_and_rotation_keeps_two_keys_valid(client, session, carrier_key):
+    carrier = session.scalar(select(Carrier))
+    second = new_api_key(session, carrier)
+    body = {"passport_number": "X1", "issuing_country": "SWE"}
+    for key in (carrier_key, second):
+        assert (
+            client.post(VERIFY, json=body, headers={"Authorization": f"Bearer {key}"}).status_code
+            == 200
+        )
+    revoke_api_keys(session, carrier)
+    response = client.post(VERIFY, json=body, headers={"Authorization": f"Bearer {second}"})
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_rate_limit_is_per_key_with_a_clear_429(app, client, session, carrier_key):
+    carrier = session.scalar(select(Carrier))
+    other = new_api_key(session, carrier)
+    app.config["ETA_CARRIER_RATE_LIMIT"] = "3/minute"
+    try:
+        body = {"passport_number": "X1", "issuing_country": "SWE"}
+        mine = {"Authorization": f"Bearer {carrier_key}"}
+        codes = [client.post(VERIFY, json=body, headers=mine).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.post(VERIFY, json=body, headers=mine)
+        assert limited.mimetype == "application/problem+json"
+        assert "API key" in limited.get_json()["detail"]
+        assert "Retry-After" in limited.headers
+        theirs = {"Authorization": f"Bearer {other}"}
+        assert client.post(VERIFY, json=body, headers=theirs).status_code == 200
+    finally:
+        app.config.pop("ETA_CARRIER_RATE_LIMIT")
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def test_ok_by_token_and_by_passport(client, auth_headers, authorise):
+    authorisation = authorise()
+    by_token = _post(client, VERIFY, {"token": authorisation.token}, auth_headers).get_json()
+    by_passport = _post(
+        client,
+        VERIFY,
+        {"passport_number": "l898902c3", "issuing_country": "swe", "date_of_birth": "1974-08-12"},
+        auth_headers,
+    ).get_json()
+    for answer in (by_token, by_passport):
+        assert answer["result"] == "OK"
+        assert answer["reason"] == "ok"
+        assert answer["reference"] == authorisation.application.reference
+        assert answer["surname"] == "ERIKSSON"
+        assert answer["given_names"] == "ANNA MARIA"
+        assert dt.datetime.fromisoformat(
+            answer["valid_until"]
+        ) == authorisation.valid_until.replace(microsecond=0)
+        assert set(answer) == {
+            "result",
+            "reason",
+            "reference",
+            "valid_until",
+            "surname",
+            "given_names",
+        }
+
+
+def test_not_found(client, auth_headers, signing_key):
+    answer = _post(
+        client, VERIFY, {"passport_number": "ZZ0000000", "issuing_country": "SWE"}, auth_headers
+    ).get_json()
+    assert answer == {"result": "NOT_OK", "reason": "not_found"}
+
+
+def test_pending_and_refused(client, session, auth_headers, pending):
+    pending(passport_number="P1", passport_number_normalised="P1")
+    _refused(session, pending, passport_number="R1", passport_number_normalised="R1")
+    for number, reason in (("P1", "pending"), ("R1", "refused")):
+        answer = _post(
+            client, VERIFY, {"passport_number": number, "issuing_country": "SWE"}, auth_headers
+        ).get_json()
+        assert answer == {"result": "NOT_OK", "reason": reason}
+
+
+def test_revoked_immediately_after_revocation(client, session, auth_headers, authorise):
+    authorisation = authorise()
+    token = authorisation.token
+    assert _post(client, VERIFY, {"token": token}, auth_headers).get_json()["result"] == "OK"
+    issuing.revoke(
+        session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
+    )
+    for body in ({"token": token}, {"passport_number": "L898902C3", "issuing_country": "SWE"}):
+        answer = _post(client, VERIFY, body, auth_headers).get_json()
+        assert answer == {"result": "NOT_OK", "reason": "revoked"}
+
+
+def test_expired_by_token_and_by_passport(client, auth_headers, authorise):
+    authorisation = authorise(issued_at=utcnow() - dt.timedelta(days=3 * 366))
+    for body in (
+        {"token": authorisation.token},
+        {"passport_number": "L898902C3", "issuing_country": "SWE"},
+    ):
+        assert _post(client, VERIFY, body, auth_headers).get_json() == {
+            "result": "NOT_OK",
+            "reason": "expired",
+        }
+
+
+def test_travel_date_after_validity_is_expired(client, auth_headers, authorise):
+    authorisation = authorise()
+    later = (authorisation.valid_until + dt.timedelta(days=2)).date().isoformat()
+    body = {"passport_number": "L898902C3", "issuing_country": "SWE", "travel_date": later}
+    assert _post(client, VERIFY, body, auth_headers).get_json()["reason"] == "expired"
+    body["travel_date"] = (today() + dt.timedelta(days=10)).isoformat()
+    assert _post(client, VERIFY, body, auth_headers).get_json()["result"] == "OK"
+
+
+def _tamper(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["doc"]["num"] = "X9999999"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def test_tampered_token_is_invalid_signature(client, auth_headers, authorise):
+    authorisation = authorise()
+    for token in (_tamper(authorisation.token), "not-a-token", authorisation.token[:-6] + "AAAAAA"):
+        answer = _post(client, VERIFY, {"token": token}, auth_headers).get_json()
+        assert answer == {"result": "NOT_OK", "reason": "invalid_signature"}
+
+
+def test_token_for_another_passport_is_document_mismatch(client, auth_headers, authorise):
+    token = authorise().token
+    for extra in (
+        {"passport_number": "L898902C4"},
+        {"issuing_country": "NOR"},
+        {"date_of_birth": "1974-08-13"},
+    ):
+        answer = _post(client, VERIFY, {"token": token, **extra}, auth_headers).get_json()
+        assert answer == {"result": "NOT_OK", "reason": "document_mismatch"}
+    answer = _post(
+        client, VERIFY, {"token": token, "passport_number": "L898902 C3"}, auth_headers
+    ).get_json()
+    assert answer["result"] == "OK"
+
+
+def test_wrong_birth_date_by_passport_is_document_mismatch(client, auth_headers, authorise):
+    authorise()
+    body = {"passport_number": "L898902C3", "issuing_country": "SWE", "date_of_birth": "1980-01-01"}
+    assert _post(client, VERIFY, body, auth_headers).get_json()["reason"] == "document_mismatch"
+
+
+def test_exempt_nationality_is_not_applicable(client, auth_headers, signing_key):
+    answer = _post(
+        client, VERIFY, {"passport_number": "123456789", "issuing_country": "GBR"}, auth_headers
+    ).get_json()
+    assert answer == {"result": "NOT_APPLICABLE", "reason": "exempt_nationality"}
+
+
+def test_latest_application_decides_and_a_valid_one_wins(
+    client, session, auth_headers, pending, authorise
+):
+    _refused(session, pending)
+    authorise()
+    body = {"passport_number": "L898902C3", "issuing_country": "SWE"}
+    assert _post(client, VERIFY, body, auth_headers).get_json()["result"] == "OK"
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({}, "passport_number"),
+        ({"passport_number": "L898902C3"}, "issuing_country"),
+        ({"passport_number": "L898902C3", "issuing_country": "SE"}, "issuing_country"),
+        ({"passport_number": 5, "issuing_country": "SWE"}, "passport_number"),
+        (
+            {"passport_number": "A1", "issuing_country": "SWE", "travel_date": "2026-02-30"},
+            "travel_date",
+        ),
+        (
+            {"passport_number": "A1", "issuing_country": "SWE", "date_of_birth": "20200101"},
+            "date_of_birth",
+        ),
+        ({"passport_number": "A1", "issuing_country": "SWE", "name": "x"}, "name"),
+        ({"token": ""}, "token"),
+        ({"token": 7}, "token"),
+    ],
+)
+def test_bad_bodies_are_422_with_field_paths(client, auth_headers, body, path):
+    response = client.post(VERIFY, json=body, headers=auth_headers)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert path in response.get_json()["errors"]
+
+
+def test_batch_validation_names_the_passenger(client, auth_headers):
+    body = {"passengers": [{"token": "x"}, {"passport_number": "A1", "issuing_country": "S"}, 3]}
+    response = client.post(BATCH, json=body, headers=auth_headers)
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"passengers.1.issuing_country", "passengers.2"}
+    too_many = {"passengers": [{"token": "x"}] * 1001}
+    assert client.post(BATCH, json=too_many, headers=auth_headers).status_code == 422
+    assert client.post(BATCH, json={"passengers": []}, headers=auth_headers).status_code == 422
+    not_json = client.post(
+        BATCH, data="{", headers={**auth_headers, "Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 400
+
+
+# --- batch --------------------------------------------------------------------------------
+
+
+def test_batch_of_1000_mixed_passengers_in_order_with_one_query(
+    app, client, session, auth_headers, authorise, pending
+):
+    ok = authorise()
+    revoked = authorise(passport_number="RV1", passport_number_normalised="RV1")
+    issuing.revoke(
+        session, revoked, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
+    )
+    expired = authorise(
+        passport_number="EX1",
+        passport_number_normalised="EX1",
+        issued_at=utcnow() - dt.timedelta(days=3 * 366),
+    )
+    pending(passport_number="PE1", passport_number_normalised="PE1")
+    _refused(session, pending, passport_number="RF1", passport_number_normalised="RF1")
+    kinds: list[tuple[dict[str, Any], tuple[str, str]]] = [
+        ({"token": ok.token}, ("OK", "ok")),
+        ({"passport_number": "L898902C3", "issuing_country": "SWE"}, ("OK", "ok")),
+        ({"token": revoked.token}, ("NOT_OK", "revoked")),
+        ({"passport_number": "RV1", "issuing_country": "SWE"}, ("NOT_OK", "revoked")),
+        ({"token": expired.token}, ("NOT_OK", "expired")),
+        ({"passport_number": "PE1", "issuing_country": "SWE"}, ("NOT_OK", "pending")),
+        ({"passport_number": "RF1", "issuing_country": "SWE"}, ("NOT_OK", "refused")),
+        ({"token": _tamper(ok.token)}, ("NOT_OK", "invalid_signature")),
+        ({"token": ok.token, "passport_number": "OTHER1"}, ("NOT_OK", "document_mismatch")),
+        (
+            {"passport_number": "GB1", "issuing_country": "GBR"},
+            ("NOT_APPLICABLE", "exempt_nationality"),
+        ),
+    ]
+    passengers: list[dict[str, Any]] = []
+    expected: list[tuple[str, str]] = []
+    for index in range(1000):
+        if index % 7 == 3:  # many distinct unknown passports, interleaved
+            passengers.append({"passport_number": f"NF{index}", "issuing_country": "SWE"})
+            expected.append(("NOT_OK", "not_found"))
+        else:
+            body, answer = kinds[index % len(kinds)]
+            passengers.append(body)
+            expected.append(answer)
+
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.post(BATCH, json={"passengers": passengers}, headers=auth_headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [(r["result"], r["reason"]) for r in results] == expected
+    reads = [
+        s for s in statements if "applications" in s and s.lstrip().upper().startswith("SELECT")
+    ]
+    assert len(reads) == 1, reads
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1 and "carrier_queries" in inserts[0]
+
+
+# --- query log ----------------------------------------------------------------------------
+
+
+def test_every_query_is_logged_with_a_keyed_passport_hash(
+    app, client, session, auth_headers, authorise
+):
+    authorisation = authorise()
+    _post(client, VERIFY, {"token": authorisation.token}, auth_headers)
+    _post(client, VERIFY, {"passport_number": "NOPE1", "issuing_country": "SWE"}, auth_headers)
+    _post(client, BATCH, {"passengers": [{"token": authorisation.token}] * 3}, auth_headers)
+    rows = session.scalars(select(CarrierQuery).order_by(CarrierQuery.id)).all()
+    assert [(r.kind, r.result, r.reason, r.passengers) for r in rows] == [
+        ("token", "OK", "ok", 1),
+        ("passport", "NOT_OK", "not_found", 1),
+        ("batch", "OK", None, 3),
+    ]
+    assert rows[0].passport_hash is not None and len(rows[0].passport_hash) == 64
+    assert "L898902C3" not in rows[0].passport_hash
+    from eta.carrier.verification import passport_hash
+
+    assert rows[0].passport_hash == passport_hash(app.config["SECRET_KEY"], "SWE", "L898902C3")
+    assert rows[0].passport_hash != passport_hash("another key", "SWE", "L898902C3")
+    assert session.scalar(select(func.count()).select_from(CarrierQuery)) == 3
