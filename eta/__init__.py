@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the eta Flask app: configuration, extensions, blueprints, CLI and error handlers."""
     from config import load_settings
-    from eta import cli, errors, i18n, security
+    from eta import carrier, cli, errors, i18n, security
     from eta.api import blueprint as api_blueprint
     from eta.extensions import csrf, db, limiter, migrate, redis_client
     from eta.health import blueprint as health_blueprint
@@ -47,5 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_blueprint)
     app.register_blueprint(traveller_blueprint)
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(carrier.blueprint)
+    app.register_blueprint(carrier.api_blueprint)
     cli.init_app(app)
     return app
