@@ -121,6 +121,11 @@ def init_app(app: Flask) -> None:
     for command in (worker_command, officer_group, carrier_group, audit_group, demo_command):
         app.cli.add_command(command)
 
+    from eta.issuance_cli import COMMANDS as issuance_commands
+
+    for command in issuance_commands:
+        app.cli.add_command(command)
+
 
 def run() -> None:
     """Console entry point: run the CLI, reporting a configuration error in one line."""

@@ -75,12 +75,19 @@ def _keys_dir() -> str:
 
 
 def keyring() -> Keyring:
-    """The app's signing keyring (ETA_KEYS_DIR), one instance per directory and process."""
+    """The app's signing keyring (ETA_KEYS_DIR), one instance per directory and process.
+
+    Outside production an empty keyring gets its first keys on first use (as `make run`
+    does); production never mints keys implicitly: run `eta keys generate` once.
+    """
     path = _keys_dir()
     with _lock:
         ring = _keyrings.get(path)
         if ring is None:
-            ring = _keyrings[path] = Keyring.load(Path(path))
+            ring = Keyring.load(Path(path))
+            if current_app.config.get("ETA_ENV") != "production" and not ring.list():
+                ring.generate()
+            _keyrings[path] = ring
         return ring
 
 
@@ -224,10 +231,13 @@ class LinkTarget:
     kind: str
 
 
-def read_link(token: str, kind: str, max_age: int = LINK_MAX_AGE) -> LinkTarget | None:
-    """The target of a signed link, or None if it is forged, of another kind, or expired."""
+def read_link(token: str, kind: str, max_age: int | None = None) -> LinkTarget | None:
+    """The target of a signed link, or None if it is forged, of another kind, or expired.
+
+    ``max_age`` defaults to :data:`LINK_MAX_AGE` seconds.
+    """
     try:
-        data = _serializer().loads(token, max_age=max_age)
+        data = _serializer().loads(token, max_age=LINK_MAX_AGE if max_age is None else max_age)
     except (SignatureExpired, BadSignature):
         return None
     if (

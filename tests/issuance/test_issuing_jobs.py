@@ -1,0 +1,296 @@
+"""Issuance in the app: the job after approval, revocation, rotation and signed links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import zxingcpp
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from PIL import Image
+from redis import Redis
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import func, select
+
+from eta import applications, issuing
+from eta.issuance.qr import read_qr
+from eta.issuance.revocations import read_revocation_list, revocation_hash
+from eta.models import Actor, Application, ApplicationStatus, Authorisation, RevocationListVersion
+from eta.timeutil import today, utcnow
+from tests.factories import submitted_application
+from workers.enqueue import enqueue
+from workers.queues import ISSUANCE
+
+
+def approved(session: Any, **overrides: Any) -> Application:
+    """A committed application that screening has approved."""
+    application = submitted_application(session, **overrides)
+    applications.start_screening(session, application)
+    applications.approve(session, application)
+    return application
+
+
+@pytest.fixture
+def issue(
+    session: Any, redis: Redis, run_jobs: Callable[..., bool]
+) -> Callable[[Application], Authorisation]:
+    """Run the real issuance job for an application through a real worker."""
+
+    def run(application: Application) -> Authorisation:
+        enqueue(
+            redis,
+            ISSUANCE,
+            "workers.issuance.issue_authorisation",
+            application.id,
+            job_id=f"issue-{application.id}",
+        )
+        run_jobs((ISSUANCE,))
+        session.expire_all()
+        authorisation = session.scalar(
+            select(Authorisation).where(Authorisation.application_id == application.id)
+        )
+        assert authorisation is not None
+        return authorisation
+
+    return run
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_approved_application_gets_a_verifying_authorisation_and_email(
+    session: Any, redis: Redis, issue: Callable[[Application], Authorisation]
+) -> None:
+    application = approved(session)
+    authorisation = issue(application)
+
+    assert authorisation.kid == issuing.keyring().active().kid
+    assert authorisation.passport_number_normalised == "L898902C3"
+    assert authorisation.passport_issuing_country == "SWE"
+    assert authorisation.valid_from <= utcnow() < authorisation.valid_until
+    result = issuing.verify_token(
+        authorisation.token, expected_passport_number="L898902C3", expected_country="SWE"
+    )
+    assert result.ok, result
+    assert result.claims is not None
+    assert result.claims["sub"] == application.reference
+    assert result.claims["nam"] == {"fn": "ERIKSSON", "gn": "ANNA MARIA"}
+    assert result.claims["jti"] == authorisation.jti
+    notify = Job.fetch(
+        f"notify-approved-{application.id}", connection=redis, serializer=JSONSerializer
+    )
+    assert notify.func_name == "workers.notifications.notify_traveller"
+    assert notify.args == [application.id, "approved"]
+
+
+def test_issuing_twice_keeps_one_authorisation(
+    session: Any, issue: Callable[[Application], Authorisation]
+) -> None:
+    application = approved(session)
+    first = issue(application)
+    token = first.token
+    second = issue(application)
+    assert second.id == first.id
+    assert second.token == token
+    count = session.scalar(select(func.count()).select_from(Authorisation))
+    assert count == 1
+
+
+def test_unapproved_application_gets_nothing(session: Any, app: Flask) -> None:
+    from workers.issuance import issue_authorisation
+
+    application = submitted_application(session)
+    assert issue_authorisation(application.id) is None
+    assert issue_authorisation(999_999) is None
+    assert session.scalar(select(func.count()).select_from(Authorisation)) == 0
+
+
+def test_validity_never_outlasts_the_passport(
+    session: Any, issue: Callable[[Application], Authorisation]
+) -> None:
+    expiry = today() + dt.timedelta(days=100)
+    authorisation = issue(approved(session, passport_expiry_date=expiry))
+    assert authorisation.valid_until == dt.datetime.combine(expiry, dt.time.min, tzinfo=dt.UTC)
+
+
+def test_validity_years_from_configuration(
+    session: Any, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "ETA_VALIDITY_YEARS", 1)
+    application = approved(session)
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+    authorisation = issuing.issue_for(session, application, now=now)
+    assert authorisation is not None
+    assert authorisation.valid_until == dt.datetime(2027, 11, 28, 12, 0, tzinfo=dt.UTC)
+
+
+def test_expired_passport_is_not_issued(session: Any) -> None:
+    application = approved(session, passport_expiry_date=today() - dt.timedelta(days=1))
+    with pytest.raises(issuing.IssuanceError):
+        issuing.issue_for(session, application)
+
+
+def test_revoked_authorisation_is_published_at_once_and_fails_verification(
+    session: Any,
+    client: FlaskClient,
+    redis: Redis,
+    issue: Callable[[Application], Authorisation],
+) -> None:
+    application = approved(session)
+    authorisation = issue(application)
+    other = issue(approved(session, passport_number="XA0000001", email="b@example.org"))
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    before = read_revocation_list(client.get("/api/v1/revocations").text, jwks, "http://eta.test")
+    assert before.version == 0
+    assert issuing.verify_token(authorisation.token).ok  # warms the per-process cache
+
+    issuing.revoke(
+        session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
+    )
+
+    served = client.get("/api/v1/revocations")
+    listed = read_revocation_list(served.text, jwks, "http://eta.test")
+    assert listed.version == before.version + 1
+    assert listed.revoked == {revocation_hash(authorisation.jti)}
+    result = issuing.verify_token(authorisation.token)
+    assert (result.ok, result.reason) == (False, "revoked")
+    assert issuing.verify_token(other.token).ok
+    assert issuing.revoked_hashes(session) == {revocation_hash(authorisation.jti)}
+    session.refresh(application)
+    assert application.status == ApplicationStatus.REVOKED
+    assert authorisation.revocation_reason == "new_information"
+    assert issuing.authorisation_summary(application) is None
+    assert session.scalar(select(func.count()).select_from(RevocationListVersion)) == 1
+    notify = Job.fetch(
+        f"notify-revoked-{application.id}", connection=redis, serializer=JSONSerializer
+    )
+    assert notify.args == [application.id, "revoked"]
+
+    # Revoking again changes nothing (no second list version).
+    issuing.revoke(session, authorisation, reason_code="other", officer_id=None, actor="system")
+    assert session.scalar(select(func.count()).select_from(RevocationListVersion)) == 1
+
+
+def test_a_token_signed_before_rotation_still_verifies(
+    session: Any,
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    issue: Callable[[Application], Authorisation],
+) -> None:
+    old = issue(approved(session))
+    result = runner.invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert old.kid not in {info.kid for info in issuing.keyring().list() if info.state == "active"}
+
+    assert issuing.verify_token(old.token).ok
+    new = issue(approved(session, passport_number="XA0000002", email="c@example.org"))
+    assert new.kid != old.kid
+    assert issuing.verify_token(new.token).ok
+    served = {key["kid"] for key in client.get("/.well-known/jwks.json").get_json()["keys"]}
+    assert {old.kid, new.kid} <= served
+
+
+def test_removed_key_no_longer_verifies(
+    session: Any, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "ETA_KEYS_DIR", str(tmp_path / "keys"))
+    authorisation = issuing.issue_for(session, approved(session))
+    assert authorisation is not None
+    ring = issuing.keyring()
+    ring.rotate()
+    assert issuing.verify_token(authorisation.token).ok
+    ring.remove(authorisation.kid)
+    result = issuing.verify_token(authorisation.token)
+    assert (result.ok, result.detail) == (False, "unknown_kid")
+
+
+def test_pdf_link_renders_a_pdf_whose_qr_is_the_exact_token(
+    session: Any, client: FlaskClient, issue: Callable[[Application], Authorisation], tmp_path: Path
+) -> None:
+    application = approved(session)
+    authorisation = issue(application)
+    summary = issuing.authorisation_summary(application)
+    assert summary is not None
+    assert set(summary) == {"token", "pdf_url", "qr_png_url", "valid_until"}
+    assert summary["token"] == authorisation.token
+    assert dt.datetime.fromisoformat(summary["valid_until"]) == authorisation.valid_until
+
+    response = client.get(_path(summary["pdf_url"]))
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert "no-store" in response.headers["Cache-Control"]
+    assert application.reference in response.headers["Content-Disposition"]
+    (tmp_path / "eta.pdf").write_bytes(response.data)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-singlefile",
+            str(tmp_path / "eta.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
+    page = Image.open(tmp_path / "page.png")
+    found = zxingcpp.read_barcodes(page, formats=zxingcpp.barcode_formats_from_str("QRCode"))
+    assert [barcode.text for barcode in found] == [authorisation.token]
+
+    png = client.get(_path(summary["qr_png_url"]))
+    assert png.mimetype == "image/png"
+    assert read_qr(png.data) == authorisation.token
+    svg = client.get(_path(issuing.download_url(authorisation, "svg")))
+    assert svg.mimetype == "image/svg+xml"
+    assert svg.text.startswith("<svg")
+
+
+def test_links_are_signed_typed_and_expire(
+    session: Any,
+    app: Flask,
+    client: FlaskClient,
+    issue: Callable[[Application], Authorisation],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    authorisation = issue(approved(session))
+    pdf_link = issuing.link_token(authorisation, "pdf")
+    assert client.get(f"/authorisation/{pdf_link}/eta.pdf").status_code == 200
+    # A PDF link does not open the QR image, and a changed link opens nothing.
+    assert client.get(f"/authorisation/{pdf_link}/qr.png").status_code == 404
+    assert client.get(f"/authorisation/{pdf_link[:-2]}xx/eta.pdf").status_code == 404
+    # A day later the link has expired.
+    assert issuing.read_link(pdf_link, "pdf", max_age=issuing.LINK_MAX_AGE) is not None
+    monkeypatch.setattr(issuing, "LINK_MAX_AGE", -1)
+    assert client.get(f"/authorisation/{pdf_link}/eta.pdf").status_code == 404
+
+
+def test_summary_links_use_the_public_base_outside_requests(
+    session: Any, issue: Callable[[Application], Authorisation]
+) -> None:
+    application = approved(session)
+    issue(application)
+    summary = issuing.authorisation_summary(application)
+    assert summary is not None
+    assert summary["pdf_url"].startswith("http://eta.test/authorisation/")
+
+
+def test_french_application_gets_a_french_pdf(
+    session: Any, client: FlaskClient, issue: Callable[[Application], Authorisation]
+) -> None:
+    application = approved(session, language="fr")
+    authorisation = issue(application)
+    pdf = client.get(_path(issuing.download_url(authorisation, "pdf")))
+    assert pdf.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Autorisation de voyage électronique" in text
