@@ -18,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from eta.api import blueprint as api_blueprint
     from eta.extensions import csrf, db, limiter, migrate, redis_client
     from eta.health import blueprint as health_blueprint
+    from eta.officer import init_app as init_officer
     from eta.public import blueprint as public_blueprint
     from eta.redis_connection import limiter_storage_uri
     from eta.traveller import blueprint as traveller_blueprint
@@ -51,5 +52,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_blueprint)
     app.register_blueprint(carrier.blueprint)
     app.register_blueprint(carrier.api_blueprint)
+    init_officer(app)
     cli.init_app(app)
     return app

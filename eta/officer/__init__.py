@@ -1,0 +1,17 @@
+"""The officer back office: sign-in with MFA, the case queue, decisions, lists, rules, audit."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Set up officer sign-in and register the officer and information-request blueprints."""
+    from eta.officer import admin, cases, dashboard, lists  # noqa: F401  (routes register)
+    from eta.officer.auth import init_login
+    from eta.officer.blueprint import blueprint
+    from eta.traveller.information import blueprint as information_blueprint
+
+    init_login(app)
+    app.register_blueprint(blueprint)
+    app.register_blueprint(information_blueprint)
