@@ -121,11 +121,18 @@ def _read_source(source: str) -> bytes:
     return Path(source).read_bytes()
 
 
+def _is_file(argument: str) -> bool:
+    try:
+        return Path(argument).is_file()
+    except OSError:  # a token is longer than any file name may be
+        return False
+
+
 def _token_from(argument: str) -> str:
     """The token itself, a file holding it, or a picture of its QR code ("-": stdin)."""
     if argument == "-":
         data = sys.stdin.buffer.read()
-    elif Path(argument).is_file():
+    elif _is_file(argument):
         data = Path(argument).read_bytes()
     else:
         return argument.strip()
