@@ -118,6 +118,9 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Attach eta's commands to the app's CLI."""
+    from eta.carrier_cli import register as register_carrier_commands
+
+    register_carrier_commands(carrier_group)
     for command in (worker_command, officer_group, carrier_group, audit_group, demo_command):
         app.cli.add_command(command)
 

@@ -1,0 +1,131 @@
+"""`eta carrier ...` commands beyond `create`: key rotation and revocation, staff, usage."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from eta.extensions import db
+from eta.models import Carrier, CarrierApiKey, CarrierQuery, CarrierUser
+from eta.passwords import MIN_PASSWORD_LENGTH, hash_password
+
+
+def _carrier(name: str) -> Carrier:
+    carrier = db.session.scalar(select(Carrier).where(Carrier.name == name.strip()))
+    if carrier is None:
+        raise click.ClickException(f"no carrier named {name}")
+    return carrier
+
+
+@click.command("rotate-key")
+@click.argument("name")
+@with_appcontext
+def rotate_key(name: str) -> None:
+    """Add a new API key (shown once, on the last line); the old keys stay valid until revoked.
+
+    Rotate without downtime: deploy the new key, then `eta carrier revoke-keys NAME --keep-newest`.
+    """
+    from eta.accounts import new_api_key
+
+    carrier = _carrier(name)
+    key = new_api_key(db.session, carrier)
+    click.echo(
+        f"New API key for {carrier.name}. Its old keys stay valid until you run "
+        f"`eta carrier revoke-keys {carrier.name!r} --keep-newest`. Shown once; store it safely:"
+    )
+    click.echo(key)
+
+
+@click.command("revoke-keys")
+@click.argument("name")
+@click.option("--keep-newest", is_flag=True, help="Keep the newest key (ends a rotation).")
+@with_appcontext
+def revoke_keys(name: str, keep_newest: bool) -> None:
+    """Revoke a carrier's API keys at once (all of them, or all but the newest)."""
+    from eta import audit
+    from eta.accounts import revoke_api_keys
+    from eta.timeutil import utcnow
+
+    carrier = _carrier(name)
+    if not keep_newest:
+        count = revoke_api_keys(db.session, carrier)
+    else:
+        keys = db.session.scalars(
+            select(CarrierApiKey)
+            .where(CarrierApiKey.carrier_id == carrier.id, CarrierApiKey.revoked_at.is_(None))
+            .order_by(CarrierApiKey.created_at.desc(), CarrierApiKey.id.desc())
+        ).all()
+        for key in keys[1:]:
+            key.revoked_at = utcnow()
+        count = len(keys[1:])
+        audit.record(
+            db.session,
+            "carrier.keys_revoked",
+            actor="operator",
+            object_type="carrier",
+            object_id=carrier.id,
+            details={"kept_newest": True},
+        )
+        db.session.commit()
+    click.echo(f"Revoked {count} API key(s) of {carrier.name}.")
+
+
+@click.command("add-user")
+@click.argument("name")
+@click.argument("email")
+@with_appcontext
+def add_user(name: str, email: str) -> None:
+    """Give a carrier's check-in staff member a sign-in; the password is read from stdin."""
+    from eta import audit
+
+    carrier = _carrier(name)
+    email = email.strip().lower()
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(
+            f"the password must be at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    if db.session.scalar(select(CarrierUser.id).where(CarrierUser.email == email)) is not None:
+        raise click.ClickException(f"a check-in user with the email {email} already exists")
+    user = CarrierUser(carrier_id=carrier.id, email=email, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        db.session,
+        "carrier.user_created",
+        actor="operator",
+        object_type="carrier",
+        object_id=carrier.id,
+        details={"user_id": user.id},
+    )
+    db.session.commit()
+    click.echo(f"Check-in user {email} created for {carrier.name}.")
+
+
+@click.command("usage")
+@click.argument("name")
+@with_appcontext
+def usage(name: str) -> None:
+    """How many checks a carrier has made, by result (passengers, not requests)."""
+    carrier = _carrier(name)
+    rows = db.session.execute(
+        select(CarrierQuery.kind, CarrierQuery.result, func.sum(CarrierQuery.passengers))
+        .where(CarrierQuery.carrier_id == carrier.id)
+        .group_by(CarrierQuery.kind, CarrierQuery.result)
+        .order_by(CarrierQuery.kind, CarrierQuery.result)
+    ).all()
+    click.echo(f"{carrier.name}: {sum(int(row[2]) for row in rows)} passengers checked")
+    for kind, result, passengers in rows:
+        click.echo(f"  {kind:<8} {result:<15} {int(passengers)}")
+
+
+COMMANDS = (rotate_key, revoke_keys, add_user, usage)
+
+
+def register(group: click.Group) -> None:
+    """Add these commands to the `eta carrier` group."""
+    for command in COMMANDS:
+        group.add_command(command)

@@ -1,0 +1,380 @@
+// Carrier check-in page: scans the QR code and verifies the authorisation in the browser
+// (WebCrypto ES256) against the public keys and revocation list saved in localStorage, so a
+// scan still works when the network is down. Passport-number checks call the server.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("check-in");
+  if (!root) {
+    return;
+  }
+  var text = root.dataset;
+  var STORE = "eta.carrier.cache.v1";
+  var AUTHORISATION_TYP = "eta+jwt";
+  var REVOCATIONS_TYP = "eta-revocations+jwt";
+  var AUDIENCE = "eta-carriers";
+
+  var byId = function (id) { return document.getElementById(id); };
+  var resultBox = byId("result");
+  var canvas = document.createElement("canvas");
+  var detector = null;
+
+  // --- base64url and hashing -----------------------------------------------------------
+
+  function b64urlToBytes(value) {
+    var base64 = value.replace(/-/g, "+").replace(/_/g, "/");
+    base64 += "===".slice((base64.length + 3) % 4);
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i += 1) {
+      bytes[i] = binary.charCodeAt(i);
+    }
+    return bytes;
+  }
+
+  function bytesToB64url(bytes) {
+    var binary = "";
+    for (var i = 0; i < bytes.length; i += 1) {
+      binary += String.fromCharCode(bytes[i]);
+    }
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function decodeJson(segment) {
+    return JSON.parse(new TextDecoder().decode(b64urlToBytes(segment)));
+  }
+
+  // The published form of a revoked token: base64url of the first 16 bytes of SHA-256(jti).
+  async function revocationHash(jti) {
+    var digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(jti));
+    return bytesToB64url(new Uint8Array(digest).slice(0, 16));
+  }
+
+  // --- JWS verification (typ, kid, alg, ES256 signature) -------------------------------
+
+  async function verifyJws(token, typ, jwks) {
+    var parts = typeof token === "string" ? token.trim().split(".") : [];
+    if (parts.length !== 3 || !parts[0] || !parts[1]) {
+      return { ok: false };
+    }
+    var header;
+    var claims;
+    try {
+      header = decodeJson(parts[0]);
+      claims = decodeJson(parts[1]);
+    } catch (error) {
+      return { ok: false };
+    }
+    if (!header || header.typ !== typ || header.crit !== undefined) {
+      return { ok: false };
+    }
+    var keys = (jwks && Array.isArray(jwks.keys)) ? jwks.keys : [];
+    var jwk = keys.find(function (key) {
+      return key.kid === header.kid && key.kty === "EC" && key.crv === "P-256";
+    });
+    if (!jwk || header.alg !== "ES256") {
+      return { ok: false };
+    }
+    try {
+      var key = await crypto.subtle.importKey(
+        "jwk",
+        { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, ext: true },
+        { name: "ECDSA", namedCurve: "P-256" },
+        false,
+        ["verify"]
+      );
+      var genuine = await crypto.subtle.verify(
+        { name: "ECDSA", hash: "SHA-256" },
+        key,
+        b64urlToBytes(parts[2]),
+        new TextEncoder().encode(parts[0] + "." + parts[1])
+      );
+      return genuine && claims && typeof claims === "object" ? { ok: true, claims: claims } : { ok: false };
+    } catch (error) {
+      return { ok: false };
+    }
+  }
+
+  // SPEC §5 order: typ, kid, signature, iss, aud, nbf/exp, revocation.
+  async function verifyAuthorisation(token, cache) {
+    var checked = await verifyJws(token, AUTHORISATION_TYP, cache.jwks);
+    if (!checked.ok) {
+      return { result: "NOT_OK", reason: "invalid_signature" };
+    }
+    var claims = checked.claims;
+    var audience = claims.aud;
+    var audienceOk = audience === AUDIENCE || (Array.isArray(audience) && audience.indexOf(AUDIENCE) >= 0);
+    if (claims.iss !== text.issuer || !audienceOk || !claims.doc || !claims.nam) {
+      return { result: "NOT_OK", reason: "invalid_signature" };
+    }
+    var now = Date.now() / 1000;
+    if (typeof claims.nbf !== "number" || claims.nbf > now) {
+      return { result: "NOT_OK", reason: "pending" };
+    }
+    if (typeof claims.exp !== "number" || claims.exp <= now) {
+      return { result: "NOT_OK", reason: "expired" };
+    }
+    if (cache.revoked.indexOf(await revocationHash(String(claims.jti))) >= 0) {
+      return { result: "NOT_OK", reason: "revoked" };
+    }
+    return {
+      result: "OK",
+      reason: "ok",
+      reference: claims.sub,
+      valid_until: new Date(claims.exp * 1000).toISOString(),
+      surname: claims.nam.fn,
+      given_names: claims.nam.gn,
+      passport_number: claims.doc.num,
+      issuing_country: claims.doc.cty,
+      date_of_birth: claims.dob
+    };
+  }
+
+  // --- the local cache of keys and revocations ----------------------------------------
+
+  function loadCache() {
+    try {
+      var cache = JSON.parse(localStorage.getItem(STORE) || "null");
+      return cache && cache.jwks && Array.isArray(cache.revoked) ? cache : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function showCacheTime(cache) {
+    byId("cache-refreshed").textContent = cache
+      ? new Date(cache.refreshedAt).toLocaleString()
+      : text.textNever;
+  }
+
+  function showNetwork(message) {
+    var status = byId("network-status");
+    status.textContent = message || "";
+    status.hidden = !message;
+  }
+
+  async function refreshCache() {
+    var previous = loadCache();
+    try {
+      var responses = await Promise.all([
+        fetch(text.jwksUrl, { cache: "no-cache", credentials: "omit" }),
+        fetch(text.revocationsUrl, { cache: "no-cache", credentials: "omit" })
+      ]);
+      if (!responses[0].ok || !responses[1].ok) {
+        throw new Error("refresh failed");
+      }
+      var jwks = await responses[0].json();
+      var list = await verifyJws(await responses[1].text(), REVOCATIONS_TYP, jwks);
+      if (!list.ok || list.claims.iss !== text.issuer || !Array.isArray(list.claims.revoked)) {
+        throw new Error("revocation list does not verify");
+      }
+      // A replayed older list must not undo a revocation this device already knows about.
+      if (previous && typeof previous.version === "number" && list.claims.ver < previous.version) {
+        throw new Error("older revocation list");
+      }
+      var cache = {
+        jwks: jwks,
+        revoked: list.claims.revoked,
+        version: list.claims.ver,
+        refreshedAt: new Date().toISOString()
+      };
+      localStorage.setItem(STORE, JSON.stringify(cache));
+      showCacheTime(cache);
+      showNetwork("");
+      return cache;
+    } catch (error) {
+      showCacheTime(previous);
+      showNetwork(text.textOffline);
+      return previous;
+    }
+  }
+
+  // --- showing a result ----------------------------------------------------------------
+
+  function setDetail(id, value) {
+    byId(id).textContent = value || "";
+  }
+
+  function showResult(answer) {
+    var kind = answer.result === "OK" ? "ok" : (answer.result === "NOT_APPLICABLE" ? "na" : "not-ok");
+    resultBox.classList.remove("eta-result--ok", "eta-result--not-ok", "eta-result--na");
+    resultBox.classList.add("eta-result--" + kind);
+    byId("result-title").textContent =
+      kind === "ok" ? text.textOk : (kind === "na" ? text.textNa : text.textNotOk);
+    var reasonKey = "reason" + answer.reason.replace(/(^|_)([a-z])/g, function (match, sep, letter) {
+      return sep === "_" ? "_" + letter : letter.toUpperCase();
+    });
+    byId("result-reason").textContent = answer.result === "OK"
+      ? text.textCompare
+      : (text[reasonKey] || answer.reason);
+    var details = byId("result-details");
+    details.hidden = answer.result !== "OK";
+    setDetail("result-surname", answer.surname);
+    setDetail("result-given-names", answer.given_names);
+    setDetail(
+      "result-passport",
+      answer.passport_number ? answer.passport_number + " (" + (answer.issuing_country || "") + ")" : ""
+    );
+    setDetail("result-dob", answer.date_of_birth);
+    setDetail("result-valid-until", answer.valid_until ? new Date(answer.valid_until).toLocaleString() : "");
+    setDetail("result-reference", answer.reference);
+    resultBox.dataset.result = answer.result;
+    resultBox.dataset.reason = answer.reason;
+    resultBox.hidden = false;
+    resultBox.scrollIntoView({ block: "start" });
+  }
+
+  async function checkToken(token) {
+    var cache = loadCache();
+    if (navigator.onLine !== false) {
+      cache = (await refreshCache()) || cache;
+    }
+    if (!cache) {
+      showResult({ result: "NOT_OK", reason: "invalid_signature" });
+      showNetwork(text.textNetwork);
+      return;
+    }
+    showResult(await verifyAuthorisation(token, cache));
+  }
+
+  // --- decoding QR codes ---------------------------------------------------------------
+
+  async function setUpDetector() {
+    if (!("BarcodeDetector" in window)) {
+      return;
+    }
+    try {
+      var formats = await window.BarcodeDetector.getSupportedFormats();
+      if (formats.indexOf("qr_code") >= 0) {
+        detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      }
+    } catch (error) {
+      detector = null;
+    }
+  }
+
+  async function decode(source, width, height) {
+    if (detector) {
+      try {
+        var codes = await detector.detect(source);
+        if (codes.length) {
+          return codes[0].rawValue;
+        }
+      } catch (error) {
+        // fall through to the vendored decoder
+      }
+    }
+    if (typeof window.jsQR !== "function" || !width || !height) {
+      return null;
+    }
+    canvas.width = width;
+    canvas.height = height;
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0, width, height);
+    var pixels = context.getImageData(0, 0, width, height);
+    var code = window.jsQR(pixels.data, width, height, { inversionAttempts: "attemptBoth" });
+    return code ? code.data : null;
+  }
+
+  async function onImageChosen(event) {
+    var input = event.target;
+    var file = input.files && input.files[0];
+    if (!file) {
+      return;
+    }
+    try {
+      var bitmap = await createImageBitmap(file);
+      var token = await decode(bitmap, bitmap.width, bitmap.height);
+      if (token) {
+        await checkToken(token);
+      } else {
+        showNetwork(text.textNoCode);
+      }
+    } finally {
+      input.value = "";  // the same photo can be chosen again
+    }
+  }
+
+  var stream = null;
+
+  function stopCamera() {
+    var video = byId("camera");
+    if (stream) {
+      stream.getTracks().forEach(function (track) { track.stop(); });
+      stream = null;
+    }
+    video.hidden = true;
+  }
+
+  async function startCamera() {
+    var video = byId("camera");
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    } catch (error) {
+      showNetwork(text.textNoCode);
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    var scan = async function () {
+      if (!stream) {
+        return;
+      }
+      var token = await decode(video, video.videoWidth, video.videoHeight);
+      if (token) {
+        stopCamera();
+        await checkToken(token);
+        return;
+      }
+      window.setTimeout(scan, 200);
+    };
+    scan();
+  }
+
+  // --- manual passport check (needs the network) ---------------------------------------
+
+  async function onManualCheck(event) {
+    event.preventDefault();
+    var form = event.target;
+    var error = byId("manual-error");
+    error.hidden = true;
+    var body = {
+      passport_number: form.passport_number.value.trim(),
+      issuing_country: form.issuing_country.value.trim().toUpperCase()
+    };
+    if (form.date_of_birth.value.trim()) {
+      body.date_of_birth = form.date_of_birth.value.trim();
+    }
+    var token = document.querySelector("meta[name=csrf-token]").getAttribute("content");
+    var response;
+    try {
+      response = await fetch(text.checkUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+        body: JSON.stringify(body)
+      });
+    } catch (networkError) {
+      error.textContent = text.textNetwork;
+      error.hidden = false;
+      return;
+    }
+    var answer = await response.json();
+    if (!response.ok) {
+      var messages = answer.errors ? Object.values(answer.errors).flat() : [answer.detail || answer.title];
+      error.textContent = messages.join(" ");
+      error.hidden = false;
+      return;
+    }
+    showResult(answer);
+  }
+
+  byId("qr-image").addEventListener("change", onImageChosen);
+  byId("start-camera").addEventListener("click", startCamera);
+  byId("refresh-cache").addEventListener("click", refreshCache);
+  byId("manual-check").addEventListener("submit", onManualCheck);
+  showCacheTime(loadCache());
+  setUpDetector();
+  refreshCache();
+}());
