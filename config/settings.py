@@ -21,6 +21,9 @@ DEFAULT_ELIGIBLE_NATIONALITIES = (
 # partners): carriers get NOT_APPLICABLE for them.
 DEFAULT_EXEMPT_NATIONALITIES = "GBR,IRL"
 
+# eta.screening.names.DEFAULT_THRESHOLD, repeated so settings import nothing heavy.
+DEFAULT_MATCH_THRESHOLD = 0.77
+
 MAX_REQUEST_BYTES = 1024 * 1024  # 1 MiB: far above any application, small enough to refuse abuse
 
 
@@ -101,6 +104,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_DECISION_HOURS": int(environ.get("ETA_DECISION_HOURS", "96")),
         "ETA_VALIDITY_YEARS": int(environ.get("ETA_VALIDITY_YEARS", "2")),
         "ETA_STUCK_AFTER_SECONDS": int(environ.get("ETA_STUCK_AFTER_SECONDS", "300")),
+        # Watchlist name-match threshold (screening); the shipped default is measured in docs/.
+        "ETA_MATCH_THRESHOLD": float(
+            environ.get("ETA_MATCH_THRESHOLD", str(DEFAULT_MATCH_THRESHOLD))
+        ),
         "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "en,fr")),
         # Requests

@@ -8,7 +8,7 @@ from typing import Any
 
 from redis import Redis
 
-from workers import maintenance
+from workers import maintenance, screening
 from workers.enqueue import enqueue
 from workers.queues import MAINTENANCE
 
@@ -26,6 +26,8 @@ class Periodic:
 PERIODIC_JOBS: list[Periodic] = [
     Periodic("expire-authorisations", maintenance.expire_authorisations, every=600),
     Periodic("purge-expired-drafts", maintenance.purge_expired_drafts, every=3600),
+    # Never lost: screening left waiting (Redis down at submission, a killed worker).
+    Periodic("sweep-stuck-applications", screening.sweep_stuck_applications, every=60),
 ]
 
 

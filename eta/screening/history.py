@@ -1,0 +1,128 @@
+"""The history check: what earlier applications say about this person or this passport.
+
+Refers when the same person or passport was refused or revoked before; when the passport already
+has a valid authorisation or another application pending; and when the same passport number was
+used by someone with a different identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from eta.models import Application, ApplicationStatus, Authorisation
+from eta.models.base import SessionLike
+from eta.timeutil import utcnow
+
+EARLIER_REFUSAL = "earlier_refusal"
+EARLIER_REVOCATION = "earlier_revocation"
+ACTIVE_AUTHORISATION = "active_authorisation"
+PENDING_APPLICATION = "pending_application"
+PASSPORT_OTHER_IDENTITY = "passport_other_identity"
+
+PENDING = (
+    ApplicationStatus.SUBMITTED,
+    ApplicationStatus.SCREENING,
+    ApplicationStatus.REFERRED,
+    ApplicationStatus.INFO_REQUESTED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFinding:
+    """One fact from an earlier application, with the application it comes from."""
+
+    code: str
+    explanation: str
+    related_application_id: int
+
+
+def _same_person(a: Application, b: Application) -> bool:
+    return (
+        a.date_of_birth == b.date_of_birth
+        and a.surname_mrz == b.surname_mrz
+        and a.given_names_mrz == b.given_names_mrz
+    )
+
+
+def check_history(session: SessionLike, application: Application) -> list[HistoryFinding]:
+    """Findings from other applications of the same passport or the same person."""
+    same_passport = and_(
+        Application.passport_issuing_country == application.passport_issuing_country,
+        Application.passport_number_normalised == application.passport_number_normalised,
+    )
+    same_person = and_(
+        Application.date_of_birth == application.date_of_birth,
+        Application.surname_mrz == application.surname_mrz,
+        Application.given_names_mrz == application.given_names_mrz,
+        Application.nationality == application.nationality,
+    )
+    others = session.scalars(
+        select(Application)
+        .where(Application.id != application.id, or_(same_passport, same_person))
+        .order_by(Application.id)
+        .limit(50)
+    ).all()
+    findings: list[HistoryFinding] = []
+    for other in others:
+        passport_shared = (
+            other.passport_issuing_country == application.passport_issuing_country
+            and other.passport_number_normalised == application.passport_number_normalised
+        )
+        how = "same passport" if passport_shared else "same person, another passport"
+        if other.status == ApplicationStatus.REFUSED:
+            findings.append(
+                HistoryFinding(
+                    EARLIER_REFUSAL,
+                    f"Earlier application {other.reference} was refused ({how})",
+                    other.id,
+                )
+            )
+        elif other.status == ApplicationStatus.REVOKED:
+            findings.append(
+                HistoryFinding(
+                    EARLIER_REVOCATION,
+                    f"The authorisation of earlier application {other.reference} was revoked "
+                    f"({how})",
+                    other.id,
+                )
+            )
+        if passport_shared and not _same_person(other, application):
+            findings.append(
+                HistoryFinding(
+                    PASSPORT_OTHER_IDENTITY,
+                    f"Passport {application.passport_number_normalised} was used in application "
+                    f"{other.reference} with a different name or date of birth",
+                    other.id,
+                )
+            )
+        if not passport_shared:
+            continue
+        if other.status in PENDING:
+            findings.append(
+                HistoryFinding(
+                    PENDING_APPLICATION,
+                    f"Application {other.reference} for the same passport is still pending "
+                    f"({other.status})",
+                    other.id,
+                )
+            )
+        elif other.status == ApplicationStatus.APPROVED:
+            authorisation = session.scalar(
+                select(Authorisation).where(Authorisation.application_id == other.id)
+            )
+            # Approved but not yet issued counts: the authorisation is on its way.
+            valid = authorisation is None or (
+                authorisation.revoked_at is None and authorisation.valid_until > utcnow()
+            )
+            if valid:
+                findings.append(
+                    HistoryFinding(
+                        ACTIVE_AUTHORISATION,
+                        f"The same passport already holds a valid authorisation "
+                        f"({other.reference})",
+                        other.id,
+                    )
+                )
+    return findings

@@ -1,0 +1,398 @@
+"""Screening orchestration: run every check on an application, fail closed, record the evidence.
+
+`screen()` runs the checks in a fixed order and returns their findings; a check that raises
+becomes a `check_failed` finding naming it (the application is then referred, never approved).
+`record_run()` turns a result into a ScreeningRun with its ScreeningHits, in the caller's
+transaction, so the run and the decision it leads to are committed together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from eta.models import (
+    Application,
+    CheckName,
+    LostStolenDocument,
+    RiskRule,
+    RiskRuleVersion,
+    RunOutcome,
+    ScreeningHit,
+    ScreeningRun,
+)
+from eta.models.base import SessionLike
+from eta.screening import answers, history, names, rules
+from eta.screening.document import DocumentFacts, check_document
+from eta.screening.lost_stolen import confusable_key, normalise_document_number
+from eta.screening.types import BirthDate, Subject, TravelDocument
+from eta.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+# Bump when a check's logic changes: every run records the version it was screened with.
+ALGORITHM_VERSION = "eta-screening-1"
+INITIAL = "initial"
+RESCREEN = "rescreen"
+
+
+@dataclass(slots=True)
+class Finding:
+    """One reason to refer, before it is stored as a ScreeningHit."""
+
+    check: CheckName
+    code: str
+    explanation: str
+    score: float | None = None
+    watchlist_entry_id: int | None = None
+    rule_version_id: int | None = None
+    related_application_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> tuple[str, ...]:
+        """What makes two findings the same finding across runs (for re-screens)."""
+        if self.check is CheckName.WATCHLIST:
+            return (self.check.value, str(self.details.get("source")), str(self.details.get("key")))
+        return (self.check.value, self.code)
+
+
+@dataclass
+class ScreeningContext:
+    """Everything a check may look at; `current_check` says which check is running."""
+
+    session: SessionLike
+    application: Application
+    threshold: float
+    today: dt.date
+    list_versions: dict[str, Any] = field(default_factory=dict)
+    current_check: CheckName | None = None
+
+
+@dataclass
+class ScreeningResult:
+    """The findings of one screening and what it was checked against."""
+
+    findings: list[Finding]
+    list_versions: dict[str, Any]
+
+    @property
+    def clear(self) -> bool:
+        """True when nothing was found: the application may be approved."""
+        return not self.findings
+
+
+Check = Callable[[ScreeningContext], list[Finding]]
+
+
+# ---- the checks ----------------------------------------------------------------------------------
+
+
+def document_check(ctx: ScreeningContext) -> list[Finding]:
+    """Passport validity against the intended arrival; MRZ check digits and consistency."""
+    a = ctx.application
+    facts = DocumentFacts(
+        given_names=a.given_names,
+        surname=a.surname,
+        sex=a.sex,
+        date_of_birth=a.date_of_birth,
+        nationality=a.nationality,
+        passport_number=a.passport_number,
+        issuing_country=a.passport_issuing_country,
+        issue_date=a.passport_issue_date,
+        expiry_date=a.passport_expiry_date,
+        intended_arrival=a.intended_arrival,
+        mrz=a.passport_mrz,
+    )
+    return [
+        Finding(CheckName.DOCUMENT, f.code, f.message, details={"field": f.field})
+        for f in check_document(facts, ctx.today)
+    ]
+
+
+def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
+    """The passport against the lost and stolen documents: exact, then OCR-confusable."""
+    a = ctx.application
+    number = normalise_document_number(a.passport_number_normalised or a.passport_number)
+    country = a.passport_issuing_country
+    session = ctx.session
+    record = session.scalar(
+        select(LostStolenDocument).where(
+            LostStolenDocument.issuing_country == country,
+            LostStolenDocument.number_normalised == number,
+        )
+    )
+    exact = record is not None
+    if record is None:
+        record = session.scalar(
+            select(LostStolenDocument)
+            .where(
+                LostStolenDocument.issuing_country == country,
+                LostStolenDocument.confusable_key == confusable_key(number),
+            )
+            .limit(1)
+        )
+    if record is None:
+        return []
+    reported = f", reported {record.reported_on.isoformat()}" if record.reported_on else ""
+    if exact:
+        code = "document_lost_stolen"
+        text = (
+            f"Passport {country} {number} is listed as lost or stolen ({record.source}{reported})"
+        )
+    else:
+        code = "document_lost_stolen_confusable"
+        text = (
+            f"Passport {country} {number} resembles listed lost or stolen document "
+            f"{record.number_normalised} once look-alike characters (O/0, I/1, S/5...) are "
+            f"folded ({record.source}{reported})"
+        )
+    return [
+        Finding(
+            CheckName.LOST_STOLEN,
+            code,
+            text,
+            score=1.0 if exact else 0.9,
+            details={"lost_stolen_id": record.id, "exact": exact},
+        )
+    ]
+
+
+def applicant_subject(application: Application) -> Subject:
+    """The applicant as the watchlist matcher sees them."""
+    return Subject(
+        full_name=f"{application.given_names} {application.surname}",
+        birth_date=BirthDate.exact(application.date_of_birth),
+        nationality=application.nationality,
+        sex=application.sex,
+        documents=[
+            TravelDocument(
+                application.passport_number_normalised, application.passport_issuing_country
+            )
+        ],
+        surname=application.surname,
+        given_names=application.given_names,
+    )
+
+
+def watchlist_findings(
+    subject: Subject, loaded: Any, threshold: float, mrz_name: tuple[str, str] | None = None
+) -> list[Finding]:
+    """Matches of a subject against loaded lists (eta.watchlists.LoadedWatchlists)."""
+    matches = {m.entry_id: m for m in loaded.index.match(subject, threshold)}
+    if mrz_name is not None:
+        given, surname = mrz_name
+        typed = " ".join(subject.full_name.upper().split())
+        if f"{given} {surname}".strip() != typed:
+            # Passports print names in the MRZ's Latin form: match that spelling too.
+            mrz_subject = Subject(
+                full_name=f"{given} {surname}",
+                birth_date=subject.birth_date,
+                nationality=subject.nationality,
+                sex=subject.sex,
+                documents=subject.documents,
+                surname=surname,
+                given_names=given,
+            )
+            for match in loaded.index.match(mrz_subject, threshold):
+                if match.entry_id not in matches or match.score > matches[match.entry_id].score:
+                    matches[match.entry_id] = match
+    findings = []
+    for match in sorted(matches.values(), key=lambda m: (-m.score, m.entry_id)):
+        source = loaded.sources.get(match.entry_id, "?")
+        findings.append(
+            Finding(
+                CheckName.WATCHLIST,
+                "watchlist_match",
+                f"{source} {match.key} {match.matched_name} ({match.score:.2f}): "
+                f"{match.explanation}",
+                score=match.score,
+                watchlist_entry_id=match.entry_id,
+                details={
+                    "source": source,
+                    "key": match.key,
+                    "listed_name": match.matched_name,
+                    "name_score": match.name_score,
+                },
+            )
+        )
+    return findings
+
+
+def watchlist_check(ctx: ScreeningContext) -> list[Finding]:
+    """Name, date of birth, nationality, sex and passport against every active list."""
+    from eta.watchlists import active_watchlists
+
+    loaded = active_watchlists(ctx.session)
+    ctx.list_versions.update(loaded.versions)
+    a = ctx.application
+    return watchlist_findings(
+        applicant_subject(a), loaded, ctx.threshold, (a.given_names_mrz, a.surname_mrz)
+    )
+
+
+def rules_check(ctx: ScreeningContext) -> list[Finding]:
+    """Every enabled risk rule's current version against the applicant's facts."""
+    facts = rules.applicant_facts(ctx.application, ctx.today)
+    findings = []
+    applied: dict[str, int] = {}
+    for rule, version in ctx.session.execute(
+        select(RiskRule, RiskRuleVersion)
+        .join(RiskRuleVersion, RiskRuleVersion.id == RiskRule.current_version_id)
+        .where(RiskRule.enabled.is_(True))
+        .order_by(RiskRule.id)
+    ).all():
+        applied[rule.name] = version.number
+        if rules.rule_matches(version.conditions, facts):
+            findings.append(
+                Finding(
+                    CheckName.RULE,
+                    "rule_matched",
+                    f"Rule {rule.name!r} version {version.number} matched: "
+                    f"{rules.describe_conditions(version.conditions)}",
+                    rule_version_id=version.id,
+                    details={"rule": rule.name, "version": version.number},
+                )
+            )
+    ctx.list_versions["rules"] = applied
+    return findings
+
+
+def history_check(ctx: ScreeningContext) -> list[Finding]:
+    """Earlier refusals, revocations, pending or valid ones, and passports reused by others."""
+    return [
+        Finding(
+            CheckName.HISTORY,
+            f.code,
+            f.explanation,
+            related_application_id=f.related_application_id,
+        )
+        for f in history.check_history(ctx.session, ctx.application)
+    ]
+
+
+def answers_check(ctx: ScreeningContext) -> list[Finding]:
+    """Any "yes" to a background question."""
+    return [
+        Finding(CheckName.ANSWERS, f"answer_{f.question}"[:50], f.explanation)
+        for f in answers.check_answers(ctx.application.answers or {})
+    ]
+
+
+# The checks an initial screening runs, in order; a re-screen after a list change runs only the
+# ones that depend on the lists.
+CHECKS: dict[CheckName, Check] = {
+    CheckName.DOCUMENT: document_check,
+    CheckName.LOST_STOLEN: lost_stolen_check,
+    CheckName.WATCHLIST: watchlist_check,
+    CheckName.RULE: rules_check,
+    CheckName.HISTORY: history_check,
+    CheckName.ANSWERS: answers_check,
+}
+LIST_CHECKS = (CheckName.LOST_STOLEN, CheckName.WATCHLIST)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Errors worth a retry (the database or the network blinked), not a bug in a check."""
+    if isinstance(error, OperationalError | ConnectionError | TimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def check_failed(check: CheckName | str, reason: str) -> Finding:
+    """The finding that refers an application whose check could not complete."""
+    name = CheckName(check).value if isinstance(check, CheckName) else check
+    return Finding(
+        CheckName.CHECK_FAILED,
+        f"{name}_failed"[:50],
+        f"The {name} check could not complete ({reason}): screen this application by hand",
+        details={"check": name},
+    )
+
+
+def screen(
+    session: SessionLike,
+    application: Application,
+    *,
+    threshold: float = names.DEFAULT_THRESHOLD,
+    today: dt.date | None = None,
+    only: tuple[CheckName, ...] | None = None,
+    retry_transient: bool = False,
+    context: ScreeningContext | None = None,
+) -> ScreeningResult:
+    """Run the checks on an application and return every finding; never raises for a check.
+
+    A check that raises is recorded as a `check_failed` finding naming it, except that with
+    `retry_transient` a transient error (database, network) propagates so the job is retried.
+    Pass a `context` to learn which check was running if the caller is interrupted (timeout).
+    """
+    ctx = context or ScreeningContext(session, application, threshold, today or utcnow().date())
+    ctx.list_versions["threshold"] = threshold
+    findings: list[Finding] = []
+    for name, check in CHECKS.items():
+        if only is not None and name not in only:
+            continue
+        ctx.current_check = name
+        try:
+            findings.extend(check(ctx))
+        except Exception as error:
+            if retry_transient and is_transient(error):
+                raise
+            log.exception("screening check %s failed for application %s", name, application.id)
+            session.rollback()  # a failed statement must not poison the decision's transaction
+            findings.append(check_failed(name, type(error).__name__))
+    ctx.current_check = None
+    return ScreeningResult(findings, dict(ctx.list_versions))
+
+
+def record_run(
+    session: SessionLike,
+    application: Application,
+    result: ScreeningResult,
+    *,
+    purpose: str = INITIAL,
+) -> ScreeningRun:
+    """Add a finished ScreeningRun with one ScreeningHit per finding (the caller commits)."""
+    run = ScreeningRun(
+        application_id=application.id,
+        purpose=purpose,
+        finished_at=utcnow(),
+        outcome=RunOutcome.CLEAR if result.clear else RunOutcome.HIT,
+        algorithm_version=ALGORITHM_VERSION,
+        list_versions=result.list_versions,
+    )
+    session.add(run)
+    for finding in result.findings:
+        run.hits.append(
+            ScreeningHit(
+                check_name=finding.check.value,
+                code=finding.code,
+                score=finding.score,
+                explanation=finding.explanation,
+                watchlist_entry_id=finding.watchlist_entry_id,
+                rule_version_id=finding.rule_version_id,
+                related_application_id=finding.related_application_id,
+                details=finding.details,
+            )
+        )
+    return run
+
+
+def earlier_findings(session: SessionLike, application_id: int) -> set[tuple[str, ...]]:
+    """Identities of every hit any earlier run of this application recorded."""
+    seen: set[tuple[str, ...]] = set()
+    for hit in session.scalars(
+        select(ScreeningHit)
+        .join(ScreeningRun, ScreeningRun.id == ScreeningHit.run_id)
+        .where(ScreeningRun.application_id == application_id)
+    ):
+        finding = Finding(
+            CheckName(hit.check_name), hit.code, hit.explanation, details=hit.details or {}
+        )
+        seen.add(finding.identity())
+    return seen

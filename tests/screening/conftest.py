@@ -1,0 +1,43 @@
+"""Fixtures for screening job tests: a small watchlist, and enqueueing a screening."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SAMPLE_LIST = """id,full_name,aliases,date_of_birth,nationality,sex,passport_number
+T-1,Viktor Aleksandrovich Drozdov,Виктор Дроздов,1968,RUS,M,
+T-2,Anna Maria Eriksson,,1950-01-01,NOR,F,
+"""
+
+
+@pytest.fixture
+def sample_watchlist(session, tmp_path: Path):
+    """A national list with a Russian man (year-only DOB) and a namesake of the ICAO specimen."""
+    from eta import watchlists
+
+    path = tmp_path / "sample.csv"
+    path.write_text(SAMPLE_LIST, encoding="utf-8")
+    return watchlists.import_watchlist(
+        session, source="NATIONAL", fmt="csv", path=path, actor="test"
+    )
+
+
+@pytest.fixture
+def enqueue_screening(redis) -> Callable[[int], object]:
+    """Enqueue an application's screening the way the traveller journey does."""
+    from workers.enqueue import enqueue
+    from workers.queues import SCREENING
+
+    def put(application_id: int) -> object:
+        return enqueue(
+            redis,
+            SCREENING,
+            "workers.screening.screen_application",
+            application_id,
+            job_id=f"screen-{application_id}",
+        )
+
+    return put

@@ -1,0 +1,278 @@
+"""Screening jobs: screen an application, re-screen an authorisation, sweep up stuck work.
+
+Thin: load by id, call eta.screening, decide through eta.applications. Idempotent: the status
+says what is left to do, and Application's optimistic lock (its version column) lets only one of
+two concurrent runs commit a decision; the loser rolls back its run and hits with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from rq.timeouts import JobTimeoutException
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from eta import applications, audit
+from eta.extensions import db, redis_client
+from eta.models import Application, Authorisation, CheckName
+from eta.models import ApplicationStatus as S
+from eta.screening import service
+from eta.timeutil import utcnow
+from workers.context import job
+from workers.enqueue import enqueue
+from workers.queues import ISSUANCE, SCREENING
+
+log = logging.getLogger(__name__)
+
+ISSUE_JOB = "workers.issuance.issue_authorisation"
+SCREEN_JOB = "workers.screening.screen_application"
+RESCREEN_JOB = "workers.screening.rescreen_authorisation"
+# Test-only: seconds to sleep once screening has started (fault drills kill the worker then).
+TEST_DELAY_VARIABLE = "ETA_TEST_SCREENING_DELAY"
+
+
+def screen_job_id(application_id: int) -> str:
+    """The job id of an application's screening: one waiting job per application."""
+    return f"screen-{application_id}"
+
+
+def _threshold() -> float:
+    return float(current_app.config.get("ETA_MATCH_THRESHOLD", service.names.DEFAULT_THRESHOLD))
+
+
+def _retries_left() -> bool:
+    current = get_current_job()
+    return bool(current is not None and (current.retries_left or 0) > 0)
+
+
+def _enqueue_issuance(application_id: int) -> None:
+    try:
+        enqueue(
+            redis_client.client,
+            ISSUANCE,
+            ISSUE_JOB,
+            application_id,
+            job_id=f"issue-{application_id}",
+        )
+    except RedisError:
+        # The application is approved in the database; the sweeper enqueues issuance later.
+        log.warning("could not enqueue issuance of application %s", application_id)
+
+
+def _test_delay() -> None:
+    if current_app.config.get("TESTING"):
+        delay = float(os.environ.get(TEST_DELAY_VARIABLE) or 0)
+        if delay > 0:
+            time.sleep(delay)
+
+
+@job
+def screen_application(application_id: int) -> str:
+    """Screen one application and decide: approved (then issuance) or referred to an officer.
+
+    Returns the application's status afterwards. Safe to run twice or after a crash.
+    """
+    session = db.session
+    application = session.get(Application, application_id)
+    if application is None:
+        return "missing"
+    if application.status == S.SUBMITTED:
+        try:
+            applications.start_screening(session, application)
+        except StaleDataError:
+            session.rollback()  # another run started it: carry on from what the database says
+            session.refresh(application)
+    if application.status == S.APPROVED:
+        _ensure_issuance(application)
+    if application.status != S.SCREENING:
+        return str(application.status)
+    _test_delay()
+
+    context = service.ScreeningContext(session, application, _threshold(), utcnow().date())
+    try:
+        result = service.screen(
+            session,
+            application,
+            threshold=context.threshold,
+            today=context.today,
+            retry_transient=_retries_left(),
+            context=context,
+        )
+    except JobTimeoutException:
+        session.rollback()
+        running = context.current_check or CheckName.CHECK_FAILED
+        result = service.ScreeningResult(
+            [service.check_failed(running, "timed out")], dict(context.list_versions)
+        )
+    return _decide(application, result)
+
+
+def _decide(application: Application, result: service.ScreeningResult) -> str:
+    session = db.session
+    try:
+        session.refresh(application)
+        if application.status != S.SCREENING:
+            return str(application.status)  # another run decided meanwhile
+        service.record_run(session, application, result, purpose=service.INITIAL)
+        if result.clear:
+            applications.approve(session, application)
+        else:
+            hours = int(current_app.config["ETA_DECISION_HOURS"])
+            applications.refer(
+                session,
+                application,
+                deadline=utcnow() + dt.timedelta(hours=hours),
+                reason_code=f"screening_{result.findings[0].check.value}",
+            )
+    except StaleDataError:
+        session.rollback()
+        session.refresh(application)
+        return str(application.status)
+    if application.status == S.APPROVED:
+        _enqueue_issuance(application.id)
+    return str(application.status)
+
+
+def _ensure_issuance(application: Application) -> None:
+    if application.authorisation is None:
+        _enqueue_issuance(application.id)
+
+
+@job
+def rescreen_authorisation(application_id: int) -> int:
+    """Re-screen a valid authorisation against the current lists; flag it on a new hit.
+
+    Records a ScreeningRun with purpose "rescreen". A hit no earlier run found sets the
+    authorisation's flagged_at for an officer to look at; nothing is revoked and the
+    application's status does not change. Returns how many new hits were found.
+    """
+    session = db.session
+    application = session.get(Application, application_id)
+    if application is None or application.status != S.APPROVED:
+        return 0
+    authorisation = application.authorisation
+    if authorisation is None or authorisation.revoked_at is not None:
+        return 0
+    seen = service.earlier_findings(session, application.id)
+    result = service.screen(
+        session,
+        application,
+        threshold=_threshold(),
+        only=service.LIST_CHECKS,
+        retry_transient=_retries_left(),
+    )
+    service.record_run(session, application, result, purpose=service.RESCREEN)
+    new = [f for f in result.findings if f.identity() not in seen]
+    if new and authorisation.flagged_at is None:
+        authorisation.flagged_at = utcnow()
+        audit.record(
+            session,
+            "authorisation.flagged",
+            actor="system",
+            object_type="application",
+            object_id=application.reference,
+            details={"new_hits": len(new), "checks": sorted({f.check.value for f in new})},
+        )
+    session.commit()
+    return len(new)
+
+
+def enqueue_rescreens() -> int:
+    """Enqueue a re-screen of every valid authorisation; returns how many were enqueued."""
+    now = utcnow()
+    ids = db.session.scalars(
+        select(Authorisation.application_id)
+        .join(Application, Application.id == Authorisation.application_id)
+        .where(
+            Application.status == S.APPROVED,
+            Authorisation.revoked_at.is_(None),
+            Authorisation.valid_until > now,
+        )
+        .order_by(Authorisation.application_id)
+    ).all()
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    for application_id in ids:
+        enqueue(
+            redis_client.client,
+            SCREENING,
+            RESCREEN_JOB,
+            application_id,
+            job_id=f"rescreen-{application_id}-{stamp}",
+        )
+    return len(ids)
+
+
+def _stale_started(job_id: str, older_than: dt.datetime) -> bool:
+    """True when the job was started before `older_than` and is still marked as running."""
+    try:
+        existing = Job.fetch(job_id, connection=redis_client.client, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    if existing.get_status(refresh=True) != JobStatus.STARTED:
+        return False
+    started = existing.started_at
+    if started is None:
+        return True
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    return started < older_than
+
+
+@job
+def sweep_stuck_applications() -> int:
+    """Re-enqueue screening of applications stuck in submitted or screening, and issuance of
+    approved applications without an authorisation. Returns how many jobs it enqueued.
+
+    A job whose worker died (SIGKILL, power loss) stays marked as started in Redis; once it is
+    older than ETA_STUCK_AFTER_SECONDS it is dropped and enqueued afresh. Should the original
+    still be alive after all, the optimistic lock lets only one of them decide.
+    """
+    session = db.session
+    cutoff = utcnow() - dt.timedelta(seconds=int(current_app.config["ETA_STUCK_AFTER_SECONDS"]))
+    stuck = session.scalars(
+        select(Application.id)
+        .where(
+            Application.status.in_((S.SUBMITTED, S.SCREENING)),
+            Application.status_changed_at <= cutoff,
+        )
+        .order_by(Application.id)
+        .limit(1000)
+    ).all()
+    count = 0
+    for application_id in stuck:
+        job_id = screen_job_id(application_id)
+        if _stale_started(job_id, cutoff):
+            Job(job_id, connection=redis_client.client, serializer=JSONSerializer).delete()
+        enqueue(redis_client.client, SCREENING, SCREEN_JOB, application_id, job_id=job_id)
+        count += 1
+    unissued = session.scalars(
+        select(Application.id)
+        .outerjoin(Authorisation, Authorisation.application_id == Application.id)
+        .where(
+            Application.status == S.APPROVED,
+            Application.status_changed_at <= cutoff,
+            Authorisation.id.is_(None),
+        )
+        .order_by(Application.id)
+        .limit(1000)
+    ).all()
+    for application_id in unissued:
+        enqueue(
+            redis_client.client,
+            ISSUANCE,
+            ISSUE_JOB,
+            application_id,
+            job_id=f"issue-{application_id}",
+        )
+        count += 1
+    return count
