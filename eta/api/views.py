@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, url_for
-from sqlalchemy import select
+from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
-from eta.applications import normalise_reference
-from eta.extensions import csrf, db, limiter
-from eta.models import Application
+from eta.extensions import csrf, limiter
 from eta.problems import PROBLEM_BASE, Problem, validation_problem
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -41,6 +38,32 @@ def _text(body: dict[str, Any], field: str, errors: dict[str, list[str]], messag
     return value.strip()
 
 
+def _apply_limit() -> str:
+    return str(current_app.config.get("ETA_APPLY_RATE_LIMIT", "30/minute;300/hour"))
+
+
+@blueprint.post("/applications")
+@limiter.limit(_apply_limit)
+def submit_application() -> tuple[Response, int]:
+    """Apply for an ETA: the same validation as the web form; 202 with the reference."""
+    from eta.traveller.submission import eligible_nationalities, languages, submit_application
+    from eta.traveller.validation import validate_application
+
+    body = json_object()
+    result = validate_application(
+        body, eligible_nationalities=eligible_nationalities(), languages=languages()
+    )
+    if result.errors:
+        raise validation_problem(result.errors)
+    application = submit_application(result.data, channel="api")
+    status_url = url_for("traveller.status", _external=True)
+    response = jsonify(
+        {"reference": application.reference, "status": application.status, "status_url": status_url}
+    )
+    response.headers["Location"] = status_url
+    return response, 202
+
+
 @blueprint.post("/applications/status")
 @limiter.limit("20/minute;200/hour")
 def application_status() -> Response:
@@ -61,33 +84,15 @@ def application_status() -> Response:
     if errors:
         raise validation_problem(errors)
 
-    from eta.screening.lost_stolen import normalise_document_number
+    from eta.traveller.status import find_application, status_document
 
-    application = db.session.scalar(
-        select(Application).where(Application.reference == normalise_reference(reference))
-    )
-    # The same answer whether the reference is unknown or the details do not match: nothing
-    # here may tell an enumerator which references exist.
-    if (
-        application is None
-        or application.passport_number_normalised != normalise_document_number(passport)
-        or application.date_of_birth != birth_date
-    ):
+    assert birth_date is not None  # noqa: S101  (errors above otherwise)
+    application = find_application(reference, passport, birth_date)
+    if application is None:
         raise Problem(
             404,
             "Not Found",
             "We could not find an application with those details.",
             type_=PROBLEM_BASE + "not-found",
         )
-    answer: dict[str, Any] = {
-        "reference": application.reference,
-        "status": application.status,
-        "events": [
-            {"at": event.at.isoformat(), "status": event.to_status} for event in application.events
-        ],
-        "status_url": url_for("traveller.status", _external=True),
-    }
-    authorisation = application.authorisation
-    if authorisation is not None and application.status == "approved":
-        answer["valid_until"] = authorisation.valid_until.isoformat()
-    return jsonify(answer)
+    return jsonify(status_document(application, url_for("traveller.status", _external=True)))

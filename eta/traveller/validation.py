@@ -1,0 +1,459 @@
+"""The one validation layer for an application: the JSON API and the web form both call it.
+
+`validate_application(payload)` takes a plain dict shaped like SPEC §4's payload and returns
+either the cleaned column values of an `Application` or a map of field paths
+(`passport.number`) to messages in the traveller's words (and language).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from eta.countries import to_alpha3
+from eta.screening.lost_stolen import normalise_document_number
+from eta.screening.mrz import icao_transliterate, parse_td3, validate_td3
+from eta.timeutil import today as utc_today
+
+SEXES = ("F", "M", "X")
+PURPOSES = ("tourism", "business", "family", "transit", "study", "medical", "other")
+BACKGROUND_QUESTIONS = (
+    "criminal_conviction",
+    "previous_refusal",
+    "removed_or_deported",
+    "conflict_zone_travel",
+)
+NAME_MAX = 100
+TEXT_MAX = 100
+ADDRESS_MAX = 200
+DETAILS_MAX = 1000
+MAX_AGE_YEARS = 130
+PASSPORT_MAX_VALIDITY_YEARS = 10
+ARRIVAL_WINDOW_DAYS = 365
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{5,20}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_NAME_PUNCTUATION = frozenset(" -'’ʼ‘")
+# Zero-width joiners are part of how some scripts (Persian, Indic) spell names; bidi overrides
+# and every other invisible format character can disguise text, so they are refused.
+_ALLOWED_FORMAT = frozenset("\u200c\u200d")
+
+
+@dataclass
+class Validated:
+    """The outcome: `data` (Application column values) when `errors` is empty."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the payload is a valid application."""
+        return not self.errors
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _has_hidden_characters(text: str, multiline: bool = False) -> bool:
+    return any(
+        (unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and not (multiline and ch in "\r\n"))
+        or (unicodedata.category(ch) == "Cf" and ch not in _ALLOWED_FORMAT)
+        for ch in text
+    )
+
+
+class _Checker:
+    """Collects cleaned values and errors while walking the payload."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        self.payload = payload
+        self.errors: dict[str, list[str]] = {}
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        value = self.payload.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.error(name, _("%(field)s must be an object.", field=name))
+            return {}
+        return value
+
+    def text(
+        self,
+        source: Mapping[str, Any],
+        path: str,
+        missing: str | None,
+        label: str,
+        max_length: int = TEXT_MAX,
+        multiline: bool = False,
+    ) -> str | None:
+        """A trimmed string; None (with an error unless optional) when absent or invalid."""
+        value = source.get(path.rpartition(".")[2])
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if missing is not None:
+                self.error(path, missing)
+            return None
+        if not isinstance(value, str):
+            self.error(path, _("%(label)s must be text.", label=label))
+            return None
+        value = value.strip() if multiline else " ".join(value.split())
+        if len(value) > max_length:
+            self.error(
+                path,
+                _(
+                    "%(label)s must be %(count)d characters or fewer.",
+                    label=label,
+                    count=max_length,
+                ),
+            )
+            return None
+        if _has_hidden_characters(value, multiline):
+            self.error(
+                path,
+                _("%(label)s must not contain control or invisible characters.", label=label),
+            )
+            return None
+        return value
+
+    def name(self, source: Mapping[str, Any], path: str, missing: str, label: str) -> str | None:
+        value = self.text(source, path, missing, label, NAME_MAX)
+        if value is None:
+            return None
+        allowed = all(
+            unicodedata.category(ch)[0] in "LM" or ch in _NAME_PUNCTUATION or ch in _ALLOWED_FORMAT
+            for ch in value
+        )
+        if not allowed or not any(unicodedata.category(ch)[0] == "L" for ch in value):
+            self.error(
+                path,
+                _(
+                    "%(label)s must only include letters, spaces, hyphens and apostrophes.",
+                    label=label,
+                ),
+            )
+            return None
+        return value
+
+    def date(
+        self, source: Mapping[str, Any], path: str, missing: str, label: str
+    ) -> dt.date | None:
+        value = self.text(source, path, missing, label, 10)
+        if value is None:
+            return None
+        if _ISO_DATE.fullmatch(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.error(path, _("%(label)s must be a real date.", label=label))
+        return None
+
+    def country(self, source: Mapping[str, Any], path: str, missing: str) -> str | None:
+        value = self.text(source, path, missing, _("Country"), TEXT_MAX)
+        if value is None:
+            return None
+        code = value.upper()
+        if len(code) != 3 or to_alpha3(code) != code:
+            self.error(path, _("Select a country from the list."))
+            return None
+        return code
+
+    def choice(
+        self, source: Mapping[str, Any], path: str, choices: Collection[str], missing: str
+    ) -> str | None:
+        value = source.get(path.rpartition(".")[2])
+        if value is None or value == "":
+            self.error(path, missing)
+            return None
+        if not isinstance(value, str) or value not in choices:
+            self.error(path, missing)
+            return None
+        return value
+
+    def boolean(self, source: Mapping[str, Any], path: str, missing: str) -> bool | None:
+        value = source.get(path.rpartition(".")[2])
+        if not isinstance(value, bool):
+            self.error(path, missing)
+            return None
+        return value
+
+
+def validate_application(
+    payload: Mapping[str, Any],
+    *,
+    eligible_nationalities: Collection[str],
+    languages: Collection[str] = ("en", "fr"),
+    today: dt.date | None = None,
+) -> Validated:
+    """Check an application payload (SPEC §4) against every rule; see the module docstring."""
+    today = today or utc_today()
+    c = _Checker(payload)
+    data: dict[str, Any] = {}
+
+    # Identity
+    given = c.name(payload, "given_names", _("Enter your given names"), _("Given names"))
+    surname = c.name(payload, "surname", _("Enter your surname"), _("Surname"))
+    for path, typed, column in (
+        ("given_names", given, "given_names_mrz"),
+        ("surname", surname, "surname_mrz"),
+    ):
+        if typed is not None:
+            mrz_form = icao_transliterate(typed)
+            if not mrz_form:
+                c.error(path, _("Enter the name as it is printed in your passport."))
+            data[column] = mrz_form[:200]
+    data["given_names"], data["surname"] = given, surname
+    data["sex"] = c.choice(payload, "sex", SEXES, _("Select your sex as shown in your passport"))
+    born = c.date(payload, "date_of_birth", _("Enter your date of birth"), _("Date of birth"))
+    if born is not None:
+        if born >= today:
+            c.error("date_of_birth", _("Date of birth must be in the past"))
+            born = None
+        elif born < _add_years(today, -MAX_AGE_YEARS):
+            c.error(
+                "date_of_birth",
+                _("Date of birth must be after %(date)s", date=_add_years(today, -MAX_AGE_YEARS)),
+            )
+            born = None
+    data["date_of_birth"] = born
+    data["place_of_birth"] = c.text(
+        payload, "place_of_birth", _("Enter your place of birth"), _("Place of birth")
+    )
+    nationality = c.country(payload, "nationality", _("Select your nationality"))
+    if nationality is not None and nationality not in eligible_nationalities:
+        c.error(
+            "nationality",
+            _("You cannot apply for an ETA with this nationality: you need a visa instead."),
+        )
+    data["nationality"] = nationality
+
+    # Passport
+    passport = c.section("passport")
+    number_typed = c.text(
+        passport, "passport.number", _("Enter your passport number"), _("Passport number"), 40
+    )
+    number = None
+    if number_typed is not None:
+        number = normalise_document_number(number_typed).upper()
+        if not _PASSPORT_NUMBER.fullmatch(number):
+            c.error(
+                "passport.number",
+                _("Passport number must be 5 to 20 letters and numbers"),
+            )
+            number = None
+    data["passport_number"] = number
+    data["passport_number_normalised"] = number
+    data["passport_issuing_country"] = c.country(
+        passport, "passport.issuing_country", _("Select the country that issued your passport")
+    )
+    issued = c.date(
+        passport, "passport.issue_date", _("Enter your passport's issue date"), _("Issue date")
+    )
+    if issued is not None and issued > today:
+        c.error("passport.issue_date", _("Issue date must be today or in the past"))
+        issued = None
+    expires = c.date(
+        passport, "passport.expiry_date", _("Enter your passport's expiry date"), _("Expiry date")
+    )
+    if expires is not None and expires < today:
+        c.error("passport.expiry_date", _("Your passport has expired: you need a valid passport"))
+        expires = None
+    if issued is not None and expires is not None:
+        if expires <= issued:
+            c.error("passport.expiry_date", _("Expiry date must be after the issue date"))
+            expires = None
+        elif expires > _add_years(issued, PASSPORT_MAX_VALIDITY_YEARS):
+            c.error(
+                "passport.expiry_date",
+                _("Expiry date must be within 10 years of the issue date"),
+            )
+            expires = None
+    data["passport_issue_date"], data["passport_expiry_date"] = issued, expires
+    mrz = c.text(passport, "passport.mrz", None, _("Machine-readable zone"), 200, multiline=True)
+    data["passport_mrz"] = mrz
+
+    # Contact
+    email = c.text(payload, "email", _("Enter your email address"), _("Email address"), 254)
+    if email is not None:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            c.error(
+                "email", _("Enter an email address in the correct format, like name@example.com")
+            )
+            email = None
+    data["email"] = email
+    phone = c.text(payload, "phone", None, _("Phone number"), 30)
+    if phone is not None:
+        phone = re.sub(r"[\s\-().]", "", phone)
+        if not _E164.fullmatch(phone):
+            c.error(
+                "phone",
+                _("Enter a phone number in international format, like +44 7700 900123"),
+            )
+            phone = None
+    data["phone"] = phone
+
+    # Home address
+    address = c.section("home_address")
+    data["address_line1"] = c.text(
+        address,
+        "home_address.line1",
+        _("Enter the first line of your address"),
+        _("Address line 1"),
+        ADDRESS_MAX,
+    )
+    data["address_line2"] = c.text(
+        address, "home_address.line2", None, _("Address line 2"), ADDRESS_MAX
+    )
+    data["address_city"] = c.text(
+        address, "home_address.city", _("Enter your town or city"), _("Town or city")
+    )
+    data["address_postcode"] = c.text(address, "home_address.postcode", None, _("Postcode"), 20)
+    data["address_country"] = c.country(
+        address, "home_address.country", _("Select the country you live in")
+    )
+    data["occupation"] = c.text(
+        payload, "occupation", _("Enter your occupation"), _("Occupation"), ADDRESS_MAX
+    )
+
+    # Travel
+    travel = c.section("travel")
+    data["travel_purpose"] = c.choice(
+        travel, "travel.purpose", PURPOSES, _("Select the main purpose of your journey")
+    )
+    arrival = c.date(
+        travel,
+        "travel.intended_arrival",
+        _("Enter the date you intend to arrive"),
+        _("Arrival date"),
+    )
+    if arrival is not None:
+        if arrival < today:
+            c.error("travel.intended_arrival", _("Arrival date must be today or in the future"))
+            arrival = None
+        elif arrival > today + dt.timedelta(days=ARRIVAL_WINDOW_DAYS):
+            c.error("travel.intended_arrival", _("Arrival date must be within the next 12 months"))
+            arrival = None
+        elif expires is not None and expires < arrival:
+            c.error(
+                "travel.intended_arrival", _("Your passport must be valid on the day you arrive")
+            )
+            arrival = None
+    data["intended_arrival"] = arrival
+
+    # Background questions
+    answers_in = c.section("answers")
+    answers: dict[str, Any] = {}
+    for key in BACKGROUND_QUESTIONS:
+        answer = c.boolean(answers_in, f"answers.{key}", _("Select yes or no"))
+        answers[key] = answer
+        details = None
+        if answer:
+            details = c.text(
+                answers_in,
+                f"answers.{key}_details",
+                _("Give details of your answer"),
+                _("Details"),
+                DETAILS_MAX,
+                multiline=True,
+            )
+        answers[f"{key}_details"] = details
+    data["answers"] = answers
+
+    language = payload.get("language", "en")
+    if not isinstance(language, str) or language.lower() not in languages:
+        c.error("language", _("Select a language from the list."))
+        language = "en"
+    data["language"] = language.lower()
+    if payload.get("declaration") is not True:
+        c.error("declaration", _("Confirm that the information you have given is correct"))
+
+    if mrz is not None:
+        _check_mrz(c, mrz, data, today)
+    return Validated(data=data if not c.errors else {}, errors=c.errors)
+
+
+def _mrz_field_name(field_name: str) -> str:
+    names = {
+        "document number": _("passport number"),
+        "date of birth": _("date of birth"),
+        "expiry date": _("expiry date"),
+        "personal number": _("personal number"),
+        "composite": _("whole line"),
+    }
+    return names.get(field_name, field_name)
+
+
+def _check_mrz(c: _Checker, text: str, data: Mapping[str, Any], today: dt.date) -> None:
+    """A pasted MRZ: every check digit must hold, and what it says must match the form."""
+    problems = validate_td3(text, today=today)
+    if any(p.field in ("line length", "characters") for p in problems):
+        c.error(
+            "passport.mrz",
+            _(
+                "The machine-readable zone must be the 2 lines of 44 characters at the bottom "
+                "of your passport's photo page"
+            ),
+        )
+        return
+    for problem in problems:
+        if problem.field.endswith("check digit"):
+            c.error(
+                "passport.mrz",
+                _(
+                    "The check digit for the %(field)s is wrong: check you copied the "
+                    "machine-readable zone correctly",
+                    field=_mrz_field_name(problem.field.removesuffix(" check digit")),
+                ),
+            )
+        else:
+            c.error(
+                "passport.mrz",
+                _("The machine-readable zone is not valid: %(problem)s", problem=problem.message),
+            )
+    if problems:
+        return
+    mrz = parse_td3(text, today=today)
+    comparisons: list[tuple[str, Any, Any]] = [
+        (_("passport number"), mrz.document_number, data.get("passport_number")),
+        (_("issuing country"), to_alpha3(mrz.issuing_state), data.get("passport_issuing_country")),
+        (_("nationality"), to_alpha3(mrz.nationality), data.get("nationality")),
+        (_("date of birth"), mrz.birth_date, data.get("date_of_birth")),
+        (_("sex"), mrz.sex, data.get("sex")),
+        (_("expiry date"), mrz.expiry_date, data.get("passport_expiry_date")),
+        (_("surname"), mrz.surname, data.get("surname_mrz")),
+    ]
+    given_mrz = data.get("given_names_mrz")
+    # A long given name may be cut short in the MRZ (ICAO 9303): compare the visible part.
+    if given_mrz is not None and not (
+        mrz.given_names == given_mrz
+        or (not mrz.line1.endswith("<") and given_mrz.startswith(mrz.given_names))
+    ):
+        comparisons.append((_("given names"), mrz.given_names, given_mrz))
+    for label, in_mrz, typed in comparisons:
+        # Fields not yet answered (a form page at a time) are compared when they are.
+        if typed is not None and in_mrz != typed:
+            c.error(
+                "passport.mrz",
+                _(
+                    "The %(field)s in the machine-readable zone does not match the one you entered",
+                    field=label,
+                ),
+            )
