@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from eta import audit
 from eta.extensions import db, login_manager
-from eta.models import Officer
-from eta.officer.blueprint import blueprint, me
+from eta.models import Officer, Role
+from eta.officer.blueprint import blueprint, me, role_required
 from eta.passwords import check_password, hash_password
 from eta.timeutil import utcnow
 
@@ -246,6 +246,7 @@ def sign_in_code() -> ResponseReturnValue:
 
 
 @blueprint.post("/sign-out")
+@role_required(Role.OFFICER)
 def sign_out() -> ResponseReturnValue:
     """Sign out of this browser."""
     audit.record(
@@ -272,6 +273,7 @@ def end_sessions(officer: Officer, *, actor: str) -> None:
 
 
 @blueprint.post("/sign-out-everywhere")
+@role_required(Role.OFFICER)
 def sign_out_everywhere() -> ResponseReturnValue:
     """Sign out of every browser this officer is signed in on."""
     end_sessions(me(), actor=_actor())
@@ -282,6 +284,7 @@ def sign_out_everywhere() -> ResponseReturnValue:
 
 
 @blueprint.get("/account")
+@role_required(Role.OFFICER)
 def account() -> str:
     """The officer's own account: role, last sign-in, sign out everywhere."""
     return render_template("officer/account.html", officer=me())
