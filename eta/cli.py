@@ -129,6 +129,11 @@ def init_app(app: Flask) -> None:
     for command in issuance_commands:
         app.cli.add_command(command)
 
+    from eta.cli_screening import COMMANDS as screening_commands
+
+    for command in screening_commands:
+        app.cli.add_command(command)
+
 
 def run() -> None:
     """Console entry point: run the CLI, reporting a configuration error in one line."""

@@ -1,0 +1,92 @@
+"""Fault drills: a worker killed mid-job, Redis down at submission; decided once all the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import func, select
+
+from eta.models import Application, ApplicationEvent, ScreeningRun
+from eta.models import ApplicationStatus as S
+from tests.factories import submitted_application
+from workers.enqueue import enqueue
+from workers.queues import SCREENING
+from workers.screening import SCREEN_JOB, TEST_DELAY_VARIABLE, sweep_stuck_applications
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _status(session, application_id: int) -> str:
+    session.expire_all()
+    return session.scalar(select(Application.status).where(Application.id == application_id))
+
+
+def _runs_and_decisions(session, application_id: int) -> tuple[int, int]:
+    runs = session.scalar(
+        select(func.count(ScreeningRun.id)).where(ScreeningRun.application_id == application_id)
+    )
+    decisions = session.scalar(
+        select(func.count(ApplicationEvent.id)).where(
+            ApplicationEvent.application_id == application_id,
+            ApplicationEvent.to_status.in_((S.APPROVED, S.REFERRED)),
+        )
+    )
+    return runs, decisions
+
+
+def _sweep_now(app) -> int:
+    app.config["ETA_STUCK_AFTER_SECONDS"] = 0
+    try:
+        return sweep_stuck_applications()
+    finally:
+        app.config["ETA_STUCK_AFTER_SECONDS"] = 300
+
+
+def test_a_worker_killed_mid_job_leaves_the_application_decided_once(app, session, redis, run_jobs):
+    application_id = submitted_application(session).id
+    enqueue(redis, SCREENING, SCREEN_JOB, application_id, job_id=f"screen-{application_id}")
+    env = {**os.environ, TEST_DELAY_VARIABLE: "60"}
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "eta"), "worker", "--burst", "--queues", SCREENING],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while _status(session, application_id) != S.SCREENING:
+            assert worker.poll() is None, "the worker exited before screening started"
+            assert time.monotonic() < deadline, "the worker never started screening"
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    session.remove()
+    assert _status(session, application_id) == S.SCREENING  # killed between start and decision
+
+    assert _sweep_now(app) == 1
+    run_jobs((SCREENING,))
+    assert _status(session, application_id) == S.APPROVED
+    assert _runs_and_decisions(session, application_id) == (1, 1)
+
+
+def test_redis_down_at_submission_is_decided_after_redis_returns(app, session, run_jobs):
+    application_id = submitted_application(session).id
+    unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    with pytest.raises(RedisConnectionError):
+        enqueue(unreachable, SCREENING, SCREEN_JOB, application_id, job_id="screen-x")
+    assert _status(session, application_id) == S.SUBMITTED
+
+    assert _sweep_now(app) == 1  # Redis is back: the periodic sweeper finds it
+    run_jobs((SCREENING,))
+    assert _status(session, application_id) == S.APPROVED
+    assert _runs_and_decisions(session, application_id) == (1, 1)
