@@ -142,9 +142,16 @@
   }
 
   function showCacheTime(cache) {
-    byId("cache-refreshed").textContent = cache
-      ? new Date(cache.refreshedAt).toLocaleString()
-      : text.textNever;
+    var shown = byId("cache-refreshed");
+    shown.textContent = cache ? new Date(cache.refreshedAt).toLocaleString() : text.textNever;
+    shown.dataset.refreshedAt = cache ? cache.refreshedAt : "";
+    shown.dataset.version = cache ? String(cache.version) : "";
+  }
+
+  function clearResult() {
+    resultBox.hidden = true;
+    resultBox.dataset.result = "";
+    resultBox.dataset.reason = "";
   }
 
   function showNetwork(message) {
@@ -282,6 +289,7 @@
     if (!file) {
       return;
     }
+    clearResult();
     try {
       var bitmap = await createImageBitmap(file);
       var token = await decode(bitmap, bitmap.width, bitmap.height);
@@ -324,6 +332,7 @@
       var token = await decode(video, video.videoWidth, video.videoHeight);
       if (token) {
         stopCamera();
+        clearResult();
         await checkToken(token);
         return;
       }
@@ -339,6 +348,7 @@
     var form = event.target;
     var error = byId("manual-error");
     error.hidden = true;
+    clearResult();
     var body = {
       passport_number: form.passport_number.value.trim(),
       issuing_country: form.issuing_country.value.trim().toUpperCase()
