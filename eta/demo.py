@@ -53,4 +53,7 @@ def load_demo(session: SessionLike) -> list[str]:
         accounts.revoke_api_keys(session, carrier, actor="demo")
         key = accounts.new_api_key(session, carrier, actor="demo")
     lines.append(f"  carrier    {DEMO_CARRIER}  API key {key}")
+    from eta.watchlists import load_demo_watchlists
+
+    lines.extend(load_demo_watchlists(session))
     return lines

@@ -577,3 +577,35 @@ def import_lost_stolen(
         session.rollback()
         raise
     return added, known
+
+
+# ---- demo data ---------------------------------------------------------------------------------
+
+SAMPLE_WATCHLIST = Path(__file__).resolve().parent / "screening" / "data" / "sample_watchlist.csv"
+SHARED_WATCHLISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "watchlists"
+DEMO_LISTS = (
+    ("UN", "un-xml", "un_consolidated_2026-02-27.xml"),
+    ("OFAC", "ofac-csv", "ofac_sdn_2024-05-03.csv"),
+)
+
+
+def _import_unless_current(session: SessionLike, source: str, fmt: str, path: Path) -> str:
+    record = session.scalar(select(WatchlistSource).where(WatchlistSource.name == source))
+    if record is not None and record.active_version_id is not None:
+        active = session.get(WatchlistVersion, record.active_version_id)
+        if active is not None and active.file_sha256 == _sha256(path):
+            return f"  {source:<10} version {active.number} ({active.entry_count:,} entries)"
+    version = import_watchlist(session, source=source, fmt=fmt, path=path, actor="demo")
+    return f"  {source:<10} version {version.number} ({version.entry_count:,} entries)"
+
+
+def load_demo_watchlists(session: SessionLike, shared: Path = SHARED_WATCHLISTS) -> list[str]:
+    """Import the sample watchlists (the real UN and OFAC files when ../shared/data is there,
+    else the small built-in sample); a file already active is not imported again."""
+    lines = ["Watchlists:"]
+    found = [(s, f, shared / name) for s, f, name in DEMO_LISTS if (shared / name).is_file()]
+    if not found:
+        found = [("SAMPLE", "csv", SAMPLE_WATCHLIST)]
+    for source, fmt, path in found:
+        lines.append(_import_unless_current(session, source, fmt, path))
+    return lines

@@ -141,3 +141,12 @@ def test_lost_stolen_import_adds_each_document_once(session, tmp_path):
     assert watchlists.import_lost_stolen(session, path, source="INTERPOL", actor="t") == (0, 2)
     document = session.scalar(select(LostStolenDocument))
     assert (document.issuing_country, document.number_normalised) == ("FRA", "12AB34567")
+
+
+def test_demo_falls_back_to_the_built_in_sample_and_imports_it_once(session, tmp_path):
+    lines = watchlists.load_demo_watchlists(session, shared=tmp_path)
+    assert lines == ["Watchlists:", "  SAMPLE     version 1 (6 entries)"]
+    assert watchlists.load_demo_watchlists(session, shared=tmp_path) == lines
+    loaded = watchlists.active_watchlists(session)
+    [match] = loaded.index.match(Subject("Виктор Дроздов", nationality="RUS"))
+    assert match.key == "DEMO-1"
