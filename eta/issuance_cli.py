@@ -20,6 +20,9 @@ from eta.timeutil import utcnow
 
 JWKS_PATH = "/.well-known/jwks.json"
 FETCH_TIMEOUT_SECONDS = 10
+# With a 9-character passport number and a full 39-character MRZ name field, a token stays
+# within a version-18 QR code up to an issuer of about 46 characters; 40 leaves a margin.
+MAX_SAFE_ISSUER_CHARS = 40
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
 
@@ -40,6 +43,12 @@ def keys_generate() -> None:
 
     active = issuing.keyring().generate()
     click.echo(f"Active key: {active.kid} (keys in {current_app.config['ETA_KEYS_DIR']})")
+    if len(issuing.issuer()) > MAX_SAFE_ISSUER_CHARS:
+        click.echo(
+            f"Warning: ETA_ISSUER is longer than {MAX_SAFE_ISSUER_CHARS} characters; tokens for "
+            "long names may not fit the QR code (see docs/issuance.md).",
+            err=True,
+        )
 
 
 @keys_group.command("rotate")

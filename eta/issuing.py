@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from eta import applications, audit
 from eta.issuance.keys import Keyring, KeySet
 from eta.issuance.pdf import AuthorisationDocument, authorisation_pdf
+from eta.issuance.qr import MAX_TOKEN_BYTES, MAX_VERSION
 from eta.issuance.revocations import revocation_hash, sign_revocation_list
 from eta.issuance.tokens import (
     AuthorisationClaims,
@@ -174,6 +175,13 @@ def issue_for(
     signing_key = keyring().active()
     jti = new_jti()
     claims = authorisation_claims(application, jti=jti, issued_at=now, valid_until=valid_until)
+    token = issue(claims, signing_key, issuer())
+    if len(token) > MAX_TOKEN_BYTES:
+        # Fail before the row exists: a token that cannot be printed must not be issued.
+        raise IssuanceError(
+            f"{application.reference}: a {len(token)}-character token does not fit a "
+            f"version-{MAX_VERSION} QR code; shorten ETA_ISSUER (see docs/issuance.md)"
+        )
     authorisation = Authorisation(
         application_id=application.id,
         jti=jti,
@@ -181,7 +189,7 @@ def issue_for(
         issued_at=now,
         valid_from=claims.valid_from,
         valid_until=valid_until,
-        token=issue(claims, signing_key, issuer()),
+        token=token,
         passport_number_normalised=normalise_document_number(claims.passport_number),
         passport_issuing_country=application.passport_issuing_country,
     )

@@ -14,6 +14,7 @@ from PIL import Image
 
 MAX_VERSION = 18  # SPEC §5: keeps the printed symbol small enough for every scanner
 QUIET_ZONE = 4  # modules of white around the symbol, as ISO/IEC 18004 requires
+MAX_TOKEN_BYTES = 560  # what a version-18 symbol holds in byte mode at ECC level M
 
 
 class QRTooLargeError(ValueError):

@@ -294,3 +294,13 @@ def test_french_application_gets_a_french_pdf(
         ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
     ).stdout.decode()
     assert "Autorisation de voyage électronique" in text
+
+
+def test_an_issuer_too_long_for_the_qr_code_is_refused(
+    session: Any, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "ETA_ISSUER", "https://" + "x" * 120 + ".example")
+    application = approved(session)
+    with pytest.raises(issuing.IssuanceError, match="ETA_ISSUER"):
+        issuing.issue_for(session, application)
+    assert session.scalar(select(func.count()).select_from(Authorisation)) == 0

@@ -9,7 +9,7 @@ import qrcode.util
 import zxingcpp
 from PIL import Image
 
-from eta.issuance.qr import MAX_VERSION, _smallest_version, encode
+from eta.issuance.qr import MAX_TOKEN_BYTES, MAX_VERSION, _smallest_version, encode
 
 
 def _qrcode_fit(byte_count: int) -> int:
@@ -23,6 +23,8 @@ def test_computed_version_is_the_one_qrcode_would_choose() -> None:
     for byte_count in (1, 14, 15, 16, 100, 211, 212, 213, 400, 500, 530, 531, 532, 560, 561, 600):
         assert _smallest_version(byte_count) == _qrcode_fit(byte_count), byte_count
     assert _smallest_version(10_000) is None
+    assert _smallest_version(MAX_TOKEN_BYTES) == MAX_VERSION
+    assert _smallest_version(MAX_TOKEN_BYTES + 1) == MAX_VERSION + 1
 
 
 def test_random_tokens_decode_exactly_with_the_fixed_mask() -> None:
