@@ -60,7 +60,7 @@ def status_document(application: Application, status_url: str) -> dict[str, Any]
         "reference": application.reference,
         "status": application.status,
         "events": [
-            {"at": _aware(event.at).isoformat(), "status": event.to_status}
+            {"at": aware(event.at).isoformat(), "status": event.to_status}
             for event in application.events
         ],
         "status_url": status_url,
@@ -72,6 +72,7 @@ def status_document(application: Application, status_url: str) -> dict[str, Any]
     return answer
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
+def aware(moment: dt.datetime) -> dt.datetime:
+    """The moment as an aware UTC datetime."""
     # SQLite hands datetimes back naive; they were stored as UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

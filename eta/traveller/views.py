@@ -1,22 +1,522 @@
-"""Traveller pages: start, status."""
+"""Traveller pages: start, the application journey, save and resume, confirmation, status."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale, format_datetime, get_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from eta.extensions import db, limiter
+from eta.mail import OutgoingMail, send
+from eta.models import ApplicationDraft, ApplicationStatus
+from eta.refusals import appeal_text, describe
+from eta.screening.lost_stolen import normalise_document_number
+from eta.screening.mrz import icao_transliterate
+from eta.timeutil import utcnow
+from eta.traveller import journey
+from eta.traveller import status as status_lookup
+from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.traveller.submission import eligible_nationalities, languages, submit_application
+from eta.traveller.validation import validate_application
 
 blueprint = Blueprint("traveller", __name__)
+log = logging.getLogger(__name__)
+
+DRAFT_DAYS = 30
+RESUME_SALT = "eta.traveller.resume"
+SESSION_DRAFT = "draft"
+SESSION_REFERENCE = "submitted_reference"
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
 
 
 @blueprint.get("/")
 def start() -> str:
     """The start page: what an ETA is, who needs one, the fee, and how long it takes."""
+    return render_template("traveller/start.html", fee=current_app.config["ETA_FEE"])
+
+
+# ---- drafts -------------------------------------------------------------------------------
+
+
+def _current_draft() -> ApplicationDraft | None:
+    token = session.get(SESSION_DRAFT)
+    if not token:
+        return None
+    draft = db.session.scalar(select(ApplicationDraft).where(ApplicationDraft.token == token))
+    if draft is None or draft.application_id is not None or _expired(draft):
+        session.pop(SESSION_DRAFT, None)
+        return None
+    return draft
+
+
+def _expired(draft: ApplicationDraft) -> bool:
+    expires = draft.expires_at
+    if expires.tzinfo is None:  # SQLite returns naive UTC
+        expires = expires.replace(tzinfo=dt.UTC)
+    return expires <= utcnow()
+
+
+def _new_draft() -> ApplicationDraft:
+    draft = ApplicationDraft(
+        token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + dt.timedelta(days=DRAFT_DAYS),
+        language=_language(),
+        data={"form": {}},
+    )
+    db.session.add(draft)
+    db.session.commit()
+    session[SESSION_DRAFT] = draft.token
+    return draft
+
+
+def _answers(draft: ApplicationDraft) -> dict[str, str]:
+    return dict((draft.data or {}).get("form", {}))
+
+
+def _save_answers(draft: ApplicationDraft, answers: dict[str, str]) -> None:
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    draft.data = {**(draft.data or {}), "form": answers}
+    draft.language = _language()
+    db.session.commit()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT)
+
+
+# ---- validation for a page ----------------------------------------------------------------
+
+
+def _validate(answers: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    result = validate_application(
+        journey.payload_from_form(answers, _language()),
+        eligible_nationalities=eligible_nationalities(),
+        languages=languages(),
+    )
+    errors = dict(result.errors)
+    number = answers.get("passport.number")
+    confirm = answers.get("passport.number_confirm")
+    if number and not confirm:
+        errors.setdefault("passport.number_confirm", []).append(
+            _("Enter your passport number again")
+        )
+    elif (
+        number
+        and confirm
+        and (
+            normalise_document_number(number).upper() != normalise_document_number(confirm).upper()
+        )
+    ):
+        errors.setdefault("passport.number_confirm", []).append(
+            _("The passport numbers do not match: check both")
+        )
+    return result.data, errors
+
+
+def _page_errors(page: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    # In the page's question order, so the summary reads top to bottom.
+    return {path: errors[path] for path in page.paths if path in errors}
+
+
+def _ineligible(answers: dict[str, str]) -> bool:
+    nationality = answers.get("nationality")
+    return bool(nationality) and nationality not in eligible_nationalities()
+
+
+def _render_page(
+    page: Page, answers: dict[str, str], errors: dict[str, list[str]], returning: bool
+) -> str:
+    previous = journey.previous_page(page)
+    if returning:
+        back = url_for("traveller.check_answers")
+    elif previous is not None:
+        back = url_for("traveller.question", slug=previous.slug)
+    else:
+        back = url_for("traveller.start")
+    ids = {q.path: q.id for q in page.questions}
+    ids["language"] = "declaration"
     return render_template(
-        "traveller/start.html",
-        fee=current_app.config["ETA_FEE"],
+        "traveller/question.html",
+        page=page,
+        answers=answers,
+        errors=errors,
+        ids=ids,
+        form={"errors": errors},
+        back=back,
+        returning=returning,
+        countries=journey.country_options(),
+        country_paths=journey.COUNTRY_PATHS,
+        step=PAGES.index(page) + 1,
+        steps=len(PAGES),
     )
 
 
-@blueprint.get("/status")
+@blueprint.get("/apply")
+def apply() -> Response:
+    """Begin (or continue) an application: the first question page."""
+    if _current_draft() is None:
+        _new_draft()
+    return redirect(url_for("traveller.question", slug=PAGES[0].slug))
+
+
+@blueprint.route("/apply/<slug>", methods=["GET", "POST"])
+def question(slug: str) -> Response | str:
+    """One page of questions: shows what was typed, checks it, and moves on."""
+    page = PAGE_BY_SLUG.get(slug)
+    if page is None:
+        abort(404)
+    draft = _current_draft() or _new_draft()
+    answers = _answers(draft)
+    returning = request.values.get("return") == "check"
+    if request.method == "GET":
+        errors: dict[str, list[str]] = {}
+        if request.args.get("validate"):
+            errors = _page_errors(page, _validate(answers)[1])
+        return _render_page(page, answers, errors, returning)
+
+    for name in journey.form_names(page):
+        answers[name] = request.form.get(name, "").strip()
+    _save_answers(draft, answers)
+    if "save" in request.form:
+        return redirect(url_for("traveller.save"))
+    if page.slug == "passport" and _ineligible(answers):
+        return redirect(url_for("traveller.not_eligible"))
+    errors = _page_errors(page, _validate(answers)[1])
+    if errors:
+        return _render_page(page, answers, errors, returning)
+    following = journey.next_page(page)
+    if returning or following is None:
+        return redirect(url_for("traveller.check_answers"))
+    return redirect(url_for("traveller.question", slug=following.slug))
+
+
+@blueprint.get("/apply/not-eligible")
+def not_eligible() -> str:
+    """Nationalities that cannot use an ETA: they need a visa instead."""
+    draft = _current_draft()
+    nationality = _answers(draft).get("nationality") if draft else None
+    return render_template(
+        "traveller/not_eligible.html",
+        nationality=journey.localised_country(nationality),
+        back=url_for("traveller.question", slug="passport"),
+    )
+
+
+def _summary_rows(answers: dict[str, str], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of Check your answers: label, value, and the page its Change link returns to."""
+    payload = journey.payload_from_form(answers, _language())
+
+    def row(label: str, value: str, slug: str, anchor: str) -> dict[str, Any]:
+        return {
+            "label": label,
+            "value": value,
+            "href": url_for("traveller.question", slug=slug) + "?return=check#" + anchor,
+        }
+
+    names_mrz = " ".join(
+        part
+        for part in (
+            icao_transliterate(answers.get("surname", "")),
+            "<<",
+            icao_transliterate(answers.get("given_names", "")),
+        )
+    )
+    sexes = dict(journey.SEX_OPTIONS)
+    answers_text = []
+    for key in journey.BACKGROUND_LABELS:
+        flag = payload["answers"][key]
+        text = _("Yes") if flag else _("No") if flag is False else ""
+        if flag and answers.get(f"answers.{key}_details"):
+            text += " – " + answers[f"answers.{key}_details"]
+        answers_text.append((journey.BACKGROUND_LABELS[key], text, key))
+    rows = [
+        row(
+            _("Nationality"),
+            journey.localised_country(answers.get("nationality")),
+            "passport",
+            "nationality",
+        ),
+        row(
+            _("Country that issued your passport"),
+            journey.localised_country(answers.get("passport.issuing_country")),
+            "passport",
+            "passport-issuing-country",
+        ),
+        row(
+            _("Passport number"), answers.get("passport.number", ""), "passport", "passport-number"
+        ),
+        row(
+            _("Issue date"),
+            journey.display_date(payload["passport"]["issue_date"]),
+            "passport",
+            "passport-issue-date",
+        ),
+        row(
+            _("Expiry date"),
+            journey.display_date(payload["passport"]["expiry_date"]),
+            "passport",
+            "passport-expiry-date",
+        ),
+        row(_("Given names"), answers.get("given_names", ""), "personal", "given-names"),
+        row(_("Surname"), answers.get("surname", ""), "personal", "surname"),
+        row(
+            _("Names as printed in the machine-readable zone of your passport"),
+            names_mrz.replace(" << ", "<<").replace(" ", "<"),
+            "personal",
+            "surname",
+        ),
+        row(_("Sex"), str(sexes.get(answers.get("sex", ""), "")), "personal", "sex"),
+        row(
+            _("Date of birth"),
+            journey.display_date(payload["date_of_birth"]),
+            "personal",
+            "date-of-birth",
+        ),
+        row(_("Place of birth"), answers.get("place_of_birth", ""), "personal", "place-of-birth"),
+        row(_("Email address"), answers.get("email", ""), "contact", "email"),
+        row(_("Phone number"), answers.get("phone", ""), "contact", "phone"),
+        row(
+            _("Home address"),
+            ", ".join(
+                v
+                for v in (
+                    answers.get("home_address.line1"),
+                    answers.get("home_address.line2"),
+                    answers.get("home_address.city"),
+                    answers.get("home_address.postcode"),
+                    journey.localised_country(answers.get("home_address.country")),
+                )
+                if v
+            ),
+            "address",
+            "home-address-line1",
+        ),
+        row(_("Occupation"), answers.get("occupation", ""), "occupation", "occupation"),
+        row(
+            _("Purpose of your journey"),
+            str(journey.PURPOSE_LABELS.get(answers.get("travel.purpose", ""), "")),
+            "travel",
+            "travel-purpose",
+        ),
+        row(
+            _("Arrival date"),
+            journey.display_date(payload["travel"]["intended_arrival"]),
+            "travel",
+            "travel-intended-arrival",
+        ),
+    ]
+    for label, text, key in answers_text:
+        rows.append(row(str(label), text, "background", journey.field_id(f"answers.{key}")))
+    return rows
+
+
+@blueprint.route("/apply/check", methods=["GET", "POST"])
+def check_answers() -> Response | str:
+    """Check your answers, with a Change link per row; submitting sends the application."""
+    draft = _current_draft()
+    if draft is None:
+        return redirect(url_for("traveller.apply"))
+    answers = _answers(draft)
+    data, errors = _validate(answers)
+    if errors:
+        # The first page with a problem, showing it; Continue there comes back here.
+        for page in PAGES:
+            if _page_errors(page, errors):
+                if page.slug == "passport" and _ineligible(answers):
+                    return redirect(url_for("traveller.not_eligible"))
+                return redirect(
+                    url_for("traveller.question", slug=page.slug) + "?validate=1&return=check"
+                )
+    if request.method == "GET":
+        return render_template(
+            "traveller/check_answers.html",
+            rows=_summary_rows(answers, data),
+            back=url_for("traveller.question", slug=PAGES[-1].slug),
+            fee=current_app.config["ETA_FEE"],
+        )
+    application = submit_application(data, channel="web")
+    draft.application_id = application.id
+    db.session.commit()
+    session.pop(SESSION_DRAFT, None)
+    session[SESSION_REFERENCE] = application.reference
+    return redirect(url_for("traveller.confirmation"))
+
+
+@blueprint.get("/apply/confirmation")
+def confirmation() -> Response | str:
+    """The application is sent: its reference, and what happens next."""
+    reference = session.get(SESSION_REFERENCE)
+    if not reference:
+        return redirect(url_for("traveller.start"))
+    return render_template("traveller/confirmation.html", reference=reference)
+
+
+# ---- save and come back later -------------------------------------------------------------
+
+
+@blueprint.route("/apply/save", methods=["GET", "POST"])
+@limiter.limit("10/hour", methods=["POST"])
+def save() -> Response | str:
+    """Save and come back later: email a signed link that resumes the journey for 30 days."""
+    draft = _current_draft()
+    if draft is None:
+        return redirect(url_for("traveller.apply"))
+    answers = _answers(draft)
+    email = request.form.get("email", answers.get("email", "")).strip()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["email"] = [
+                _("Enter an email address in the correct format, like name@example.com")
+            ]
+        if not errors:
+            link = url_for(
+                "traveller.resume", token=_serializer().dumps(draft.token), _external=True
+            )
+            try:
+                _send_resume_link(email, link, draft.expires_at)
+            except OSError:
+                log.warning("resume link for draft %s could not be sent", draft.id)
+                errors["email"] = [_("We could not send the email. Try again later.")]
+            else:
+                return render_template("traveller/saved.html", email=email)
+    return render_template(
+        "traveller/save.html",
+        email=email,
+        errors=errors,
+        form={"errors": errors},
+        back=request.referrer or url_for("traveller.question", slug=PAGES[0].slug),
+    )
+
+
+def _send_resume_link(email: str, link: str, expires: dt.datetime) -> None:
+    config = current_app.config
+    with force_locale(_language()):
+        context = {"link": link, "days": DRAFT_DAYS, "service_name": config["ETA_SERVICE_NAME"]}
+        mail = OutgoingMail(
+            to=email,
+            subject=_("Continue your ETA application"),
+            text=render_template("emails/resume.txt", **context),
+            html=render_template("emails/resume.html", **context),
+            language=_language(),
+        )
+    send(mail, mail_url=config["ETA_MAIL_URL"], sender=config["ETA_MAIL_SENDER"])
+
+
+@blueprint.get("/apply/resume/<token>")
+def resume(token: str) -> Response | str:
+    """Open a saved application from the emailed link (signed; valid for 30 days)."""
+    try:
+        draft_token = _serializer().loads(token, max_age=DRAFT_DAYS * 24 * 3600)
+    except BadSignature:
+        return render_template("traveller/resume_expired.html"), 410  # type: ignore[return-value]
+    draft = db.session.scalar(select(ApplicationDraft).where(ApplicationDraft.token == draft_token))
+    if draft is None or draft.application_id is not None or _expired(draft):
+        return render_template("traveller/resume_expired.html"), 410  # type: ignore[return-value]
+    session[SESSION_DRAFT] = draft.token
+    return redirect(url_for("traveller.check_answers"))
+
+
+# ---- status ---------------------------------------------------------------------------------
+
+
+def _status_limit() -> str:
+    return str(current_app.config.get("ETA_STATUS_RATE_LIMIT", "10/minute;100/hour"))
+
+
+NEXT_STEPS = {
+    ApplicationStatus.SUBMITTED: "submitted",
+    ApplicationStatus.SCREENING: "submitted",
+    ApplicationStatus.REFERRED: "referred",
+    ApplicationStatus.INFO_REQUESTED: "info_requested",
+}
+
+
+@blueprint.route("/status", methods=["GET", "POST"])
+@limiter.limit(_status_limit, methods=["POST"])
 def status() -> str:
-    """Check the status of an application."""
-    return render_template("traveller/status.html")
+    """Check an application: reference, passport number and date of birth → status and timeline."""
+    values = {
+        "reference": request.form.get("reference", "").strip(),
+        "passport_number": request.form.get("passport_number", "").strip(),
+        "date_of_birth-day": request.form.get("date_of_birth-day", "").strip(),
+        "date_of_birth-month": request.form.get("date_of_birth-month", "").strip(),
+        "date_of_birth-year": request.form.get("date_of_birth-year", "").strip(),
+    }
+    errors: dict[str, list[str]] = {}
+    application = None
+    not_found = False
+    if request.method == "POST":
+        if not values["reference"]:
+            errors["reference"] = [_("Enter your application reference")]
+        elif len(values["reference"]) > 40:
+            errors["reference"] = [_("Enter your application reference, like ETA-7KQ2-MX9P-4D")]
+        if not values["passport_number"]:
+            errors["passport_number"] = [_("Enter your passport number")]
+        elif len(values["passport_number"]) > 40:
+            errors["passport_number"] = [_("Passport number must be 5 to 20 letters and numbers")]
+        born = journey._date(values, "date_of_birth")
+        birth_date = None
+        if born is None:
+            errors["date_of_birth"] = [_("Enter your date of birth")]
+        else:
+            try:
+                birth_date = dt.date.fromisoformat(born)
+            except ValueError:
+                errors["date_of_birth"] = [_("Date of birth must be a real date.")]
+        if not errors and birth_date is not None:
+            application = status_lookup.find_application(
+                values["reference"], values["passport_number"], birth_date
+            )
+            not_found = application is None
+    if application is None:
+        return render_template(
+            "traveller/status.html",
+            values=values,
+            errors=errors,
+            form={"errors": errors},
+            not_found=not_found,
+        )
+    reason = appeal = None
+    if application.status in status_lookup.DECIDED_WITH_REASON:
+        reason = describe(status_lookup.reason_code(application))
+        appeal = appeal_text() if application.status == ApplicationStatus.REFUSED else None
+    return render_template(
+        "traveller/status_result.html",
+        application=application,
+        events=[
+            {
+                "status": event.to_status,
+                "at": status_lookup.aware(event.at).isoformat(),
+                "shown": format_datetime(status_lookup.aware(event.at), "d MMMM y, HH:mm"),
+            }
+            for event in application.events
+        ],
+        authorisation=status_lookup.authorisation_of(application),
+        reason=reason,
+        appeal=appeal,
+        next_step=NEXT_STEPS.get(ApplicationStatus(application.status)),
+    )

@@ -1,0 +1,219 @@
+"""The web journey over HTTP: every page, errors in the user's words, Change links, drafts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html import unescape
+
+from sqlalchemy import select
+
+from eta.extensions import db
+from eta.models import Application, ApplicationDraft
+from eta.timeutil import today
+
+ARRIVAL = today() + dt.timedelta(days=30)
+
+ANSWERS = {
+    "passport": {
+        "nationality": "SWE",
+        "passport.issuing_country": "SWE",
+        "passport.number": "L898902C3",
+        "passport.number_confirm": "l898 902 c3",
+        "passport.issue_date-day": "16",
+        "passport.issue_date-month": "4",
+        "passport.issue_date-year": "2022",
+        "passport.expiry_date-day": "15",
+        "passport.expiry_date-month": "4",
+        "passport.expiry_date-year": "2032",
+        "passport.mrz": "",
+    },
+    "personal": {
+        "given_names": "Anna Maria",
+        "surname": "Eriksson",
+        "sex": "F",
+        "date_of_birth-day": "12",
+        "date_of_birth-month": "8",
+        "date_of_birth-year": "1974",
+        "place_of_birth": "Stockholm",
+    },
+    "contact": {"email": "anna@example.org", "phone": ""},
+    "address": {
+        "home_address.line1": "Storgatan 1",
+        "home_address.city": "Stockholm",
+        "home_address.country": "SWE",
+    },
+    "occupation": {"occupation": "Teacher"},
+    "travel": {
+        "travel.purpose": "tourism",
+        "travel.intended_arrival-day": str(ARRIVAL.day),
+        "travel.intended_arrival-month": str(ARRIVAL.month),
+        "travel.intended_arrival-year": str(ARRIVAL.year),
+    },
+    "background": {
+        "answers.criminal_conviction": "no",
+        "answers.previous_refusal": "no",
+        "answers.removed_or_deported": "no",
+        "answers.conflict_zone_travel": "no",
+    },
+    "declaration": {"declaration": "yes"},
+}
+
+
+def csrf(client, url):
+    page = client.get(url)
+    assert page.status_code == 200, url
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert match, url
+    return match.group(1)
+
+
+def post(client, url, data, **kwargs):
+    return client.post(url, data={**data, "csrf_token": csrf(client, url)}, **kwargs)
+
+
+def text(response):
+    return unescape(response.get_data(as_text=True))
+
+
+def complete_pages(client, answers=ANSWERS):
+    client.get("/apply")
+    for slug, data in answers.items():
+        response = post(client, f"/apply/{slug}", data)
+        assert response.status_code == 302, (slug, text(response))
+
+
+def test_start_page_tells_the_fee_and_links_to_the_journey(client):
+    body = text(client.get("/"))
+    assert "£16" in body and "official service" in body
+    assert 'href="/apply"' in body
+
+
+def test_whole_journey_submits_and_shows_the_reference(client):
+    complete_pages(client)
+    check = client.get("/apply/check")
+    assert check.status_code == 200
+    body = text(check)
+    assert "L898902C3" in body and "ERIKSSON<<ANNA<MARIA" in body and "12 August 1974" in body
+    response = post(client, "/apply/check", {})
+    assert response.headers["Location"].endswith("/apply/confirmation")
+    confirmation = text(client.get("/apply/confirmation"))
+    reference = re.search(r'data-testid="reference">([^<]+)<', confirmation).group(1)
+    with client.application.app_context():
+        saved = db.session.scalar(select(Application))
+        assert saved.reference == reference and saved.channel == "web"
+        assert saved.passport_number_normalised == "L898902C3"
+        draft = db.session.scalar(select(ApplicationDraft))
+        assert draft.application_id == saved.id
+
+
+def test_errors_are_summarised_linked_and_what_was_typed_is_kept(client):
+    client.get("/apply")
+    data = {**ANSWERS["passport"], "passport.number": "L89-8", "passport.number_confirm": "X"}
+    data["passport.expiry_date-day"] = "31"
+    data["passport.expiry_date-month"] = "2"
+    response = post(client, "/apply/passport", data)
+    assert response.status_code == 200
+    body = text(response)
+    assert body.count("Error:") >= 1 and "<title>Error:" in body
+    assert 'href="#passport-number">Passport number must be 5 to 20 letters and numbers' in body
+    assert 'href="#passport-number-confirm">' in body
+    assert 'href="#passport-expiry-date">Expiry date must be a real date.' in body
+    assert 'value="L89-8"' in body
+
+
+def test_ineligible_nationality_gets_the_visa_page(client):
+    client.get("/apply")
+    response = post(client, "/apply/passport", {**ANSWERS["passport"], "nationality": "AFG"})
+    assert response.headers["Location"].endswith("/apply/not-eligible")
+    assert "You need a visa" in text(client.get("/apply/not-eligible"))
+
+
+def test_change_link_returns_to_check_your_answers(client):
+    complete_pages(client)
+    body = text(client.get("/apply/check"))
+    assert 'href="/apply/contact?return=check#email"' in body
+    changed = {"email": "anna.e@example.org", "return": "check"}
+    response = post(client, "/apply/contact?return=check", changed)
+    assert response.headers["Location"].endswith("/apply/check")
+    assert "anna.e@example.org" in text(client.get("/apply/check"))
+
+
+def test_check_answers_sends_back_to_a_page_with_a_problem(client):
+    answers = {**ANSWERS}
+    answers.pop("occupation")
+    complete_pages(client, answers)
+    response = client.get("/apply/check")
+    assert "/apply/occupation?validate=1" in response.headers["Location"]
+    assert "Enter your occupation" in text(client.get(response.headers["Location"]))
+
+
+def test_a_yes_needs_details_on_the_background_page(client):
+    client.get("/apply")
+    data = {**ANSWERS["background"], "answers.previous_refusal": "yes"}
+    body = text(post(client, "/apply/background", data))
+    assert 'href="#answers-previous-refusal-details">Give details of your answer' in body
+
+
+def test_the_journey_is_in_french(client):
+    client.get("/?lang=fr")
+    body = text(client.get("/apply/passport"))
+    assert '<html lang="fr"' in body
+    assert "Votre nationalité et votre passeport" in body
+    assert "Allemagne" in body  # country names too
+
+
+def test_save_and_resume_by_emailed_link(client, smtp_server):
+    client.get("/apply")
+    post(client, "/apply/contact", {"email": "anna@example.org", "save": "1"})
+    response = post(client, "/apply/save", {"email": "anna@example.org"})
+    assert "We have sent a link to anna@example.org" in text(response)
+    mail = smtp_server.messages[0]
+    link = re.search(r"http://\S+/apply/resume/\S+", mail.get_body(("plain",)).get_content())
+    client.application.test_client()  # a new browser: nothing in its session
+    other = client.application.test_client()
+    resumed = other.get(link.group(0).replace("http://localhost", ""))
+    assert resumed.status_code == 302
+    follow = other.get("/apply/contact")
+    assert 'value="anna@example.org"' in text(follow)
+
+
+def test_a_tampered_resume_link_is_refused(client):
+    assert client.get("/apply/resume/not-a-token").status_code == 410
+
+
+def test_status_page_finds_the_application_and_hides_which_detail_is_wrong(client):
+    complete_pages(client)
+    post(client, "/apply/check", {})
+    reference = client.get("/apply/confirmation").get_data(as_text=True)
+    reference = re.search(r'data-testid="reference">([^<]+)<', reference).group(1)
+    details = {
+        "reference": reference,
+        "passport_number": "L898902C3",
+        "date_of_birth-day": "12",
+        "date_of_birth-month": "8",
+        "date_of_birth-year": "1974",
+    }
+    found = text(post(client, "/status", details))
+    assert 'data-status="submitted"' in found and "What happens next" in found
+    wrong = text(post(client, "/status", {**details, "date_of_birth-day": "13"}))
+    unknown = text(post(client, "/status", {**details, "reference": "ETA-2222-2222-22"}))
+    message = "We could not find an application with those details"
+    assert message in wrong and message in unknown
+
+
+def test_status_page_is_rate_limited_with_a_clear_page(client):
+    details = {
+        "reference": "ETA-2222-2222-22",
+        "passport_number": "X12345",
+        "date_of_birth-day": "1",
+        "date_of_birth-month": "1",
+        "date_of_birth-year": "1990",
+    }
+    token = csrf(client, "/status")
+    codes = [
+        client.post("/status", data={**details, "csrf_token": token}).status_code for _ in range(11)
+    ]
+    assert codes[:10] == [200] * 10 and codes[10] == 429
+    last = client.post("/status", data={**details, "csrf_token": token})
+    assert "Too many attempts" in text(last)
