@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import current_app
 
+from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status"],
@@ -42,6 +44,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
+            **CARRIER_PATHS,
             "/applications/status": {
                 "post": {
                     "operationId": "applicationStatus",
@@ -74,7 +77,9 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": CARRIER_SECURITY_SCHEMES,
             "schemas": {
+                **CARRIER_SCHEMAS,
                 "Problem": PROBLEM_SCHEMA,
                 "StatusQuery": {
                     "type": "object",
@@ -126,6 +131,6 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
-            }
+            },
         },
     }

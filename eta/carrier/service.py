@@ -25,9 +25,9 @@ from eta.timeutil import utcnow
 
 MAX_BATCH = 1000
 MAX_TOKEN_LENGTH = 4096
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_COUNTRY = re.compile(r"^[A-Za-z]{3}$")
-_PASSPORT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 <-]{0,29}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_COUNTRY = re.compile(r"[A-Za-z]{3}")
+_PASSPORT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 <-]{0,29}")
 _PASSPORT_FIELDS = frozenset({"passport_number", "issuing_country", "date_of_birth", "travel_date"})
 _TOKEN_FIELDS = _PASSPORT_FIELDS | {"token"}
 
@@ -51,7 +51,7 @@ def _date(
     if text is None:
         return None
     try:
-        if not _DATE.match(text):
+        if not _DATE.fullmatch(text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -74,12 +74,12 @@ def parse_passenger(item: object, path: str, errors: dict[str, list[str]]) -> Pa
             f"Must be between 1 and {MAX_TOKEN_LENGTH} characters."
         )
     number = _string(item, "passport_number", path, errors)
-    if number is not None and not _PASSPORT.match(number):
+    if number is not None and not _PASSPORT.fullmatch(number):
         errors.setdefault(path + "passport_number", []).append(
             "Must be the passport number: letters and digits, at most 30 characters."
         )
     country = _string(item, "issuing_country", path, errors)
-    if country is not None and not _COUNTRY.match(country):
+    if country is not None and not _COUNTRY.fullmatch(country):
         errors.setdefault(path + "issuing_country", []).append(
             "Must be the ISO 3166-1 alpha-3 code of the issuing country."
         )
