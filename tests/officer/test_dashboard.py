@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -35,7 +36,7 @@ def test_chart_labels_are_escaped() -> None:
 
 def test_dashboard_figures(app: Flask, signed_in: SignedIn) -> None:
     with app.app_context():
-        session = db.session
+        session: Any = db.session
         for number in range(3):  # three clear applications, approved automatically
             application = submitted_application(
                 session,
