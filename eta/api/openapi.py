@@ -33,6 +33,248 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
+def _json_body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+_BODY_PROBLEMS: dict[str, Any] = {
+    "400": _problem("Malformed JSON or an empty body"),
+    "413": _problem("Body too large"),
+    "415": _problem("Not JSON"),
+    "422": _problem("Invalid fields: `errors` maps each field path to its messages"),
+    "429": _problem("Too many requests"),
+}
+
+_DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
+_COUNTRY = {"type": "string", "description": "ISO 3166-1 alpha-3 code", "maxLength": 100}
+
+
+def _text(max_length: int = 100, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length, **extra}
+
+
+_ANSWER_NAMES = (
+    "criminal_conviction",
+    "previous_refusal",
+    "removed_or_deported",
+    "conflict_zone_travel",
+)
+
+# Every path of the API. Other modules' endpoints are added here (or merged in with
+# register_paths) so that openapi_document() describes the whole API.
+PATHS: dict[str, Any] = {
+    **CARRIER_PATHS,
+    "/applications": {
+        "post": {
+            "operationId": "submitApplication",
+            "summary": "Apply for an ETA",
+            "description": (
+                "The same validation as the web form. Accepted applications are screened "
+                "asynchronously; follow them with /applications/status."
+            ),
+            "requestBody": _json_body("ApplicationRequest"),
+            "responses": {
+                "202": {
+                    **_json_response("The application is accepted", "ApplicationAccepted"),
+                    "headers": {
+                        "Location": {
+                            "description": "The status page",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                },
+                **_BODY_PROBLEMS,
+            },
+        }
+    },
+    "/applications/status": {
+        "post": {
+            "operationId": "applicationStatus",
+            "summary": "The status of an application",
+            "requestBody": _json_body("StatusQuery"),
+            "responses": {
+                "200": _json_response("The application's status and timeline", "ApplicationStatus"),
+                "404": _problem("No application with those details"),
+                **_BODY_PROBLEMS,
+            },
+        }
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    **CARRIER_SCHEMAS,
+    "Problem": PROBLEM_SCHEMA,
+    "ApplicationRequest": {
+        "type": "object",
+        "required": [
+            "given_names",
+            "surname",
+            "sex",
+            "date_of_birth",
+            "place_of_birth",
+            "nationality",
+            "passport",
+            "email",
+            "home_address",
+            "occupation",
+            "travel",
+            "answers",
+            "declaration",
+        ],
+        "properties": {
+            "given_names": _text(description="As in the passport, any script"),
+            "surname": _text(description="As in the passport, any script"),
+            "sex": {"type": "string", "enum": ["F", "M", "X"]},
+            "date_of_birth": _DATE,
+            "place_of_birth": _text(),
+            "nationality": _COUNTRY,
+            "passport": {
+                "type": "object",
+                "required": ["number", "issuing_country", "issue_date", "expiry_date"],
+                "properties": {
+                    "number": _text(
+                        40, description="5-20 letters and digits; spaces, dashes ignored"
+                    ),
+                    "issuing_country": _COUNTRY,
+                    "issue_date": _DATE,
+                    "expiry_date": _DATE,
+                    "mrz": _text(200, description="The two 44-character lines, newline separated"),
+                },
+            },
+            "email": _text(254, format="email"),
+            "phone": _text(30, description="E.164, e.g. +46701234567"),
+            "home_address": {
+                "type": "object",
+                "required": ["line1", "city", "country"],
+                "properties": {
+                    "line1": _text(200),
+                    "line2": _text(200),
+                    "city": _text(),
+                    "postcode": _text(20),
+                    "country": _COUNTRY,
+                },
+            },
+            "occupation": _text(200),
+            "travel": {
+                "type": "object",
+                "required": ["purpose", "intended_arrival"],
+                "properties": {
+                    "purpose": {
+                        "type": "string",
+                        "enum": [
+                            "tourism",
+                            "business",
+                            "family",
+                            "transit",
+                            "study",
+                            "medical",
+                            "other",
+                        ],
+                    },
+                    "intended_arrival": {**_DATE, "description": "Within the next 12 months"},
+                },
+            },
+            "answers": {
+                "type": "object",
+                "required": list(_ANSWER_NAMES),
+                "properties": {
+                    **{name: {"type": "boolean"} for name in _ANSWER_NAMES},
+                    **{
+                        f"{name}_details": _text(1000, description=f"Required when {name} is true")
+                        for name in _ANSWER_NAMES
+                    },
+                },
+            },
+            "language": {"type": "string", "enum": ["en", "fr"], "default": "en"},
+            "declaration": {"type": "boolean", "const": True},
+        },
+    },
+    "ApplicationAccepted": {
+        "type": "object",
+        "required": ["reference", "status", "status_url"],
+        "properties": {
+            "reference": {
+                "type": "string",
+                "pattern": "^ETA-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}$",
+            },
+            "status": {"type": "string", "enum": ["submitted"]},
+            "status_url": {"type": "string"},
+        },
+    },
+    "StatusQuery": {
+        "type": "object",
+        "required": ["reference", "passport_number", "date_of_birth"],
+        "properties": {
+            "reference": {"type": "string", "maxLength": 100},
+            "passport_number": {"type": "string", "maxLength": 100},
+            "date_of_birth": {"type": "string", "format": "date"},
+        },
+    },
+    "ApplicationStatus": {
+        "type": "object",
+        "required": ["reference", "status", "events"],
+        "properties": {
+            "reference": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": [
+                    "submitted",
+                    "screening",
+                    "referred",
+                    "info_requested",
+                    "approved",
+                    "refused",
+                    "revoked",
+                    "withdrawn",
+                    "expired",
+                ],
+            },
+            "status_url": {"type": "string"},
+            "events": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["at", "status"],
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "status": {"type": "string"},
+                    },
+                },
+            },
+            "valid_until": {"type": "string", "format": "date-time"},
+            "authorisation": {
+                "type": "object",
+                "required": ["token", "pdf_url"],
+                "properties": {
+                    "token": {"type": "string"},
+                    "pdf_url": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    """Add endpoints (and their schemas) from another module to the API description."""
+    for path, operations in paths.items():
+        PATHS.setdefault(path, {}).update(operations)
+    SCHEMAS.update(schemas or {})
+
+
+SECURITY_SCHEMES: dict[str, Any] = {**CARRIER_SECURITY_SCHEMES}
+
+
 def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI document describing every endpoint and schema of the JSON API."""
     return {
@@ -43,94 +285,6 @@ def openapi_document() -> dict[str, Any]:
             "description": "Apply for an ETA, check its status, and verify authorisations.",
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": {
-            **CARRIER_PATHS,
-            "/applications/status": {
-                "post": {
-                    "operationId": "applicationStatus",
-                    "summary": "The status of an application",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/StatusQuery"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "The application's status and timeline",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/ApplicationStatus"}
-                                }
-                            },
-                        },
-                        "400": _problem("Malformed JSON"),
-                        "404": _problem("No application with those details"),
-                        "413": _problem("Body too large"),
-                        "415": _problem("Not JSON"),
-                        "422": _problem("Invalid fields"),
-                        "429": _problem("Too many requests"),
-                    },
-                }
-            },
-        },
-        "components": {
-            "securitySchemes": CARRIER_SECURITY_SCHEMES,
-            "schemas": {
-                **CARRIER_SCHEMAS,
-                "Problem": PROBLEM_SCHEMA,
-                "StatusQuery": {
-                    "type": "object",
-                    "required": ["reference", "passport_number", "date_of_birth"],
-                    "properties": {
-                        "reference": {"type": "string", "maxLength": 100},
-                        "passport_number": {"type": "string", "maxLength": 100},
-                        "date_of_birth": {"type": "string", "format": "date"},
-                    },
-                },
-                "ApplicationStatus": {
-                    "type": "object",
-                    "required": ["reference", "status", "events"],
-                    "properties": {
-                        "reference": {"type": "string"},
-                        "status": {
-                            "type": "string",
-                            "enum": [
-                                "submitted",
-                                "screening",
-                                "referred",
-                                "info_requested",
-                                "approved",
-                                "refused",
-                                "revoked",
-                                "withdrawn",
-                                "expired",
-                            ],
-                        },
-                        "status_url": {"type": "string"},
-                        "events": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["at", "status"],
-                                "properties": {
-                                    "at": {"type": "string", "format": "date-time"},
-                                    "status": {"type": "string"},
-                                },
-                            },
-                        },
-                        "valid_until": {"type": "string", "format": "date-time"},
-                        "authorisation": {
-                            "type": "object",
-                            "properties": {
-                                "token": {"type": "string"},
-                                "pdf_url": {"type": "string"},
-                            },
-                        },
-                    },
-                },
-            },
-        },
+        "paths": PATHS,
+        "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": SCHEMAS},
     }

@@ -1,0 +1,78 @@
+"""The OpenAPI 3.1 document is valid, and real responses match the schemas it declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import valid_payload
+
+spec_validator = pytest.importorskip("openapi_spec_validator")
+jsonschema = pytest.importorskip("jsonschema")
+
+
+@pytest.fixture
+def document(client) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def _check(document: dict[str, Any], path: str, response: Any) -> None:
+    """Validate a real response against the schema the document gives for its status."""
+    declared = document["paths"][path]["post"]["responses"]
+    assert str(response.status_code) in declared, (path, response.status_code)
+    content = declared[str(response.status_code)]["content"]
+    assert response.mimetype in content, (path, response.mimetype)
+    schema = {**content[response.mimetype]["schema"], "components": document["components"]}
+    jsonschema.validate(
+        response.get_json(force=True),
+        schema,
+        cls=jsonschema.Draft202012Validator,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def test_the_document_is_valid_openapi_31(document):
+    spec_validator.validate(document)
+    assert document["openapi"] == "3.1.0"
+    assert {"/applications", "/applications/status"} <= set(document["paths"])
+
+
+def test_the_request_schema_accepts_the_valid_example(document):
+    schema = {"$ref": "#/components/schemas/ApplicationRequest", **document}
+    jsonschema.validate(valid_payload(), schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_real_responses_match_their_schemas(client, document, no_rate_limits):
+    accepted = client.post("/api/v1/applications", json=valid_payload())
+    _check(document, "/applications", accepted)
+    _check(document, "/applications", client.post("/api/v1/applications", json={}))
+    _check(document, "/applications", client.post("/api/v1/applications", data=b"{"))
+    _check(
+        document,
+        "/applications",
+        client.post("/api/v1/applications", data=b"x", content_type="text/plain"),
+    )
+    query = {
+        "reference": accepted.get_json()["reference"],
+        "passport_number": "L898902C3",
+        "date_of_birth": "1974-08-12",
+    }
+    found = client.post("/api/v1/applications/status", json=query)
+    assert found.status_code == 200
+    _check(document, "/applications/status", found)
+    missing = client.post(
+        "/api/v1/applications/status", json={**query, "date_of_birth": "1974-08-13"}
+    )
+    _check(document, "/applications/status", missing)
+    _check(document, "/applications/status", client.post("/api/v1/applications/status", json={}))
+
+
+def test_a_rate_limited_answer_matches_too(client, document, monkeypatch):
+    monkeypatch.setitem(client.application.config, "ETA_APPLY_RATE_LIMIT", "1/minute")
+    client.post("/api/v1/applications", json={})
+    limited = client.post("/api/v1/applications", json={})
+    assert limited.status_code == 429
+    _check(document, "/applications", limited)
