@@ -1,6 +1,7 @@
 """Benchmark watchlist screening at scale: build time, memory, per-applicant latency.
 
 Usage: .venv/bin/python bench/screening.py [--names 1000000] [--applicants 2000] [--seed 7]
+       .venv/bin/python bench/screening.py --jobs 500   (screening jobs per second per worker)
 
 Builds a WatchlistIndex from the real UN and OFAC lists (when eta.screening.importers and the
 shared data are present) plus generated people whose names come from name-part pools of several
@@ -455,6 +456,61 @@ POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
     ),
 }
 CULTURES = list(POOLS)
+
+
+# Syllables per culture: the hand-written pools above have only ~25 parts each, so a million
+# generated names would be mostly exact namesakes. Two- and three-syllable inventions in each
+# culture's sound give thousands of distinct parts, closer to a real list's spread.
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+SYLLABLES: dict[str, list[str]] = {
+    "arabic": _words(
+        "ab ad af am an ar as az ba bad dar fa far ha ham har ja jab ka kar kha lu ma mah "
+        "mas na nas qa ra rah sa sal sha ta tam wa wal ya za zu"
+    ),
+    "russian": _words(
+        "bel bor vol gor dan dub zar kra lev mir nik pet ros sla tim fe ko ly mo ne po "
+        "ra se to vi ya gri le"
+    ),
+    "chinese": _words(
+        "an bai chang cheng dong fei gang hai hao jia jin kai lan mei ning qing rui shan "
+        "tian wen xiao xue yi yu zhen zhi"
+    ),
+    "korean": _words(
+        "chan dong gyu hwan jae jin kyung man myung rae seok seung sun won yeon yong hee jun kwon"
+    ),
+    "hispanic": _words(
+        "al ben car del es fer gal her ja lor mar nav or pal que ros san tor val zam be ca do fa ga"
+    ),
+    "anglo_germanic": _words(
+        "ash berg brad dorf ell fal gar hal har kel lang mar ner ost rad sig "
+        "stein thal ulm wal wer win"
+    ),
+    "south_asian": _words(
+        "ab an bha cha dev ga han ja kan lak man nar pra ra sha sid su ta va vi ya"
+    ),
+    "west_african": _words("a ba bo da de fo ko ku la ma mba na nde nko o se si ta tu wa ya za"),
+}
+
+
+def expand_pools(rng: random.Random, per_culture: int = 400) -> None:
+    """Add invented given names and family stems to every culture's pools (in place)."""
+    for culture, (given, stems, _endings) in POOLS.items():
+        syllables = SYLLABLES[culture]
+        made: set[str] = set(given) | set(stems)
+        for target, count in ((given, per_culture // 2), (stems, per_culture)):
+            added = 0
+            while added < count:
+                word = "".join(rng.choice(syllables) for _ in range(rng.choice((2, 2, 3))))
+                word = word.capitalize()
+                if word not in made and len(word) >= 4:
+                    made.add(word)
+                    target.append(word)
+                    added += 1
+
+
 NATIONALITIES = {
     "arabic": ["SYR", "IRQ", "SAU", "EGY", "YEM", "LBY"],
     "russian": ["RUS", "BLR", "UKR", "KAZ"],
@@ -552,8 +608,12 @@ def main() -> None:
     parser.add_argument("--names", type=int, default=1_000_000)
     parser.add_argument("--applicants", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pool", type=int, default=400, help="invented family-name stems per culture"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    expand_pools(rng, args.pool)
 
     gc.collect()
     rss_before = rss_mb()
@@ -569,11 +629,13 @@ def main() -> None:
         if entry_id % 50 == 0:
             listed.append(person)
     real_names = index.name_count
+    listed_names = 0
     gc.disable()  # the index holds no cycles: collecting during the build only costs time
     while index.name_count < args.names:
         entry_id += 1
         person = generated_person(rng, entry_id)
         index.add(entry_id, person)
+        listed_names += len(person.names)
         if entry_id % 200 == 0:
             listed.append(person)
     gc.enable()
@@ -600,13 +662,17 @@ def main() -> None:
             applicants.append((subject, None))
 
     timings = []
+    # CPU time too: on a shared machine, wall time also measures the neighbours.
+    cpu: list[float] = []
     hits = 0
     found = 0
     planted = 0
     total_started = time.perf_counter()
     for subject, expected in applicants:
         started = time.perf_counter()
+        cpu_started = time.thread_time()
         matches = index.match(subject)
+        cpu.append(time.thread_time() - cpu_started)
         timings.append(time.perf_counter() - started)
         hits += bool(matches)
         if expected is not None:
@@ -617,20 +683,113 @@ def main() -> None:
     ms = [t * 1000 for t in timings]
     print("| measure | value |\n|---|---|")
     print(
-        f"| names indexed | {index.name_count:,} ({real_names:,} from real lists, "
+        f"| distinct names indexed | {index.name_count:,} ({real_names:,} from real lists, "
         f"{real_count:,} real entries) |"
     )
-    print(f"| entries | {len(index):,} |")
+    print(f"| entries | {len(index):,} (generated ones list {listed_names:,} names) |")
     print(f"| build time | {build_seconds:.1f} s |")
     print(f"| memory (RSS growth) | {memory:.0f} MB |")
     print(f"| applicants screened | {len(applicants):,} |")
     print(f"| per applicant median | {statistics.median(ms):.2f} ms |")
     print(f"| per applicant p95 | {percentile(ms, 0.95):.2f} ms |")
     print(f"| per applicant max | {max(ms):.2f} ms |")
+    cpu_ms = [t * 1000 for t in cpu]
+    print(f"| per applicant CPU median | {statistics.median(cpu_ms):.2f} ms |")
+    print(f"| per applicant CPU p95 | {percentile(cpu_ms, 0.95):.2f} ms |")
     print(f"| applicants/s on one core | {len(applicants) / total:,.0f} |")
     print(f"| applicants with any hit | {hits:,} |")
     print(f"| perturbed listed names found | {found}/{planted} |")
 
 
+def jobs_per_second(count: int) -> None:
+    """Screen `count` applications through the real job on one SimpleWorker (own SQLite, Redis).
+
+    Uses ETA_REDIS_URL when set (a database number of its own is not chosen: point it at an
+    unused one), else an embedded Redis in a temporary folder. The real lists are imported first.
+    """
+    import os
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="eta-bench-"))
+    embedded = None
+    if not os.environ.get("ETA_REDIS_URL"):
+        from eta.redis_connection import EmbeddedRedis
+
+        embedded = EmbeddedRedis(base / "redis")
+        os.environ["ETA_REDIS_URL"] = embedded.url
+    os.environ.update(
+        {
+            "ETA_ENV": "test",
+            "ETA_SECRET_KEY": "bench",
+            "ETA_DATABASE_URL": f"sqlite:///{base / 'eta.db'}",
+            "ETA_KEYS_DIR": str(base / "keys"),
+        }
+    )
+    from flask_migrate import upgrade
+
+    from eta import applications, create_app, watchlists
+    from eta.extensions import db, redis_client
+    from eta.models import Application, ApplicationStatus
+    from tests.factories import application_fields
+    from workers.enqueue import enqueue
+    from workers.queues import SCREENING
+    from workers.runner import make_worker
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        for source, fmt, name in watchlists.DEMO_LISTS:
+            if (DATA / name).exists():
+                watchlists.import_watchlist(
+                    db.session, source=source, fmt=fmt, path=DATA / name, actor="bench"
+                )
+        redis = redis_client.client
+        ids = []
+        rng = random.Random(11)
+        for number in range(count):
+            culture = rng.choice(CULTURES)
+            given, _, family = generated_name(rng, culture).partition(" ")
+            fields = application_fields(
+                given_names=given,
+                surname=family or given,
+                given_names_mrz=given.upper(),
+                surname_mrz=(family or given).upper(),
+                passport_number=f"B{number:08d}",
+                passport_number_normalised=f"B{number:08d}",
+            )
+            ids.append(applications.submit(db.session, Application(**fields)).id)
+        # Warm the per-process index as a long-running worker would have it.
+        watchlists.active_watchlists(db.session)
+        for application_id in ids:
+            enqueue(
+                redis,
+                SCREENING,
+                "workers.screening.screen_application",
+                application_id,
+                job_id=f"screen-{application_id}",
+            )
+        worker = make_worker(redis, (SCREENING,))
+        import logging
+
+        logging.getLogger("rq.worker").setLevel(logging.WARNING)
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        worker.work(burst=True, with_scheduler=False)
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        decided = db.session.query(Application).filter(
+            Application.status.in_((ApplicationStatus.APPROVED, ApplicationStatus.REFERRED))
+        )
+        print("\n| screening jobs (real job, SQLite, one SimpleWorker) | value |\n|---|---|")
+        print(f"| applications decided | {decided.count():,} of {count:,} |")
+        print(f"| jobs/s per worker (wall) | {count / seconds:,.0f} |")
+        print(f"| jobs/s per worker (CPU time) | {count / cpu_seconds:,.0f} |")
+    if embedded is not None:
+        embedded.shutdown()
+
+
 if __name__ == "__main__":
-    main()
+    if "--jobs" in sys.argv:
+        jobs_per_second(int(sys.argv[sys.argv.index("--jobs") + 1]))
+    else:
+        main()

@@ -71,6 +71,7 @@ class _Entry:
     nationalities: tuple[str, ...]
     sex: str | None
     documents: tuple[TravelDocument, ...]
+    primary: int  # number of the entry's first name
 
 
 def normalise_document_number(number: str) -> str:
@@ -117,8 +118,13 @@ class WatchlistIndex:
         max_candidates: int = MAX_CANDIDATES,
     ) -> None:
         self.max_candidates = max_candidates
+        # Each distinct name is indexed and scored once, however many entries carry it: lists
+        # and generated data hold many namesakes, and scoring each copy would crowd the
+        # candidate cap with one name.
         self._names: list[str] = []
-        self._name_entry = array("I")  # name number -> entry slot
+        self._name_entry = array("I")  # name number -> its first entry slot
+        self._more_entries: dict[int, list[int]] = {}  # name number -> further entry slots
+        self._name_numbers: dict[str, int] = {}  # normalised name -> name number
         self._entries: list[_Entry] = []
         self._postings: dict[str, array[int]] = {}
         self._documents: dict[str, list[int]] = {}
@@ -132,40 +138,47 @@ class WatchlistIndex:
 
     @property
     def name_count(self) -> int:
-        """How many names (primary names and aliases) the index holds."""
+        """How many distinct names (primary names and aliases) the index holds."""
         return len(self._names)
 
     def add(self, entry_id: int, person: WatchlistPerson) -> None:
         """Index one listed person under every one of its names."""
         slot = len(self._entries)
         nationalities = tuple(n.upper() for n in person.nationalities)
-        self._entries.append(
-            _Entry(
-                entry_id=entry_id,
-                key=person.key,
-                birth_dates=tuple(person.birth_dates),
-                nationalities=self._interned.setdefault(nationalities, nationalities),
-                sex=person.sex.upper() if person.sex else None,
-                documents=tuple(person.documents),
-            )
+        entry = _Entry(
+            entry_id=entry_id,
+            key=person.key,
+            birth_dates=tuple(person.birth_dates),
+            nationalities=self._interned.setdefault(nationalities, nationalities),
+            sex=person.sex.upper() if person.sex else None,
+            documents=tuple(person.documents),
+            primary=-1,
         )
+        self._entries.append(entry)
         for document in person.documents:
             document_number = normalise_document_number(document.number)
             if document_number:
                 self._documents.setdefault(document_number, []).append(slot)
-        seen_names: set[str] = set()
+        seen_numbers: set[int] = set()
         for name in person.names:
-            if not name or name in seen_names:
+            normalised = " ".join(name.casefold().split())
+            if not normalised:
                 continue
-            seen_names.add(name)
-            number = len(self._names)
-            self._names.append(name)
-            self._name_entry.append(slot)
-            for key in self._name_keys(name):
-                posting = self._postings.get(key)
-                if posting is None:
-                    posting = self._postings[key] = array("I")
-                posting.append(number)
+            number = self._name_numbers.get(normalised)
+            if number is None:
+                number = self._name_numbers[normalised] = len(self._names)
+                self._names.append(name)
+                self._name_entry.append(slot)
+                for key in self._name_keys(name):
+                    posting = self._postings.get(key)
+                    if posting is None:
+                        posting = self._postings[key] = array("I")
+                    posting.append(number)
+            elif number not in seen_numbers:
+                self._more_entries.setdefault(number, []).append(slot)
+            seen_numbers.add(number)
+            if entry.primary < 0:
+                entry.primary = number
 
     def _name_keys(self, name: str) -> set[str]:
         keys: set[str] = set()
@@ -219,12 +232,12 @@ class WatchlistIndex:
             query_name = f"{subject.given_names or ''} {subject.surname or ''}"
         best_names: dict[int, tuple[NameComparison, str]] = {}
         for number in self.candidates(query_name):
-            slot = self._name_entry[number]
             listed = self._names[number]
             comparison = compare_names(query_name, listed, subject.surname)
-            previous = best_names.get(slot)
-            if previous is None or comparison.score > previous[0].score:
-                best_names[slot] = (comparison, listed)
+            for slot in self._slots_of(number):
+                previous = best_names.get(slot)
+                if previous is None or comparison.score > previous[0].score:
+                    best_names[slot] = (comparison, listed)
         for slot in self._document_slots(subject):
             if slot not in best_names:
                 listed = self._primary_name(slot)
@@ -247,9 +260,14 @@ class WatchlistIndex:
         matches.sort(key=lambda m: (-m.score, m.entry_id))
         return matches
 
+    def _slots_of(self, number: int) -> list[int]:
+        first = self._name_entry[number]
+        more = self._more_entries.get(number)
+        return [first, *more] if more else [first]
+
     def _primary_name(self, slot: int) -> str:
-        at = bisect_left(self._name_entry, slot)
-        return self._names[at] if at < len(self._names) else ""
+        number = self._entries[slot].primary
+        return self._names[number] if number >= 0 else ""
 
     def _document_slots(self, subject: Subject) -> list[int]:
         slots: list[int] = []
