@@ -263,9 +263,7 @@ def _summary_rows(answers: dict[str, str], data: dict[str, Any]) -> list[dict[st
             "passport",
             "passport-issuing-country",
         ),
-        row(
-            _("Passport number"), answers.get("passport.number", ""), "passport", "passport-number"
-        ),
+        row(_("Passport number"), data.get("passport_number") or "", "passport", "passport-number"),
         row(
             _("Issue date"),
             journey.display_date(payload["passport"]["issue_date"]),
