@@ -37,6 +37,21 @@ def _officer(session: SessionLike, email: str, role: Role) -> Officer:
     return officer
 
 
+def _check_in_user(session: SessionLike, carrier: Carrier) -> str:
+    """The demo carrier's check-in desk account (carrier room), for the /carrier/ page."""
+    from eta.models import CarrierUser
+
+    email = "checkin@demo.eta"
+    user = session.scalar(select(CarrierUser).where(CarrierUser.email == email))
+    if user is None:
+        user = CarrierUser(carrier_id=carrier.id, email=email, password_hash="")
+        session.add(user)
+    user.password_hash = hash_password(DEMO_PASSWORD)
+    user.failed_sign_ins, user.locked_until = 0, None
+    session.commit()
+    return f"  check-in   {email}  at /carrier/ (carrier {DEMO_CARRIER})"
+
+
 def load_demo(session: SessionLike) -> list[str]:
     """Create (or refresh) the demo accounts; return lines describing how to sign in."""
     lines = ["Demo accounts (password for all: " + DEMO_PASSWORD + "):"]
@@ -53,6 +68,7 @@ def load_demo(session: SessionLike) -> list[str]:
         accounts.revoke_api_keys(session, carrier, actor="demo")
         key = accounts.new_api_key(session, carrier, actor="demo")
     lines.append(f"  carrier    {DEMO_CARRIER}  API key {key}")
+    lines.append(_check_in_user(session, carrier))
     from eta.watchlists import load_demo_watchlists
 
     lines.extend(load_demo_watchlists(session))
