@@ -166,30 +166,14 @@ def check_passengers(
             passports.add(_passport_key(query.issuing_country or "", query.passport_number or ""))
 
     jtis = {check.claims["jti"] for check in pending_tokens.values()}
-    by_jti: dict[str, tuple[Application, Authorisation]] = {}
-    by_passport: dict[tuple[str, str], list[tuple[Application, Authorisation | None]]] = {}
+    by_jti: dict[str, _Record] = {}
+    by_passport: dict[tuple[str, str], list[_Record]] = {}
     if jtis or passports:
-        conditions = []
-        if jtis:
-            conditions.append(Authorisation.jti.in_(jtis))
-        if passports:
-            conditions.append(
-                tuple_(
-                    Application.passport_issuing_country, Application.passport_number_normalised
-                ).in_(sorted(passports))
-            )
-        rows = session.execute(
-            select(Application, Authorisation)
-            .outerjoin(Authorisation, Authorisation.application_id == Application.id)
-            .where(or_(*conditions))
-            .order_by(Application.id)
-        ).all()
-        for application, authorisation in rows:
-            if authorisation is not None and authorisation.jti in jtis:
-                by_jti[authorisation.jti] = (application, authorisation)
-            key = (application.passport_issuing_country, application.passport_number_normalised)
-            if key in passports:
-                by_passport.setdefault(key, []).append((application, authorisation))
+        for record in _records(session, jtis, passports):
+            if record.jti is not None and record.jti in jtis:
+                by_jti[record.jti] = record
+            if record.passport in passports:
+                by_passport.setdefault(record.passport, []).append(record)
 
     for index, query in enumerate(queries):
         if answers[index] is not None:
@@ -204,17 +188,80 @@ def check_passengers(
     return [answer for answer in answers if answer is not None]
 
 
-def _token_answer(
-    query: PassengerQuery,
-    check: _TokenCheck,
-    by_jti: dict[str, tuple[Application, Authorisation]],
-) -> Answer:
+@dataclass(frozen=True)
+class _Record:
+    """What a check needs of an application and its authorisation (None before issuance)."""
+
+    status: str
+    reference: str
+    date_of_birth: dt.date
+    surname_mrz: str
+    given_names_mrz: str
+    passport: tuple[str, str]
+    jti: str | None
+    revoked_at: dt.datetime | None
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
+
+
+def _records(
+    session: SessionLike, jtis: Collection[str], passports: Collection[tuple[str, str]]
+) -> list[_Record]:
+    """The one database query: applications (with any authorisation) for these jtis/passports.
+
+    Only the columns a check needs are read, so a 1,000-passenger batch stays light.
+    """
+    conditions = []
+    if jtis:
+        conditions.append(Authorisation.jti.in_(sorted(jtis)))
+    if passports:
+        conditions.append(
+            tuple_(
+                Application.passport_issuing_country, Application.passport_number_normalised
+            ).in_(sorted(passports))
+        )
+    rows = session.execute(
+        select(
+            Application.status,
+            Application.reference,
+            Application.date_of_birth,
+            Application.surname_mrz,
+            Application.given_names_mrz,
+            Application.passport_issuing_country,
+            Application.passport_number_normalised,
+            Authorisation.jti,
+            Authorisation.revoked_at,
+            Authorisation.valid_from,
+            Authorisation.valid_until,
+        )
+        .outerjoin(Authorisation, Authorisation.application_id == Application.id)
+        .where(or_(*conditions))
+        .order_by(Application.id)
+    ).all()
+    return [
+        _Record(
+            status=row.status,
+            reference=row.reference,
+            date_of_birth=row.date_of_birth,
+            surname_mrz=row.surname_mrz,
+            given_names_mrz=row.given_names_mrz,
+            passport=(row.passport_issuing_country, row.passport_number_normalised),
+            jti=row.jti,
+            revoked_at=row.revoked_at,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+        )
+        for row in rows
+    ]
+
+
+def _token_answer(query: PassengerQuery, check: _TokenCheck, by_jti: dict[str, _Record]) -> Answer:
     claims = check.claims
     record = by_jti.get(claims["jti"])
-    if record is not None:
-        application, authorisation = record
-        if authorisation.revoked_at is not None or application.status == ApplicationStatus.REVOKED:
-            return _not_ok("revoked", check.passport)
+    if record is not None and (
+        record.revoked_at is not None or record.status == ApplicationStatus.REVOKED
+    ):
+        return _not_ok("revoked", check.passport)
     if query.passport_number is not None and (
         normalise_document_number(query.passport_number) != check.passport[1]
     ):
@@ -237,54 +284,45 @@ def _token_answer(
 def _passport_answer(
     query: PassengerQuery,
     passport: tuple[str, str],
-    candidates: list[tuple[Application, Authorisation | None]],
+    candidates: list[_Record],
     instant: dt.datetime,
 ) -> Answer:
-    candidates = [
-        (application, authorisation)
-        for application, authorisation in candidates
-        if application.status != ApplicationStatus.WITHDRAWN
-    ]
+    candidates = [record for record in candidates if record.status != ApplicationStatus.WITHDRAWN]
     if not candidates:
         return _not_ok("not_found", passport)
     if query.date_of_birth is not None:
-        candidates = [pair for pair in candidates if pair[0].date_of_birth == query.date_of_birth]
+        candidates = [
+            record for record in candidates if record.date_of_birth == query.date_of_birth
+        ]
         if not candidates:
             return _not_ok("document_mismatch", passport)
     valid = [
-        (application, authorisation)
-        for application, authorisation in candidates
-        if authorisation is not None
-        and application.status == ApplicationStatus.APPROVED
-        and authorisation.revoked_at is None
-        and authorisation.valid_from <= instant < authorisation.valid_until
+        (record.valid_until, index)
+        for index, record in enumerate(candidates)
+        if record.status == ApplicationStatus.APPROVED
+        and record.revoked_at is None
+        and record.valid_from is not None
+        and record.valid_until is not None
+        and record.valid_from <= instant < record.valid_until
     ]
     if valid:
-        application, best = max(
-            ((application, authorisation) for application, authorisation in valid if authorisation),
-            key=lambda pair: pair[1].valid_until,
-        )
+        best = candidates[max(valid)[1]]
         return Answer(
             result=OK,
             reason=REASON_OK,
-            reference=application.reference,
+            reference=best.reference,
             valid_until=best.valid_until,
-            surname=application.surname_mrz,
-            given_names=application.given_names_mrz,
+            surname=best.surname_mrz,
+            given_names=best.given_names_mrz,
             passport=passport,
         )
     # No authorisation allows travel: the latest application says why.
-    application, authorisation = candidates[-1]
-    return _not_ok(_why_not(application, authorisation, instant), passport)
+    return _not_ok(_why_not(candidates[-1], instant), passport)
 
 
-def _why_not(
-    application: Application, authorisation: Authorisation | None, instant: dt.datetime
-) -> str:
-    status = application.status
-    if status == ApplicationStatus.REVOKED or (
-        authorisation is not None and authorisation.revoked_at is not None
-    ):
+def _why_not(record: _Record, instant: dt.datetime) -> str:
+    status = record.status
+    if status == ApplicationStatus.REVOKED or record.revoked_at is not None:
         return "revoked"
     if status in _PENDING_STATUSES:
         return "pending"
@@ -292,8 +330,8 @@ def _why_not(
         return "refused"
     if status == ApplicationStatus.EXPIRED:
         return "expired"
-    if authorisation is None:
+    if record.valid_from is None:
         return "pending"  # approved, but the authorisation is still being issued
-    if instant < authorisation.valid_from:
+    if instant < record.valid_from:
         return "pending"
     return "expired"
