@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from eta.timeutil import today
+from tests.traveller.conftest import _compiled_catalogues  # noqa: F401  (French messages)
 
 VALID: dict[str, Any] = {
     "given_names": "Anna Maria",

@@ -217,3 +217,51 @@ def test_status_page_is_rate_limited_with_a_clear_page(client):
     assert codes[:10] == [200] * 10 and codes[10] == 429
     last = client.post("/status", data={**details, "csrf_token": token})
     assert "Too many attempts" in text(last)
+
+
+def test_redis_down_still_confirms_and_saves(client, monkeypatch):
+    from redis import Redis
+
+    from eta.extensions import redis_client
+
+    complete_pages(client)
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    monkeypatch.setitem(redis_client._clients, id(client.application), dead)
+    token = csrf(client, "/apply/check")
+    response = client.post("/apply/check", data={"csrf_token": token})
+    assert response.headers["Location"].endswith("/apply/confirmation")
+    with client.application.app_context():
+        assert db.session.scalar(select(Application)).status == "submitted"
+
+
+def test_a_refusal_shows_the_reason_and_how_to_appeal(client):
+    from eta import applications
+    from eta.models import Officer
+    from tests.factories import submitted_application
+
+    with client.application.app_context():
+        application = submitted_application(db.session, language="fr")
+        officer = Officer(email="o@example.org", password_hash="x", totp_secret="JBSWY3DPEHPK3PXP")
+        db.session.add(officer)
+        db.session.commit()
+        applications.start_screening(db.session, application)
+        applications.refer(db.session, application, deadline=application.created_at)
+        applications.refuse(
+            db.session, application, officer_id=officer.id, reason_code="document", note=None
+        )
+        reference = application.reference
+    details = {
+        "reference": reference,
+        "passport_number": "L898902C3",
+        "date_of_birth-day": "12",
+        "date_of_birth-month": "8",
+        "date_of_birth-year": "1974",
+    }
+    body = text(post(client, "/status", details))
+    assert 'data-status="refused"' in body
+    assert "reported lost or stolen" in body and "reviewed within 28 days" in body
+    assert [m for m in ("Received", "Being checked", "Refused") if m in body] == [
+        "Received",
+        "Being checked",
+        "Refused",
+    ]
