@@ -132,7 +132,9 @@ def _decide(application: Application, result: service.ScreeningResult) -> str:
                 session,
                 application,
                 deadline=utcnow() + dt.timedelta(hours=hours),
-                reason_code=f"screening_{result.findings[0].check.value}",
+                # Generic on purpose: events may reach the traveller's timeline, and which
+                # check fired (a watchlist above all) is for officers only.
+                reason_code="screening_hit",
             )
     except StaleDataError:
         session.rollback()
