@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from eta import issuing
 from eta.extensions import db, redis_client
 from eta.models import Application, ApplicationStatus
-from workers.context import job
+from eta.timeutil import utcnow
+from workers.context import app, job
 from workers.enqueue import enqueue
 from workers.queues import NOTIFICATIONS
 
@@ -42,3 +44,19 @@ def issue_authorisation(application_id: int) -> str | None:
             job_id=f"notify-approved-{application_id}",
         )
     return application.reference
+
+
+@job
+def remove_expired_keys() -> list[str]:
+    """Remove retired keys whose every token has expired; returns their kids.
+
+    A key retired at R signed its last token before R, and no token outlives
+    ETA_VALIDITY_YEARS, so after R + that many years (and a day's margin for clock skew) no
+    valid token needs it. Idempotent: removed keys are skipped.
+    """
+    years = int(app().config.get("ETA_VALIDITY_YEARS", 2))
+    lifetime = dt.timedelta(days=366 * years + 1)
+    removed = issuing.keyring().remove_expired(utcnow(), lifetime)
+    for kid in removed:
+        log.info("removed signing key %s: every token it signed has expired", kid)
+    return removed

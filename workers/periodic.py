@@ -8,7 +8,7 @@ from typing import Any
 
 from redis import Redis
 
-from workers import maintenance, screening
+from workers import issuance, maintenance, screening
 from workers.enqueue import enqueue
 from workers.queues import MAINTENANCE
 
@@ -28,6 +28,8 @@ PERIODIC_JOBS: list[Periodic] = [
     Periodic("purge-expired-drafts", maintenance.purge_expired_drafts, every=3600),
     # Never lost: screening left waiting (Redis down at submission, a killed worker).
     Periodic("sweep-stuck-applications", screening.sweep_stuck_applications, every=60),
+    # Retired signing keys leave the JWKS once every token they signed has expired.
+    Periodic("remove-expired-keys", issuance.remove_expired_keys, every=24 * 3600),
 ]
 
 

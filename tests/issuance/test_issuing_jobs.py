@@ -304,3 +304,23 @@ def test_an_issuer_too_long_for_the_qr_code_is_refused(
     with pytest.raises(issuing.IssuanceError, match="ETA_ISSUER"):
         issuing.issue_for(session, application)
     assert session.scalar(select(func.count()).select_from(Authorisation)) == 0
+
+
+def test_periodic_job_removes_keys_whose_tokens_have_all_expired(
+    app_ctx: Flask, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.issuance import remove_expired_keys
+    from workers.periodic import PERIODIC_JOBS
+
+    monkeypatch.setitem(app.config, "ETA_KEYS_DIR", str(tmp_path / "keys"))
+    ring = issuing.keyring()
+    long_ago = utcnow() - dt.timedelta(days=3 * 366)
+    oldest = ring.active().kid
+    ring.rotate(now=long_ago)  # retired three years ago: its tokens are all expired
+    recent = ring.active().kid
+    ring.rotate()  # retired just now: its tokens may still be valid
+    assert remove_expired_keys() == [oldest]
+    assert remove_expired_keys() == []
+    states = {info.kid: info.state for info in ring.list()}
+    assert (states[oldest], states[recent]) == ("removed", "retired")
+    assert "remove-expired-keys" in {periodic.id for periodic in PERIODIC_JOBS}
