@@ -64,8 +64,12 @@ def submit_application() -> tuple[Response, int]:
     return response, 202
 
 
+def _status_limit() -> str:
+    return str(current_app.config.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"))
+
+
 @blueprint.post("/applications/status")
-@limiter.limit("20/minute;200/hour")
+@limiter.limit(_status_limit)
 def application_status() -> Response:
     """Status of an application, for whoever knows its reference, passport number and birth date."""
     body = json_object()

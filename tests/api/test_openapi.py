@@ -71,7 +71,7 @@ def test_real_responses_match_their_schemas(client, document, no_rate_limits):
 
 
 def test_a_rate_limited_answer_matches_too(client, document, monkeypatch):
-    monkeypatch.setitem(client.application.config, "ETA_APPLY_RATE_LIMIT", "1/minute")
+    monkeypatch.setitem(client.application.config, "ETA_APPLY_RATE_LIMIT", "1/day")
     client.post("/api/v1/applications", json={})
     limited = client.post("/api/v1/applications", json={})
     assert limited.status_code == 429
