@@ -22,8 +22,8 @@ def too_many_requests(error: RateLimitExceeded) -> Response:
     return Problem(
         429,
         "Too Many Requests",
-        f"This API key has sent more than {error.description} requests. "
-        "Wait and retry after the number of seconds in Retry-After, or ask for a higher limit.",
+        f"This API key is over its limit of {error.description} requests. "
+        "Retry after the number of seconds in Retry-After, or ask for a higher limit.",
         type_=PROBLEM_BASE + "rate-limited",
     ).to_response()
 
