@@ -125,14 +125,24 @@ def test_officer_journey_in_chromium(
         },
     )
     assert status.ok and status.json()["status"] == "refused"
+    with app.test_request_context():
+        reason_words = describe("security")
+    # The traveller's status page gives the refusal's reason in plain words.
+    traveller.goto("/status")
+    traveller.fill("input[name=reference]", refused_ref)
+    traveller.fill("input[name=passport_number]", "L898902C3")
+    traveller.fill("input[name='date_of_birth-day']", "12")
+    traveller.fill("input[name='date_of_birth-month']", "8")
+    traveller.fill("input[name='date_of_birth-year']", "1974")
+    traveller.click("main button[type=submit]")
+    assert reason_words in traveller.inner_text("main")
     run_jobs()
     refusal = next(
         body
         for body in _outbox(test_env)
         if refused_ref in body and "refus" in body.lower() and "respond" not in body
     )
-    with app.test_request_context():
-        assert describe("security") in refusal
+    assert reason_words in refusal
 
     # The second case is approved, issued by the worker, and a carrier's check says OK.
     page.goto(f"/officer/cases/{approved_id}")
