@@ -528,6 +528,8 @@ def decisions() -> str:
         select(Decision, Application)
         .join(Application, Application.id == Decision.application_id)
         .where(Decision.state == DecisionState.PROPOSED)
+        # A proposal on a case decided otherwise meanwhile (approved, withdrawn) is moot.
+        .where(Application.status == ApplicationStatus.REFERRED)
         .order_by(Decision.proposed_at)
     ).all()
     officers = {o.id: o for o in db.session.scalars(select(Officer))}
