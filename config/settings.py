@@ -110,6 +110,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         ),
         "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "en,fr")),
+        # Rate limits (flask-limiter syntax), shared across processes through Redis.
+        "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),
+        "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,

@@ -96,6 +96,12 @@ def app(test_env: dict[str, str]) -> Iterator[Flask]:
     with application.app_context():
         upgrade()
     yield application
+    from eta.extensions import db
+
+    # Close the pool's connections before interpreter exit, so psycopg has none to warn about.
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
