@@ -109,7 +109,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
             environ.get("ETA_MATCH_THRESHOLD", str(DEFAULT_MATCH_THRESHOLD))
         ),
         "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
-        "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "en,fr")),
+        # Unset: every language that has a catalogue in eta/translations (see eta/i18n.py).
+        "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # Rate limits (flask-limiter syntax), shared across processes through Redis.
         "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),
         "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),

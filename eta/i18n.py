@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from babel import Locale
 from flask import Flask, request, session
 from flask_babel import get_locale
 
 from eta.extensions import babel
 
-LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+SOURCE_LANGUAGE = "en"  # the language the templates and code are written in
+
+
+def available_languages(translations: Path) -> tuple[str, ...]:
+    """The source language, then every language with a catalogue: adding one needs no code."""
+    found = sorted(
+        path.parent.parent.name.lower()
+        for path in translations.glob("*/LC_MESSAGES/messages.po")
+        if path.parent.parent.name.lower() != SOURCE_LANGUAGE
+    )
+    return (SOURCE_LANGUAGE, *found)
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language ("Français"), for the switcher."""
+    try:
+        name = Locale.parse(code).get_display_name(code)
+    except (ValueError, LookupError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
 
 
 def select_locale() -> str:
@@ -26,6 +48,8 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with eta's catalogues and expose the language list to templates."""
+    if not app.config.get("ETA_LANGUAGES"):
+        app.config["ETA_LANGUAGES"] = available_languages(Path(app.root_path) / "translations")
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -38,5 +62,5 @@ def init_app(app: Flask) -> None:
     def languages() -> dict[str, object]:
         supported = [code.lower() for code in app.config["ETA_LANGUAGES"]]
         return {
-            "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in supported],
+            "languages": [(code, language_name(code)) for code in supported],
         }

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
+import openapi_spec_validator as spec_validator
 import pytest
 
 from tests.api.conftest import valid_payload
-
-spec_validator = pytest.importorskip("openapi_spec_validator")
-jsonschema = pytest.importorskip("jsonschema")
 
 
 @pytest.fixture
