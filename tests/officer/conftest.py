@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,15 +158,3 @@ def make_case(app: Flask) -> Callable[..., int]:
             return referred_case(db.session, **overrides).id
 
     return make
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _close_database_connections(app: Flask) -> Iterator[None]:
-    """Close the pool's connections at the end of the session.
-
-    Otherwise PostgreSQL connections left in the pool by the live server's threads are closed
-    only by the garbage collector, and psycopg's ResourceWarning fails the run.
-    """
-    yield
-    with app.app_context():
-        db.engine.dispose()
