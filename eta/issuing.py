@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from eta import applications, audit
+from eta.documents import normalise_document_number
 from eta.issuance.keys import Keyring, KeySet
 from eta.issuance.pdf import AuthorisationDocument, authorisation_pdf
 from eta.issuance.qr import MAX_TOKEN_BYTES, MAX_VERSION
@@ -33,7 +34,6 @@ from eta.issuance.tokens import (
     VerificationResult,
     issue,
     new_jti,
-    normalise_document_number,
     validity_end,
     verify,
 )

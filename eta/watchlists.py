@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from eta import audit
 from eta.countries import to_alpha3
+from eta.documents import normalise_document_number
 from eta.models import (
     LostStolenDocument,
     ScreeningHit,
@@ -38,7 +39,6 @@ from eta.screening.importers import (
 )
 from eta.screening.lost_stolen import (
     confusable_key,
-    normalise_document_number,
     parse_lost_stolen_csv,
 )
 from eta.screening.types import BirthDate, DatePrecision, TravelDocument, WatchlistPerson

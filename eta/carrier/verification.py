@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import or_, select, tuple_
 
+from eta.documents import normalise_document_number
 from eta.issuance.keys import KeySet
-from eta.issuance.tokens import normalise_document_number, verify
+from eta.issuance.tokens import verify
 from eta.models import Application, ApplicationStatus, Authorisation
 from eta.models.base import SessionLike
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 
+from eta.documents import normalise_document_number
 from eta.issuance.keys import ALGORITHM, JWSError, KeySet, SigningKey
 from eta.issuance.revocations import revocation_hash
 
@@ -83,11 +84,6 @@ class VerificationResult:
 def new_jti() -> str:
     """A fresh, unguessable token id (128 random bits, base64url)."""
     return secrets.token_urlsafe(16)
-
-
-def normalise_document_number(number: str) -> str:
-    """A passport number as compared: upper case, without spaces, dashes or MRZ fillers."""
-    return re.sub(r"[\s\-<]", "", number).upper()
 
 
 def validity_end(issued_at: datetime, passport_expiry: date, years: int = 2) -> datetime:

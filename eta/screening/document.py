@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from anyascii import anyascii
 
 from eta.countries import to_alpha3
-from eta.screening.lost_stolen import normalise_document_number
+from eta.documents import normalise_document_number
 from eta.screening.mrz import MRZ, icao_transliterate, parse_td3, validate_td3
 
 PASSPORT_EXPIRED = "passport_expired"

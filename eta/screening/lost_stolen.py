@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -12,20 +11,14 @@ from pathlib import Path
 from typing import IO
 
 from eta.countries import to_alpha3
+from eta.documents import normalise_document_number
 from eta.screening.importers import ImportFormatError
-
-_SEPARATORS = str.maketrans("", "", " \t\r\n-.<–—_/")
 
 # Characters that OCR, handwriting and hurried typing swap in document numbers, each mapped to the
 # digit it is confused with. Digits are the target because passport numbers are mostly digits:
 # O/Q/D look like 0, I/L like 1, S like 5, B like 8, Z like 2, G like 6. The map is one-way and
 # deliberately broad: a confusable match is only a lead for an officer, never a refusal by itself.
 _CONFUSABLES = str.maketrans("OQDILSBZG", "000115826")
-
-
-def normalise_document_number(number: str) -> str:
-    """A document number as compared: upper case, no spaces, dashes, dots, slashes or `<`."""
-    return unicodedata.normalize("NFKC", number).upper().translate(_SEPARATORS)
 
 
 def confusable_key(number: str) -> str:

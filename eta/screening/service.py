@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from eta.documents import normalise_document_number
 from eta.models import (
     Application,
     CheckName,
@@ -30,7 +31,7 @@ from eta.models import (
 from eta.models.base import SessionLike
 from eta.screening import answers, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
-from eta.screening.lost_stolen import confusable_key, normalise_document_number
+from eta.screening.lost_stolen import confusable_key
 from eta.screening.types import BirthDate, Subject, TravelDocument
 from eta.timeutil import utcnow
 

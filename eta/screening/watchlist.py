@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 
 import jellyfish
 
+from eta.documents import normalise_document_number
 from eta.screening.name_variants import PARTICLES
 from eta.screening.names import (
     DEFAULT_THRESHOLD,
@@ -48,8 +48,6 @@ MAX_CANDIDATES = 40
 # Posting lists longer than this are not walked: they only add weight to names already found.
 _LONG_POSTING = 3_000
 
-_DOCUMENT_CLEAN = re.compile(r"[^0-9A-Z]")
-
 
 @dataclass(frozen=True, slots=True)
 class WatchlistMatch:
@@ -72,11 +70,6 @@ class _Entry:
     sex: str | None
     documents: tuple[TravelDocument, ...]
     primary: int  # number of the entry's first name
-
-
-def normalise_document_number(number: str) -> str:
-    """Upper-case a document number and drop spaces, dashes and MRZ fillers."""
-    return _DOCUMENT_CLEAN.sub("", number.upper())
 
 
 def _token_keys(token: NameToken) -> tuple[str, ...]:

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from eta.applications import normalise_reference
+from eta.documents import normalise_document_number
 from eta.extensions import db
 from eta.models import Application, ApplicationStatus
-from eta.screening.lost_stolen import normalise_document_number
 
 DECIDED_WITH_REASON = (ApplicationStatus.REFUSED, ApplicationStatus.REVOKED)
 

@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 from eta.countries import to_alpha3
-from eta.screening.lost_stolen import normalise_document_number
+from eta.documents import normalise_document_number
 from eta.screening.mrz import icao_transliterate, parse_td3, validate_td3
 from eta.timeutil import today as utc_today
 

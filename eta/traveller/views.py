@@ -24,11 +24,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from eta.documents import normalise_document_number
 from eta.extensions import db, limiter
 from eta.mail import OutgoingMail, send
 from eta.models import ApplicationDraft, ApplicationStatus
 from eta.refusals import appeal_text, describe
-from eta.screening.lost_stolen import normalise_document_number
 from eta.screening.mrz import icao_transliterate
 from eta.timeutil import utcnow
 from eta.traveller import journey

@@ -5,12 +5,12 @@ import io
 
 import pytest
 
+from eta.documents import normalise_document_number
 from eta.screening.importers import ImportFormatError
 from eta.screening.lost_stolen import (
     LostStolenIndex,
     LostStolenRecord,
     confusable_key,
-    normalise_document_number,
     parse_lost_stolen_csv,
 )
 
