@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 
 from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
+from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -74,6 +75,7 @@ _ANSWER_NAMES = (
 # register_paths) so that openapi_document() describes the whole API.
 PATHS: dict[str, Any] = {
     **CARRIER_PATHS,
+    **PUBLIC_PATHS,
     "/applications": {
         "post": {
             "operationId": "submitApplication",
@@ -113,6 +115,7 @@ PATHS: dict[str, Any] = {
 
 SCHEMAS: dict[str, Any] = {
     **CARRIER_SCHEMAS,
+    **PUBLIC_SCHEMAS,
     "Problem": PROBLEM_SCHEMA,
     "ApplicationRequest": {
         "type": "object",

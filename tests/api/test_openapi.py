@@ -75,3 +75,26 @@ def test_a_rate_limited_answer_matches_too(client, document, monkeypatch):
     limited = client.post("/api/v1/applications", json={})
     assert limited.status_code == 429
     _check(document, "/applications", limited)
+
+
+def test_the_public_key_set_matches_its_schema(client, document):
+    """The JWKS (served at the site root) is described, and what is served matches it."""
+    declared = document["paths"]["/.well-known/jwks.json"]
+    assert declared["servers"] == [{"url": "/"}]
+    response = client.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    schema = declared["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.validate(
+        response.get_json(),
+        {**schema, "components": document["components"]},
+        cls=jsonschema.Draft202012Validator,
+    )
+    assert response.get_json()["keys"], "a keyring is made on first use outside production"
+
+
+def test_the_revocation_list_is_described(client, document):
+    declared = document["paths"]["/revocations"]["get"]["responses"]["200"]["content"]
+    response = client.get("/api/v1/revocations")
+    assert response.status_code == 200
+    assert response.mimetype in declared
+    assert response.get_data(as_text=True).count(".") == 2  # a compact JWS

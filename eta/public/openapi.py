@@ -1,0 +1,70 @@
+"""The public key and revocation endpoints' part of the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JWK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["kty", "crv", "x", "y", "kid", "use", "alg"],
+    "properties": {
+        "kty": {"const": "EC"},
+        "crv": {"const": "P-256"},
+        "x": {"type": "string"},
+        "y": {"type": "string"},
+        "kid": {"type": "string"},
+        "use": {"const": "sig"},
+        "alg": {"const": "ES256"},
+    },
+}
+
+PUBLIC_SCHEMAS: dict[str, Any] = {
+    "JWK": JWK_SCHEMA,
+    "JWKS": {
+        "type": "object",
+        "required": ["keys"],
+        "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/JWK"}}},
+    },
+}
+
+PUBLIC_PATHS: dict[str, Any] = {
+    "/revocations": {
+        "get": {
+            "operationId": "revocationList",
+            "summary": "The signed list of revoked authorisations",
+            "description": (
+                "A compact JWS (typ eta-revocations+jwt, ES256) whose claims are iss, iat, ver "
+                "and revoked: base64url of the first 16 bytes of SHA-256(jti) of each revoked "
+                "token. Public, CORS-open, cacheable (ETag, max-age)."
+            ),
+            "responses": {
+                "200": {
+                    "description": "The current list",
+                    "content": {"application/jwt": {"schema": {"type": "string"}}},
+                },
+                "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
+            },
+        }
+    },
+    "/.well-known/jwks.json": {
+        # Served at the site root, not under /api/v1.
+        "servers": [{"url": "/"}],
+        "get": {
+            "operationId": "signingKeys",
+            "summary": "The public keys that sign authorisations (JWKS)",
+            "description": (
+                "Every key whose tokens may still be valid, plus the next key. Public, "
+                "CORS-open, cacheable (ETag, max-age)."
+            ),
+            "responses": {
+                "200": {
+                    "description": "The key set",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/JWKS"}}
+                    },
+                },
+                "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
+            },
+        },
+    },
+}
