@@ -53,6 +53,32 @@ def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) 
     return key
 
 
+# Settings whose defaults live beside the code that uses them; set in the environment, they
+# override it. (name, type)
+OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
+    ("ETA_APPLY_RATE_LIMIT", str),  # applications API, flask-limiter syntax
+    ("ETA_STATUS_RATE_LIMIT", str),  # the /status page
+    ("ETA_OFFICER_IDLE_SECONDS", int),  # officer session idle timeout (900)
+    ("ETA_OFFICER_ABSOLUTE_SECONDS", int),  # officer session absolute timeout (28800)
+    ("ETA_RULE_DRY_RUN_SIZE", int),  # applications a rule's dry run looks back over
+    ("ETA_DASHBOARD_DAYS", int),  # the dashboard's window
+    ("ETA_APPEAL_TEXT", str),  # how a refused traveller asks for a review
+)
+
+
+def _optional_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, kind in OPTIONAL_OVERRIDES:
+        if environ.get(name):
+            try:
+                overrides[name] = kind(environ[name])
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name} must be a whole number, not {environ[name]!r}"
+                ) from None
+    return overrides
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping for the environment named by ETA_ENV.
 
@@ -82,7 +108,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
     keys_dir = Path(environ.get("ETA_KEYS_DIR") or instance_path / "keys")
     mail_url = environ.get("ETA_MAIL_URL") or f"file://{instance_path / 'outbox'}"
 
-    return {
+    settings = {
         "ETA_ENV": env_name,
         "TESTING": env_name == "test",
         "SECRET_KEY": secret_key,
@@ -133,3 +159,5 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     }
+    settings.update(_optional_overrides(environ))
+    return settings

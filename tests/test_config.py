@@ -88,3 +88,14 @@ def test_production_without_secret_exits_with_one_line(command):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "ETA_SECRET_KEY" in lines[0]
+
+
+def test_optional_settings_come_from_the_environment(tmp_path):
+    settings = load_settings(
+        tmp_path, {"ETA_OFFICER_IDLE_SECONDS": "600", "ETA_APPEAL_TEXT": "Write to us."}
+    )
+    assert settings["ETA_OFFICER_IDLE_SECONDS"] == 600
+    assert settings["ETA_APPEAL_TEXT"] == "Write to us."
+    assert "ETA_DASHBOARD_DAYS" not in settings  # unset: the code's own default applies
+    with pytest.raises(ConfigurationError, match="ETA_DASHBOARD_DAYS must be a whole number"):
+        load_settings(tmp_path, {"ETA_DASHBOARD_DAYS": "thirty"})
