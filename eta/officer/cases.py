@@ -451,22 +451,35 @@ def _decision_or_404(application: Application, decision_id: int) -> Decision:
     return decision
 
 
-@blueprint.post("/cases/<int:application_id>/decisions/<int:decision_id>/confirm")
-@role_required(Role.SUPERVISOR)
-def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValue:
-    """A second officer (a supervisor, not the proposer) confirms a proposed refusal."""
+def _proposal_for_second_officer(
+    application_id: int, decision_id: int
+) -> tuple[Application, Decision]:
+    """The case and its proposed decision, for an officer other than the proposer (else 403)."""
     application = _case_or_404(application_id)
     decision = _decision_or_404(application, decision_id)
     if decision.proposed_by_id == me().id:
         abort(403)
+    return application, decision
+
+
+def _settle(decision: Decision, state: DecisionState) -> None:
+    """Record the second officer's answer to a proposal."""
+    decision.state = state
+    decision.confirmed_by_id = me().id
+    decision.confirmed_at = utcnow()
+
+
+@blueprint.post("/cases/<int:application_id>/decisions/<int:decision_id>/confirm")
+@role_required(Role.SUPERVISOR)
+def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValue:
+    """A second officer (a supervisor, not the proposer) confirms a proposed refusal."""
+    application, decision = _proposal_for_second_officer(application_id, decision_id)
     try:
         _checked(application)
         _decidable(application)
         if decision.state != DecisionState.PROPOSED:
             raise CaseChanged
-        decision.state = DecisionState.CONFIRMED
-        decision.confirmed_by_id = me().id
-        decision.confirmed_at = utcnow()
+        _settle(decision, DecisionState.CONFIRMED)
         audit.record(
             db.session,
             "decision.confirmed",
@@ -493,17 +506,12 @@ def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValu
 @role_required(Role.SUPERVISOR)
 def reject_refusal(application_id: int, decision_id: int) -> ResponseReturnValue:
     """A supervisor sends a proposed refusal back; the case stays in the queue."""
-    application = _case_or_404(application_id)
-    decision = _decision_or_404(application, decision_id)
-    if decision.proposed_by_id == me().id:
-        abort(403)
+    application, decision = _proposal_for_second_officer(application_id, decision_id)
     try:
         _checked(application)
         if decision.state != DecisionState.PROPOSED:
             raise CaseChanged
-        decision.state = DecisionState.REJECTED
-        decision.confirmed_by_id = me().id
-        decision.confirmed_at = utcnow()
+        _settle(decision, DecisionState.REJECTED)
         flag_modified(application, "claimed_by_id")
         audit.record(
             db.session,
