@@ -11,7 +11,6 @@ application, its event and audit record, and queues screening and the receipt em
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import os
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
 DATABASE = "eta_bench_submit"
 
@@ -35,39 +35,11 @@ def _free_port() -> int:
 
 
 def _payload(n: int) -> bytes:
-    today = dt.date.today()
-    return json.dumps(
-        {
-            "given_names": "Anna Maria",
-            "surname": "Eriksson",
-            "sex": "F",
-            "date_of_birth": "1974-08-12",
-            "place_of_birth": "Stockholm",
-            "nationality": "SWE",
-            "passport": {
-                "number": f"BX{n:07d}",
-                "issuing_country": "SWE",
-                "issue_date": (today - dt.timedelta(days=400)).isoformat(),
-                "expiry_date": (today + dt.timedelta(days=3000)).isoformat(),
-            },
-            "email": f"anna{n}@example.org",
-            "phone": "+46701234567",
-            "home_address": {"line1": "Storgatan 1", "city": "Stockholm", "country": "SWE"},
-            "occupation": "Teacher",
-            "travel": {
-                "purpose": "tourism",
-                "intended_arrival": (today + dt.timedelta(days=30)).isoformat(),
-            },
-            "answers": {
-                "criminal_conviction": False,
-                "previous_refusal": False,
-                "removed_or_deported": False,
-                "conflict_zone_travel": False,
-            },
-            "language": "en",
-            "declaration": True,
-        }
-    ).encode()
+    from tests.factories import valid_payload
+
+    payload = valid_payload(email=f"anna{n}@example.org")
+    payload["passport"]["number"] = f"BX{n:07d}"  # a passport of its own: no history hits
+    return json.dumps(payload).encode()
 
 
 def _prepare_database(admin_url: str, env: dict[str, str]) -> None:

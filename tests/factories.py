@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
@@ -50,3 +51,41 @@ def application_fields(**overrides: Any) -> dict[str, Any]:
 def submitted_application(session: Session, **overrides: Any) -> Application:
     """A committed application in status `submitted`."""
     return applications.submit(session, Application(**application_fields(**overrides)))
+
+
+# The SPEC §4 example as the API takes it (the ICAO specimen traveller).
+VALID: dict[str, Any] = {
+    "given_names": "Anna Maria",
+    "surname": "Eriksson",
+    "sex": "F",
+    "date_of_birth": "1974-08-12",
+    "place_of_birth": "Stockholm",
+    "nationality": "SWE",
+    "passport": {
+        "number": "L898902C3",
+        "issuing_country": "SWE",
+        "issue_date": "2022-04-16",
+        "expiry_date": "2032-04-15",
+    },
+    "email": "anna@example.org",
+    "phone": "+46701234567",
+    "home_address": {"line1": "Storgatan 1", "city": "Stockholm", "country": "SWE"},
+    "occupation": "Teacher",
+    "travel": {"purpose": "tourism", "intended_arrival": ""},
+    "answers": {
+        "criminal_conviction": False,
+        "previous_refusal": False,
+        "removed_or_deported": False,
+        "conflict_zone_travel": False,
+    },
+    "language": "en",
+    "declaration": True,
+}
+
+
+def valid_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid application; arrival 30 days from today."""
+    payload = copy.deepcopy(VALID)
+    payload["travel"]["intended_arrival"] = (today() + dt.timedelta(days=30)).isoformat()
+    payload.update(overrides)
+    return payload

@@ -15,7 +15,7 @@ from eta.applications import REFERENCE_ALPHABET
 from eta.extensions import db, redis_client
 from eta.models import Application
 from eta.timeutil import today
-from tests.api.conftest import valid_payload
+from tests.factories import valid_payload
 
 URL = "/api/v1/applications"
 MRZ = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"

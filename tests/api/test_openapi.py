@@ -8,7 +8,7 @@ import jsonschema
 import openapi_spec_validator as spec_validator
 import pytest
 
-from tests.api.conftest import valid_payload
+from tests.factories import valid_payload
 
 
 @pytest.fixture
