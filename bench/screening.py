@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/screening.py [--names 1000000] [--applicants 2000] [--seed 7]
        .venv/bin/python bench/screening.py --jobs 500   (screening jobs per second per worker)
+       .venv/bin/python bench/screening.py --jobs 300 --profile /tmp/jobs.prof   (same, profiled)
 
 Builds a WatchlistIndex from the real UN and OFAC lists (when eta.screening.importers and the
 shared data are present) plus generated people whose names come from name-part pools of several
@@ -701,11 +702,13 @@ def main() -> None:
     print(f"| perturbed listed names found | {found}/{planted} |")
 
 
-def jobs_per_second(count: int) -> None:
+def jobs_per_second(count: int, profile: str | None = None) -> None:
     """Screen `count` applications through the real job on one SimpleWorker (own SQLite, Redis).
 
     Uses ETA_REDIS_URL when set (a database number of its own is not chosen: point it at an
     unused one), else an embedded Redis in a temporary folder. The real lists are imported first.
+    With `profile`, the worker runs under cProfile and the statistics are written to that file
+    (read them with `python -m pstats FILE`); profiled figures are slower than plain ones.
     """
     import os
     import tempfile
@@ -774,9 +777,18 @@ def jobs_per_second(count: int) -> None:
         import logging
 
         logging.getLogger("rq.worker").setLevel(logging.WARNING)
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
         cpu_started = time.process_time()
         worker.work(burst=True, with_scheduler=False)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu_started
         decided = db.session.query(Application).filter(
@@ -793,6 +805,7 @@ def jobs_per_second(count: int) -> None:
 
 if __name__ == "__main__":
     if "--jobs" in sys.argv:
-        jobs_per_second(int(sys.argv[sys.argv.index("--jobs") + 1]))
+        profile_to = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
+        jobs_per_second(int(sys.argv[sys.argv.index("--jobs") + 1]), profile_to)
     else:
         main()

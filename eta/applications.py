@@ -165,17 +165,25 @@ def submit(session: SessionLike, application: Application, *, commit: bool = Tru
     return application
 
 
-def start_screening(session: SessionLike, application: Application) -> Application:
-    """Mark that screening has begun."""
-    return transition(session, application, S.SCREENING)
+def start_screening(
+    session: SessionLike, application: Application, *, commit: bool = True
+) -> Application:
+    """Mark that screening has begun (the screening job records it with its decision)."""
+    return transition(session, application, S.SCREENING, commit=commit)
 
 
 def approve(
-    session: SessionLike, application: Application, *, officer_id: int | None = None
+    session: SessionLike,
+    application: Application,
+    *,
+    officer_id: int | None = None,
+    commit: bool = True,
 ) -> Application:
     """Approve: automatically after clear screening, or by an officer after a referral."""
     actor = Actor.OFFICER if officer_id is not None else Actor.SYSTEM
-    return transition(session, application, S.APPROVED, actor=actor, officer_id=officer_id)
+    return transition(
+        session, application, S.APPROVED, actor=actor, officer_id=officer_id, commit=commit
+    )
 
 
 def refer(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import scoped_session
 
 from eta.models import AuditEvent
 from eta.models.base import SessionLike
@@ -16,6 +17,8 @@ from eta.timeutil import utcnow
 GENESIS_HASH = "0" * 64
 # Any 64-bit number unique to eta: serialises appends on PostgreSQL so the chain never forks.
 _CHAIN_LOCK_ID = 0x6574615F61756469
+# session.info key: (transaction, hash of the last event this transaction appended).
+_HEAD_KEY = "eta.audit.head"
 
 
 def _event_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -48,13 +51,7 @@ def record(
 
     Details must not hold personal data: an application is named by its reference only.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
-    session.flush()  # earlier events of this transaction must be in the chain before this one
-    prev_hash = (
-        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        or GENESIS_HASH
-    )
+    prev_hash = _chain_head(session)
     event = AuditEvent(
         at=utcnow(),
         actor=actor,
@@ -65,9 +62,38 @@ def record(
         prev_hash=prev_hash,
     )
     event.hash = _event_hash(prev_hash, event)
+    # Inserted at the next flush or commit, after this transaction's earlier events: the unit of
+    # work inserts new rows of a table in the order they were added, so ids follow the chain.
     session.add(event)
-    session.flush()
+    session.info[_HEAD_KEY] = (_innermost_transaction(session), event.hash)
     return event
+
+
+def _innermost_transaction(session: SessionLike) -> object:
+    real = session() if isinstance(session, scoped_session) else session
+    return real.get_nested_transaction() or real.get_transaction()
+
+
+def _chain_head(session: SessionLike) -> str:
+    """The hash the next event links to.
+
+    The first event of a transaction takes the chain's lock (PostgreSQL; on SQLite the flush
+    takes the database's write lock) and reads the last stored hash; later events of the same
+    transaction link to the one before them without asking the database again, since nobody
+    else can append until this transaction ends. A savepoint is a transaction of its own here,
+    so an event rolled back with a savepoint is never linked to.
+    """
+    cached = session.info.get(_HEAD_KEY)
+    transaction = _innermost_transaction(session)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return str(cached[1])
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
+    session.flush()  # earlier events of this transaction must be in the chain before this one
+    return (
+        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        or GENESIS_HASH
+    )
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,50 @@ def test_a_deleted_event_breaks_the_link(session):
     report = audit.verify_chain(session)
     assert report.broken_event_id == third_id
     assert "link" in (report.problem or "")
+
+
+def test_events_of_one_transaction_chain_with_one_look_up_of_the_head(session):
+    from sqlalchemy import event
+
+    audit.record(session, "test.before", actor="system")
+    session.commit()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for index in range(3):
+            audit.record(session, "test.event", actor="system", object_id=index)
+        session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    head_reads = [s for s in statements if s.upper().startswith("SELECT AUDIT_EVENTS.HASH")]
+    assert len(head_reads) == 1
+    assert audit.verify_chain(session).ok
+    assert audit.verify_chain(session).events == 4
+
+
+def test_an_event_rolled_back_with_a_savepoint_is_not_linked_to(session):
+    audit.record(session, "test.kept", actor="system", object_id=1)
+    savepoint = session.begin_nested()
+    audit.record(session, "test.dropped", actor="system", object_id=2)
+    savepoint.rollback()
+    audit.record(session, "test.kept", actor="system", object_id=3)
+    session.commit()
+    report = audit.verify_chain(session)
+    assert report.ok
+    assert report.events == 2
+
+
+def test_a_new_transaction_reads_the_head_again(session):
+    audit.record(session, "test.one", actor="system")
+    session.commit()
+    audit.record(session, "test.rolled_back", actor="system")
+    session.rollback()
+    audit.record(session, "test.two", actor="system")
+    session.commit()
+    assert audit.verify_chain(session).ok
+    assert audit.verify_chain(session).events == 2

@@ -80,21 +80,19 @@ def _test_delay() -> None:
 def screen_application(application_id: int) -> str:
     """Screen one application and decide: approved (then issuance) or referred to an officer.
 
-    Returns the application's status afterwards. Safe to run twice or after a crash.
+    Returns the application's status afterwards. Safe to run twice or after a crash: the
+    checks only read, and the move to screening, the run with its hits and the decision are
+    committed in one transaction, so a run killed midway leaves the application submitted (the
+    sweeper enqueues it again) and of two concurrent runs only one commits.
     """
     session = db.session
     application = session.get(Application, application_id)
     if application is None:
         return "missing"
-    if application.status == S.SUBMITTED:
-        try:
-            applications.start_screening(session, application)
-        except StaleDataError:
-            session.rollback()  # another run started it: carry on from what the database says
-            session.refresh(application)
     if application.status == S.APPROVED:
         _ensure_issuance(application)
-    if application.status != S.SCREENING:
+    # SCREENING too: an application a worker of an earlier release left between the two steps.
+    if application.status not in (S.SUBMITTED, S.SCREENING):
         return str(application.status)
     _test_delay()
 
@@ -118,14 +116,23 @@ def screen_application(application_id: int) -> str:
 
 
 def _decide(application: Application, result: service.ScreeningResult) -> str:
+    """Record the run and the decision in one transaction, unless another run got there first.
+
+    The application's version column makes the commit fail (StaleDataError) when anyone changed
+    the application since this job loaded it: another run's decision, a withdrawal.
+    """
     session = db.session
+    application_id = application.id
+    decision = S.APPROVED if result.clear else S.REFERRED
     try:
-        session.refresh(application)
-        if application.status != S.SCREENING:
+        # A check that failed rolled the session back: the status is then read again here.
+        if application.status == S.SUBMITTED:
+            applications.start_screening(session, application, commit=False)
+        elif application.status != S.SCREENING:
             return str(application.status)  # another run decided meanwhile
         service.record_run(session, application, result, purpose=service.INITIAL)
         if result.clear:
-            applications.approve(session, application)
+            applications.approve(session, application, commit=False)
         else:
             hours = int(current_app.config["ETA_DECISION_HOURS"])
             applications.refer(
@@ -135,14 +142,17 @@ def _decide(application: Application, result: service.ScreeningResult) -> str:
                 # Generic on purpose: events may reach the traveller's timeline, and which
                 # check fired (a watchlist above all) is for officers only.
                 reason_code="screening_hit",
+                commit=False,
             )
+        session.commit()
     except StaleDataError:
         session.rollback()
         session.refresh(application)
         return str(application.status)
-    if application.status == S.APPROVED:
-        _enqueue_issuance(application.id)
-    return str(application.status)
+    # Not application.status: the commit expired it, and reading it back costs a query.
+    if decision == S.APPROVED:
+        _enqueue_issuance(application_id)
+    return str(decision)
 
 
 def _ensure_issuance(application: Application) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from eta.models import Application, ApplicationEvent, ScreeningRun
@@ -50,9 +52,14 @@ def _sweep_now(app) -> int:
         app.config["ETA_STUCK_AFTER_SECONDS"] = 300
 
 
+def _job_status(redis, job_id: str) -> str | None:
+    return Job(job_id, connection=redis, serializer=JSONSerializer).get_status(refresh=True)
+
+
 def test_a_worker_killed_mid_job_leaves_the_application_decided_once(app, session, redis, run_jobs):
     application_id = submitted_application(session).id
-    enqueue(redis, SCREENING, SCREEN_JOB, application_id, job_id=f"screen-{application_id}")
+    job_id = f"screen-{application_id}"
+    enqueue(redis, SCREENING, SCREEN_JOB, application_id, job_id=job_id)
     env = {**os.environ, TEST_DELAY_VARIABLE: "60"}
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "eta"), "worker", "--burst", "--queues", SCREENING],
@@ -63,7 +70,8 @@ def test_a_worker_killed_mid_job_leaves_the_application_decided_once(app, sessio
     )
     try:
         deadline = time.monotonic() + 120  # a loaded CI machine starts Python slowly
-        while _status(session, application_id) != S.SCREENING:
+        # The test delay holds the job after it loaded the application, before any check.
+        while _job_status(redis, job_id) != JobStatus.STARTED:
             assert worker.poll() is None, "the worker exited before screening started"
             assert time.monotonic() < deadline, "the worker never started screening"
             time.sleep(0.1)
@@ -71,7 +79,10 @@ def test_a_worker_killed_mid_job_leaves_the_application_decided_once(app, sessio
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     session.remove()
-    assert _status(session, application_id) == S.SCREENING  # killed between start and decision
+    # Killed mid-job: the move to screening is committed with the decision, so nothing was.
+    assert _status(session, application_id) == S.SUBMITTED
+    assert _runs_and_decisions(session, application_id) == (0, 0)
+    assert _job_status(redis, job_id) == JobStatus.STARTED  # RQ still thinks it runs
 
     assert _sweep_now(app) == 1
     run_jobs((SCREENING,))
