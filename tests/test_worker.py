@@ -6,8 +6,10 @@ import datetime as dt
 import json
 import zlib
 
+from rq import get_current_job
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker.base import BaseWorker
 
 from eta import applications
 from eta.models import ApplicationStatus as S
@@ -18,6 +20,7 @@ from workers import maintenance
 from workers.enqueue import enqueue
 from workers.periodic import PERIODIC_JOBS, tick
 from workers.queues import MAINTENANCE, get_queue
+from workers.runner import EtaWorker, make_worker
 
 
 def _approved_with_authorisation(session, valid_until):
@@ -86,3 +89,38 @@ def test_the_worker_command_runs_in_burst_mode(runner, redis, session):
     result = runner.invoke(args=["worker", "--burst", "--queues", "nope"])
     assert result.exit_code != 0
     assert "unknown queue" in result.output
+
+
+def worker_key_ttl() -> int:
+    """A job body: the seconds left before its worker's key expires (a dead worker's has none)."""
+    current = get_current_job()
+    assert current is not None
+    key = f"{EtaWorker.redis_worker_namespace_prefix}{current.worker_name}"
+    return int(current.connection.ttl(key))
+
+
+def test_the_worker_skips_repeated_heartbeats_but_keeps_its_key_alive(redis, monkeypatch):
+    sent: list[int | None] = []
+    original = BaseWorker.heartbeat
+
+    def counting(self, timeout=None, pipeline=None):
+        sent.append(timeout)
+        return original(self, timeout, pipeline)
+
+    monkeypatch.setattr(BaseWorker, "heartbeat", counting)
+    jobs = [
+        enqueue(redis, MAINTENANCE, "tests.test_worker.worker_key_ttl", job_id=f"ttl-{n}")
+        for n in range(5)
+    ]
+    worker = make_worker(redis, (MAINTENANCE,))
+    assert isinstance(worker, EtaWorker)
+    assert worker.work(burst=True, with_scheduler=False)
+    # Plain RQ sends 5 per job: with the suspension check, around dequeueing (2), with the job's
+    # bookkeeping, after the job. The two around dequeueing repeat the one just sent.
+    assert len(sent) <= 3 * len(jobs) + 2
+    for job in jobs:
+        fetched = Job.fetch(job.id, connection=redis, serializer=JSONSerializer)
+        assert fetched.get_status() == "finished"
+        # Each job's bookkeeping extends the key to the job's timeout + 60 s at least.
+        assert fetched.return_value() >= job.timeout
+    assert worker.get_state() == "idle"

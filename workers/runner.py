@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
@@ -26,13 +28,52 @@ def _ticker(connection: Redis, stop: threading.Event) -> None:
             log.exception("periodic tick failed")
 
 
+class EtaWorker(SimpleWorker):
+    """A SimpleWorker that does not repeat, between two jobs, Redis writes that change nothing.
+
+    RQ's work loop sends the worker's heartbeat three times around each job (after the job,
+    before and after dequeueing the next), each as three separate commands, and marks the worker
+    idle twice. Here a heartbeat that would set no longer an expiry than one sent moments ago is
+    skipped, the ones sent go as one pipeline, and a state already written is not written again.
+    Jobs, their registries and their own heartbeats are RQ's, untouched.
+    """
+
+    # A heartbeat is skipped only while the worker's key still expires within this many seconds
+    # of what the new heartbeat would set (the key lives worker_ttl + 60 s, 480 s by default).
+    HEARTBEAT_SLACK_SECONDS = 10
+
+    _expires_at = float("-inf")  # monotonic time at which the worker's key expires, at the latest
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """Extend the worker's key, unless a heartbeat moments ago already did as much."""
+        timeout = timeout or self.worker_ttl + 60
+        clock = time.monotonic()
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            # Sent later with the caller's pipeline: count its expiry only if it comes sooner.
+            self._expires_at = min(self._expires_at, clock + timeout)
+            return
+        if self._expires_at - clock >= timeout - self.HEARTBEAT_SLACK_SECONDS:
+            return
+        with self.connection.pipeline(transaction=False) as batch:
+            super().heartbeat(timeout, pipeline=batch)
+            batch.execute()
+        self._expires_at = clock + timeout
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        """Write the worker's state, unless it is the state this worker last wrote."""
+        if pipeline is None and state == self._state:
+            return
+        super().set_state(state, pipeline)
+
+
 def make_worker(connection: Redis, queues: Sequence[str] = ALL_QUEUES) -> SimpleWorker:
     """Build a worker on `queues`.
 
     SimpleWorker runs jobs in this process instead of forking one per job: screening keeps its
     watchlist index in memory between jobs, and a fork per job would cost more than the job.
     """
-    return SimpleWorker(
+    return EtaWorker(
         [get_queue(name, connection) for name in queues],
         connection=connection,
         serializer=JSONSerializer,
