@@ -224,10 +224,22 @@ class WatchlistIndex:
         if not query_name.strip() and (subject.given_names or subject.surname):
             query_name = f"{subject.given_names or ''} {subject.surname or ''}"
         best_names: dict[int, tuple[NameComparison, str]] = {}
+        reachable: dict[int, bool] = {}
         for number in self.candidates(query_name):
+            slots = self._slots_of(number)
+            # The person score never exceeds the one a perfect name would get, and the
+            # qualifiers (nationality, date of birth, sex, passport) are known before the names
+            # are compared: a candidate that could not reach the threshold even then is not
+            # compared at all. It would not have been reported either.
+            for slot in slots:
+                if slot not in reachable:
+                    ceiling, _ = _person_score(subject, self._entries[slot], 1.0)
+                    reachable[slot] = ceiling >= threshold
+            if not any(reachable[slot] for slot in slots):
+                continue
             listed = self._names[number]
             comparison = compare_names(query_name, listed, subject.surname)
-            for slot in self._slots_of(number):
+            for slot in slots:
                 previous = best_names.get(slot)
                 if previous is None or comparison.score > previous[0].score:
                     best_names[slot] = (comparison, listed)

@@ -175,3 +175,75 @@ def test_candidates_come_from_the_index_not_a_scan() -> None:
     index = WatchlistIndex([*many, (9999, LISTED[3])])
     assert index.candidates("Jean Pierre Dubois") == [2000]
     assert len(index.candidates("Personq Generated")) <= index.max_candidates
+
+
+def test_skipping_hopeless_candidates_changes_no_match() -> None:
+    """Candidates whose qualifiers rule them out are not name-compared; the matches are as if
+    every candidate had been compared and scored."""
+    import random
+
+    from eta.screening import watchlist
+    from eta.screening.names import compare_names
+
+    rng = random.Random(5)
+    given = ["Anna", "Maria", "Viktor", "Ivan", "Omar", "Ali", "Jean", "Li", "Wei", "Fatima"]
+    family = ["Eriksson", "Erikson", "Petrov", "Petrova", "Hassan", "Al-Hassan", "Dubois", "Wang"]
+    countries = ["SWE", "NOR", "RUS", "SYR", "FRA", "CHN", None]
+
+    def birth() -> BirthDate | None:
+        kind = rng.random()
+        year = rng.randint(1960, 1964)
+        if kind < 0.3:
+            return BirthDate.exact(dt.date(year, rng.randint(1, 12), rng.randint(1, 28)))
+        if kind < 0.6:
+            return BirthDate.year(year)
+        return circa(year) if kind < 0.8 else None
+
+    def name() -> str:
+        return " ".join([*rng.sample(given, rng.randint(1, 2)), rng.choice(family)])
+
+    people = []
+    for number in range(200):
+        born = birth()
+        country = rng.choice(countries)
+        people.append(
+            WatchlistPerson(
+                key=f"K{number}",
+                names=[name() for _ in range(rng.randint(1, 2))],
+                birth_dates=[born] if born else [],
+                nationalities=[country] if country else [],
+                sex=rng.choice(["F", "M", None]),
+                documents=[TravelDocument(f"P{number}", country)] if number % 50 == 0 else [],
+            )
+        )
+    index = WatchlistIndex(enumerate(people, start=1), max_candidates=1000)
+    compared = 0
+    for _ in range(80):
+        surname = rng.choice(family)
+        subject = Subject(
+            full_name=f"{rng.choice(given)} {surname}",
+            birth_date=birth(),
+            nationality=rng.choice(countries),
+            sex=rng.choice(["F", "M", None]),
+            documents=[TravelDocument(f"P{rng.choice([0, 50, 7])}", None)],
+            surname=surname,
+        )
+        names_of: dict[int, list[str]] = {}
+        for number in index.candidates(subject.full_name):
+            for slot in index._slots_of(number):
+                names_of.setdefault(slot, []).append(index._names[number])
+        for slot in index._document_slots(subject):
+            names_of.setdefault(slot, [index._primary_name(slot)])
+        # Each entry once, with its best-scoring name.
+        best: dict[str, float] = {}
+        for slot, listed_names in names_of.items():
+            entry = index._entries[slot]
+            for listed in listed_names:
+                comparison = compare_names(subject.full_name, listed, surname)
+                compared += 1
+                score, _ = watchlist._person_score(subject, entry, comparison.score)
+                best[entry.key] = max(round(score, 4), best.get(entry.key, 0.0))
+        for threshold in (0.6, 0.77, 0.9):
+            found = [(m.key, m.score) for m in index.match(subject, threshold)]
+            assert sorted(found) == sorted((k, v) for k, v in best.items() if v >= threshold)
+    assert compared > 500  # the comparison covered many candidates
