@@ -19,6 +19,9 @@ GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_ID = 0x6574615F61756469
 # session.info key: (transaction, hash of the last event this transaction appended).
 _HEAD_KEY = "eta.audit.head"
+# Built once: building a statement costs more than running it.
+_LOCK = text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_ID})")
+_HEAD_QUERY = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 
 
 def _event_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -88,12 +91,19 @@ def _chain_head(session: SessionLike) -> str:
     if cached is not None and transaction is not None and cached[0] is transaction:
         return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
-    session.flush()  # earlier events of this transaction must be in the chain before this one
-    return (
-        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        or GENESIS_HASH
-    )
+        # The lock, not a write, keeps others out: the transaction's other changes can wait
+        # for its commit and go in one flush, unless an event not yet linked is among them.
+        if any(isinstance(pending, AuditEvent) for pending in session.new):
+            session.flush()
+        with session.no_autoflush:
+            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
+            head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        return head or GENESIS_HASH
+    # SQLite has no such lock: writing what is pending takes the database's write lock, which
+    # holds other writers off until this transaction ends. It also puts earlier events of this
+    # transaction in the chain before this one.
+    session.flush()
+    return session.scalar(_HEAD_QUERY) or GENESIS_HASH
 
 
 @dataclass(frozen=True)

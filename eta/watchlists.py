@@ -470,10 +470,14 @@ _cache: dict[str, LoadedWatchlists] = {}
 _cache_lock = threading.Lock()
 
 
+# Run before every screening: built once, since building a statement costs more than running it.
+_ACTIVE_STATE_QUERY = select(WatchlistSource.id, WatchlistSource.active_version_id).order_by(
+    WatchlistSource.id
+)
+
+
 def _active_state(session: SessionLike) -> tuple[tuple[int, int | None], ...]:
-    rows = session.execute(
-        select(WatchlistSource.id, WatchlistSource.active_version_id).order_by(WatchlistSource.id)
-    ).all()
+    rows = session.execute(_ACTIVE_STATE_QUERY).all()
     return tuple((row[0], row[1]) for row in rows)
 
 

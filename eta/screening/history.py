@@ -8,8 +8,9 @@ used by someone with a different identity.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from eta.models import Application, ApplicationStatus, Authorisation
 from eta.models.base import SessionLike
@@ -38,7 +39,7 @@ class HistoryFinding:
     related_application_id: int
 
 
-def _same_person(a: Application, b: Application) -> bool:
+def _same_person(a: Any, b: Application) -> bool:
     return (
         a.date_of_birth == b.date_of_birth
         and a.surname_mrz == b.surname_mrz
@@ -46,23 +47,52 @@ def _same_person(a: Application, b: Application) -> bool:
     )
 
 
+# Built once (building a statement costs more than running it). The columns the findings
+# need, not whole applications: usually there are none, and objects would cost more than the check.
+_OTHERS_QUERY = (
+    select(
+        Application.id,
+        Application.reference,
+        Application.status,
+        Application.passport_issuing_country,
+        Application.passport_number_normalised,
+        Application.date_of_birth,
+        Application.surname_mrz,
+        Application.given_names_mrz,
+    )
+    .where(
+        Application.id != bindparam("id"),
+        or_(
+            and_(
+                Application.passport_issuing_country == bindparam("country"),
+                Application.passport_number_normalised == bindparam("number"),
+            ),
+            and_(
+                Application.date_of_birth == bindparam("born"),
+                Application.surname_mrz == bindparam("surname"),
+                Application.given_names_mrz == bindparam("given"),
+                Application.nationality == bindparam("nationality"),
+            ),
+        ),
+    )
+    .order_by(Application.id)
+    .limit(50)
+)
+
+
 def check_history(session: SessionLike, application: Application) -> list[HistoryFinding]:
     """Findings from other applications of the same passport or the same person."""
-    same_passport = and_(
-        Application.passport_issuing_country == application.passport_issuing_country,
-        Application.passport_number_normalised == application.passport_number_normalised,
-    )
-    same_person = and_(
-        Application.date_of_birth == application.date_of_birth,
-        Application.surname_mrz == application.surname_mrz,
-        Application.given_names_mrz == application.given_names_mrz,
-        Application.nationality == application.nationality,
-    )
-    others = session.scalars(
-        select(Application)
-        .where(Application.id != application.id, or_(same_passport, same_person))
-        .order_by(Application.id)
-        .limit(50)
+    others = session.execute(
+        _OTHERS_QUERY,
+        {
+            "id": application.id,
+            "country": application.passport_issuing_country,
+            "number": application.passport_number_normalised,
+            "born": application.date_of_birth,
+            "surname": application.surname_mrz,
+            "given": application.given_names_mrz,
+            "nationality": application.nationality,
+        },
     ).all()
     findings: list[HistoryFinding] = []
     for other in others:

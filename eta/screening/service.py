@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta.documents import normalise_document_number
@@ -116,30 +116,50 @@ def document_check(ctx: ScreeningContext) -> list[Finding]:
     ]
 
 
+# Statements the checks run for every application, built once: building a statement and its
+# cache key costs more than running it. One query finds both kinds of listing: an exact one is
+# also a confusable one, and comes first.
+_LOST_STOLEN_QUERY = (
+    select(
+        LostStolenDocument.id,
+        LostStolenDocument.number_normalised,
+        LostStolenDocument.source,
+        LostStolenDocument.reported_on,
+    )
+    .where(
+        LostStolenDocument.issuing_country == bindparam("country"),
+        or_(
+            LostStolenDocument.number_normalised == bindparam("number"),
+            LostStolenDocument.confusable_key == bindparam("key"),
+        ),
+    )
+    .order_by(
+        case((LostStolenDocument.number_normalised == bindparam("number"), 0), else_=1),
+        LostStolenDocument.id,
+    )
+    .limit(1)
+)
+# Columns, not entities: the rules are only read, and building objects costs more here.
+_RULES_QUERY = (
+    select(RiskRule.name, RiskRuleVersion.id, RiskRuleVersion.number, RiskRuleVersion.conditions)
+    .join(RiskRuleVersion, RiskRuleVersion.id == RiskRule.current_version_id)
+    .where(RiskRule.enabled.is_(True))
+    .order_by(RiskRule.id)
+)
+
+
 def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
     """The passport against the lost and stolen documents: exact, then OCR-confusable."""
     a = ctx.application
     number = normalise_document_number(a.passport_number_normalised or a.passport_number)
     country = a.passport_issuing_country
-    session = ctx.session
-    record = session.scalar(
-        select(LostStolenDocument).where(
-            LostStolenDocument.issuing_country == country,
-            LostStolenDocument.number_normalised == number,
-        )
-    )
-    exact = record is not None
-    if record is None:
-        record = session.scalar(
-            select(LostStolenDocument)
-            .where(
-                LostStolenDocument.issuing_country == country,
-                LostStolenDocument.confusable_key == confusable_key(number),
-            )
-            .limit(1)
-        )
+    record = ctx.session.execute(
+        _LOST_STOLEN_QUERY,
+        {"country": country, "number": number, "key": confusable_key(number)},
+    ).first()
     if record is None:
         return []
+    exact = record.number_normalised == number
     reported = f", reported {record.reported_on.isoformat()}" if record.reported_on else ""
     if exact:
         code = "document_lost_stolen"
@@ -242,22 +262,17 @@ def rules_check(ctx: ScreeningContext) -> list[Finding]:
     facts = rules.applicant_facts(ctx.application, ctx.today)
     findings = []
     applied: dict[str, int] = {}
-    for rule, version in ctx.session.execute(
-        select(RiskRule, RiskRuleVersion)
-        .join(RiskRuleVersion, RiskRuleVersion.id == RiskRule.current_version_id)
-        .where(RiskRule.enabled.is_(True))
-        .order_by(RiskRule.id)
-    ).all():
-        applied[rule.name] = version.number
-        if rules.rule_matches(version.conditions, facts):
+    for name, version_id, number, conditions in ctx.session.execute(_RULES_QUERY).all():
+        applied[name] = number
+        if rules.rule_matches(conditions, facts):
             findings.append(
                 Finding(
                     CheckName.RULE,
                     "rule_matched",
-                    f"Rule {rule.name!r} version {version.number} matched: "
-                    f"{rules.describe_conditions(version.conditions)}",
-                    rule_version_id=version.id,
-                    details={"rule": rule.name, "version": version.number},
+                    f"Rule {name!r} version {number} matched: "
+                    f"{rules.describe_conditions(conditions)}",
+                    rule_version_id=version_id,
+                    details={"rule": name, "version": number},
                 )
             )
     ctx.list_versions["rules"] = applied

@@ -129,6 +129,26 @@ def test_a_lost_passport_refers_even_when_misread(session, enqueue_screening, ru
     assert "resembles listed lost or stolen document L898902C3" in hit.explanation
 
 
+def test_an_exact_lost_listing_wins_over_an_earlier_look_alike(session):
+    from eta.screening.lost_stolen import confusable_key
+
+    for number in ("L8989O2C3", "L898902C3"):  # the look-alike is listed first
+        session.add(
+            LostStolenDocument(
+                issuing_country="SWE",
+                number_normalised=number,
+                confusable_key=confusable_key(number),
+                source="INTERPOL",
+            )
+        )
+    session.commit()
+    application = submitted_application(session)  # passport SWE L898902C3
+    context = service.ScreeningContext(session, application, 0.77, today())
+    [finding] = service.lost_stolen_check(context)
+    assert (finding.code, finding.score) == ("document_lost_stolen", 1.0)
+    assert finding.details["exact"] is True
+
+
 def test_a_risk_rule_refers_and_names_its_version(session, enqueue_screening, run_jobs):
     rule = RiskRule(name="Swedish business", enabled=True)
     session.add(rule)
