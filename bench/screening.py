@@ -749,6 +749,13 @@ def jobs_per_second(count: int, profile: str | None = None) -> None:
                     db.session, source=source, fmt=fmt, path=DATA / name, actor="bench"
                 )
         redis = redis_client.client
+        if redis.dbsize():
+            # Jobs left by an earlier run (issuance is enqueued, not run, here) would send every
+            # enqueue down RQ's duplicate path and skew the figures.
+            sys.exit(
+                f"ETA_REDIS_URL holds {redis.dbsize()} keys: point it at an empty database "
+                "(redis-cli -n N flushdb)"
+            )
         ids = []
         rng = random.Random(11)
         for number in range(count):

@@ -11,6 +11,7 @@ new version, which is what a screening run records it was checked against.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -518,6 +519,11 @@ def active_watchlists(session: SessionLike) -> LoadedWatchlists:
         cached = _cache.get(key)
         if cached is None or cached.state != state:
             cached = _cache[key] = _build(session, state)
+            # The index is most of a worker's objects and lives until the next list change:
+            # moved out of the cyclic collector's reach, it is not walked again at every full
+            # collection (it holds no reference cycles; reference counting frees it when the
+            # next version replaces it).
+            gc.freeze()
     return cached
 
 

@@ -150,3 +150,20 @@ def test_demo_falls_back_to_the_built_in_sample_and_imports_it_once(session, tmp
     loaded = watchlists.active_watchlists(session)
     [match] = loaded.index.match(Subject("Виктор Дроздов", nationality="RUS"))
     assert match.key == "DEMO-1"
+
+
+def test_a_built_index_is_kept_out_of_the_garbage_collectors_walks(session, tmp_path):
+    import gc
+
+    path = tmp_path / "list.csv"
+    path.write_text("id,full_name,date_of_birth,nationality\nG-1,Gustav Freezer,1970,DEU\n")
+    watchlists.import_watchlist(session, source="FROZEN", fmt="csv", path=path, actor="test")
+    gc.unfreeze()
+    # The cache knows versions by id, and each test starts the ids again: build afresh.
+    watchlists._cache.clear()
+    try:
+        loaded = watchlists.active_watchlists(session)
+        assert loaded.versions["FROZEN"] == 1
+        assert gc.get_freeze_count() > 0  # the index (and all else alive then) is frozen
+    finally:
+        gc.unfreeze()
