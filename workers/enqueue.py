@@ -10,19 +10,13 @@ from rq import Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
-from workers.queues import SCREENING, get_queue
+from workers.queues import get_queue
 
 # Transient failures (a database restart, a network blip) are retried with backoff before a
 # job is given up; interval retries need a worker running with the scheduler (eta worker does).
 DEFAULT_RETRY = Retry(max=3, interval=[10, 60, 300])
 
 _DONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-
-# Seconds a finished job's return value is kept in Redis. Screening's outcome is in the database
-# (the run, its hits, the status) and nothing reads the job's: its job is deleted on success,
-# which spares the worker writing a result per application. Failed jobs are kept either way.
-RESULT_TTL = {SCREENING: 0}
-DEFAULT_RESULT_TTL = 600
 
 
 def enqueue(
@@ -48,7 +42,10 @@ def enqueue(
         "unique": job_id is not None,
         "retry": retry,
         "job_timeout": timeout,
-        "result_ttl": RESULT_TTL.get(queue_name, DEFAULT_RESULT_TTL),
+        # Not 0 for jobs whose result nobody reads (screening): RQ then deletes the job on
+        # success, which reads its executions back from Redis and costs more round trips
+        # than saving a result that expires.
+        "result_ttl": 600,
         "failure_ttl": 7 * 24 * 3600,
     }
     try:
