@@ -124,3 +124,17 @@ def test_the_worker_skips_repeated_heartbeats_but_keeps_its_key_alive(redis, mon
         # Each job's bookkeeping extends the key to the job's timeout + 60 s at least.
         assert fetched.return_value() >= job.timeout
     assert worker.get_state() == "idle"
+
+
+def test_a_suspended_worker_still_stops_before_taking_a_job(redis):
+    from rq.suspension import resume, suspend
+
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-suspended")
+    suspend(redis)
+    try:
+        assert not make_worker(redis, (MAINTENANCE,)).work(burst=True, with_scheduler=False)
+        assert get_queue(MAINTENANCE, redis).count == 1
+    finally:
+        resume(redis)
+    assert make_worker(redis, (MAINTENANCE,)).work(burst=True, with_scheduler=False)
+    assert get_queue(MAINTENANCE, redis).count == 0

@@ -32,17 +32,30 @@ class EtaWorker(SimpleWorker):
     """A SimpleWorker that does not repeat, between two jobs, Redis writes that change nothing.
 
     RQ's work loop sends the worker's heartbeat three times around each job (after the job,
-    before and after dequeueing the next), each as three separate commands, and marks the worker
-    idle twice. Here a heartbeat that would set no longer an expiry than one sent moments ago is
-    skipped, the ones sent go as one pipeline, and a state already written is not written again.
-    Jobs, their registries and their own heartbeats are RQ's, untouched.
+    before and after dequeueing the next), each as three separate commands, marks the worker
+    idle twice and asks Redis whether workers are suspended. Here a heartbeat that would set no
+    longer an expiry than one sent moments ago is skipped, the ones sent go as one pipeline, a
+    state already written is not written again, and suspension is checked once a second. Jobs,
+    their registries and their own heartbeats are RQ's, untouched.
     """
 
     # A heartbeat is skipped only while the worker's key still expires within this many seconds
     # of what the new heartbeat would set (the key lives worker_ttl + 60 s, 480 s by default).
     HEARTBEAT_SLACK_SECONDS = 10
 
+    # `rq suspend` is looked for at most this often, not before every job.
+    SUSPENSION_CHECK_SECONDS = 1.0
+
     _expires_at = float("-inf")  # monotonic time at which the worker's key expires, at the latest
+    _next_suspension_check = float("-inf")
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """Honour `rq suspend`, checking Redis at most once a second rather than for every job."""
+        clock = time.monotonic()
+        if clock < self._next_suspension_check:
+            return
+        self._next_suspension_check = clock + self.SUSPENSION_CHECK_SECONDS
+        super().check_for_suspension(burst)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """Extend the worker's key, unless a heartbeat moments ago already did as much."""
