@@ -703,7 +703,7 @@ def main() -> None:
 
 
 def jobs_per_second(count: int, profile: str | None = None) -> None:
-    """Screen `count` applications through the real job on one SimpleWorker (own SQLite, Redis).
+    """Screen `count` applications through the real job on one worker (own SQLite, Redis).
 
     Uses ETA_REDIS_URL when set (a database number of its own is not chosen: point it at an
     unused one), else an embedded Redis in a temporary folder. The real lists are imported first.
@@ -802,8 +802,11 @@ def jobs_per_second(count: int, profile: str | None = None) -> None:
             Application.status.in_((ApplicationStatus.APPROVED, ApplicationStatus.REFERRED))
         )
         engine = db.engine.dialect.name
-        print(f"\n| screening jobs (real job, {engine}, one SimpleWorker) | value |\n|---|---|")
+        kind = type(worker).__name__
+        print(f"\n| screening jobs (real job, {engine}, one {kind}) | value |\n|---|---|")
         print(f"| applications decided | {decided.count():,} of {count:,} |")
+        # The machine is shared: the load says whether wall time waited for a core.
+        print(f"| load average (1 min) at the end | {os.getloadavg()[0]:.2f} |")
         print(f"| jobs/s per worker (wall) | {count / seconds:,.0f} |")
         print(f"| jobs/s per worker (CPU time) | {count / cpu_seconds:,.0f} |")
     if embedded is not None:
