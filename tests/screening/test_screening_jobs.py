@@ -251,6 +251,46 @@ def test_a_check_that_raises_refers_and_is_named(session, enqueue_screening, run
     assert "The watchlist check could not complete (RuntimeError)" in hit.explanation
 
 
+def test_a_check_that_times_out_refers_after_the_rollback(
+    session, enqueue_screening, run_jobs, monkeypatch
+):
+    from rq.timeouts import JobTimeoutException
+
+    def slow(ctx):
+        raise JobTimeoutException("Task exceeded maximum timeout value (180 seconds)")
+
+    monkeypatch.setitem(service.CHECKS, service.CheckName.HISTORY, slow)
+    application = _screen(session, enqueue_screening, run_jobs)
+    assert application.status == S.REFERRED
+    [hit] = _hits(session, application)
+    assert (hit.check_name, hit.code) == ("check_failed", "history_failed")
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, S.SCREENING, S.REFERRED]
+
+
+def test_a_withdrawal_during_screening_wins_over_the_decision(
+    session, enqueue_screening, run_jobs, monkeypatch
+):
+    from sqlalchemy.orm import Session
+
+    from eta.extensions import db
+
+    def traveller_withdraws(ctx):
+        # Another connection, as the web app would be: the job has only read so far.
+        with Session(db.engine) as other:
+            applications.withdraw(other, other.get(type(ctx.application), ctx.application.id))
+        return []
+
+    monkeypatch.setitem(service.CHECKS, service.CheckName.ANSWERS, traveller_withdraws)
+    application = _screen(session, enqueue_screening, run_jobs)
+    assert application.status == S.WITHDRAWN
+    assert _hits(session, application) == []
+    runs = session.scalar(
+        select(func.count(ScreeningRun.id)).where(ScreeningRun.application_id == application.id)
+    )
+    assert runs == 0
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
+
+
 def test_a_job_delivered_twice_makes_one_run_and_one_decision(
     session, redis, enqueue_screening, run_jobs
 ):
