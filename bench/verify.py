@@ -230,8 +230,8 @@ def _measure(
     headers: dict[str, str],
     connections: int,
     seconds: float,
-) -> tuple[float, float, float, int]:
-    """Requests/s, p50 and p99 in ms, and the number of non-200 answers."""
+) -> tuple[list[float], float, int]:
+    """One closed-loop run: the latencies, the seconds it took, the number of non-200 answers."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(
@@ -240,7 +240,14 @@ def _measure(
     process.start()
     latencies, elapsed, errors = queue.get()
     process.join()
-    latencies.sort()
+    return latencies, elapsed, errors
+
+
+def _summary(runs: list[tuple[list[float], float, int]]) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 in ms, and errors, over several runs of one app."""
+    latencies = sorted(latency for run in runs for latency in run[0])
+    elapsed = sum(run[1] for run in runs)
+    errors = sum(run[2] for run in runs)
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     return len(latencies) / elapsed, p50, p99, errors
@@ -252,6 +259,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--passengers", type=int, default=1000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternate eta and the reference this many times per workload (seconds split)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="eta-bench-verify-"))
@@ -316,11 +329,18 @@ def main() -> None:
             connections = args.connections if "batch" not in name else 2
             _warm_up(ours_port, path, ours_bodies[0], ours_headers)
             _warm_up(reference_port, path, reference_bodies[0], plain)
-            mine = _measure(ours_port, path, ours_bodies, ours_headers, connections, args.seconds)
-            theirs = _measure(
-                reference_port, path, reference_bodies, plain, connections, args.seconds
-            )
-            rows.append((name, connections, mine, theirs))
+            # Alternating short runs, so a neighbour's burst on a shared machine falls on both
+            # apps alike instead of on whichever happened to be measured at the time.
+            share = args.seconds / args.rounds
+            mine_runs, their_runs = [], []
+            for _round in range(args.rounds):
+                mine_runs.append(
+                    _measure(ours_port, path, ours_bodies, ours_headers, connections, share)
+                )
+                their_runs.append(
+                    _measure(reference_port, path, reference_bodies, plain, connections, share)
+                )
+            rows.append((name, connections, _summary(mine_runs), _summary(their_runs)))
             print(f"  measured {name}", flush=True)
     finally:
         _stop(ours)
@@ -338,7 +358,8 @@ def main() -> None:
             f" {ref_rate:>9.1f} {ref_p50:>7.1f} {ref_p99:>7.1f} | {rate / ref_rate:>8.2f}"
         )
     print(
-        f"\n{args.seconds:.0f} s per measurement, gunicorn --workers 2 (sync) for both; "
+        f"\n{args.seconds:.0f} s per measurement in {args.rounds} alternating rounds, "
+        "gunicorn --workers 2 (sync) for both; "
         f"{os.cpu_count()} CPUs shared by servers, load generator and PostgreSQL."
     )
 

@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
+    carrier.configure_engine(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

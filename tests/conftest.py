@@ -101,7 +101,8 @@ def app(test_env: dict[str, str]) -> Iterator[Flask]:
     # Close the pool's connections before interpreter exit, so psycopg has none to warn about.
     with application.app_context():
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +146,8 @@ def make_app(test_env: dict[str, str]) -> Iterator[Callable[..., Flask]]:
     yield make
     for extra in built:
         with extra.app_context():
-            db.engine.dispose()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture

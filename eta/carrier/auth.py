@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
+import logging
+import math
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from eta.accounts import API_KEY_PREFIX_LENGTH, hash_api_key
-from eta.extensions import db
+from eta.extensions import db, limiter
 from eta.models import Carrier, CarrierApiKey, CarrierUser
 from eta.problems import PROBLEM_BASE, Problem
+
+log = logging.getLogger(__name__)
 
 SESSION_USER = "carrier_user_id"
 DEFAULT_RATE_LIMIT = "600/minute"
 _MAX_KEY_LENGTH = 200
+# Keys a worker process remembers having seen (by hash), so a busy carrier's requests skip the
+# key look-up; whether the key is still valid is confirmed by the query log's INSERT.
+_KNOWN_KEYS_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -48,12 +61,47 @@ def _unauthorised(detail: str, error: str) -> Problem:
     )
 
 
-def authenticate_api_key() -> ApiCaller:
-    """The caller of this API request, or a 401 problem for a missing, unknown or revoked key.
+def _known_keys() -> OrderedDict[str, ApiCaller]:
+    known: OrderedDict[str, ApiCaller] = current_app.extensions.setdefault(
+        "eta.carrier_keys", OrderedDict()
+    )
+    return known
 
-    The key is found by its prefix and then compared by hash in constant time, so the time an
-    answer takes says nothing about how much of a key was right.
+
+def revoked_key_problem() -> Problem:
+    """The 401 for a key that is unknown or no longer valid."""
+    return _unauthorised("This API key is unknown or has been revoked.", "invalid_token")
+
+
+def identify_api_key() -> ApiCaller:
+    """Who the request's API key belongs to, or a 401 problem for a missing or unknown key.
+
+    The hot path of the carrier API: a key this process has already seen is recognised by its
+    hash without a database query. That says only who the caller claims to be; the caller must
+    then log its query with :func:`eta.carrier.service.record_queries`, whose INSERT succeeds
+    only while the key and its carrier are active, so a revoked key is refused at once.
     """
+    key = _bearer_key_or_401()
+    digest = hash_api_key(key)
+    known = _known_keys()
+    caller = known.get(digest)
+    if caller is not None:
+        return caller
+    caller = authenticate_api_key()
+    known[digest] = caller
+    while len(known) > _KNOWN_KEYS_SIZE:
+        known.popitem(last=False)
+    return caller
+
+
+def forget_api_key() -> None:
+    """Drop this request's key from the process's known keys (it was found revoked)."""
+    key = _bearer_key()
+    if key is not None:
+        _known_keys().pop(hash_api_key(key), None)
+
+
+def _bearer_key_or_401() -> str:
     if not request.headers.get("Authorization"):
         raise Problem(
             401,
@@ -65,6 +113,16 @@ def authenticate_api_key() -> ApiCaller:
     key = _bearer_key()
     if key is None:
         raise _unauthorised("The Authorization header is not a Bearer API key.", "invalid_request")
+    return key
+
+
+def authenticate_api_key() -> ApiCaller:
+    """The caller of this API request, or a 401 problem for a missing, unknown or revoked key.
+
+    The key is found by its prefix and then compared by hash in constant time, so the time an
+    answer takes says nothing about how much of a key was right.
+    """
+    key = _bearer_key_or_401()
     row = db.session.execute(
         select(CarrierApiKey.id, CarrierApiKey.carrier_id, CarrierApiKey.key_hash)
         .join(Carrier, Carrier.id == CarrierApiKey.carrier_id)
@@ -76,7 +134,7 @@ def authenticate_api_key() -> ApiCaller:
     ).first()
     expected = row.key_hash if row is not None else hash_api_key("")
     if not hmac.compare_digest(hash_api_key(key), expected) or row is None:
-        raise _unauthorised("This API key is unknown or has been revoked.", "invalid_token")
+        raise revoked_key_problem()
     return ApiCaller(carrier_id=row.carrier_id, api_key_id=row.id)
 
 
@@ -91,6 +149,41 @@ def rate_limit_key() -> str:
 def rate_limit() -> str:
     """The per-key limit, from ETA_CARRIER_RATE_LIMIT (flask-limiter syntax)."""
     return str(current_app.config.get("ETA_CARRIER_RATE_LIMIT", DEFAULT_RATE_LIMIT))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_limits(text: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(text))
+
+
+def enforce_rate_limit() -> None:
+    """Count this request against its key's limits; a 429 problem once one is used up.
+
+    Uses the app's Flask-Limiter backend (same Redis storage and strategy) directly: one Redis
+    round trip per limit, where the decorator also read the window back for its headers. When
+    Redis is unreachable the request goes through, as RATELIMIT_SWALLOW_ERRORS says for the
+    rest of the app: a carrier must not be unable to board passengers because of a limiter.
+    """
+    bucket = rate_limit_key()
+    strategy = limiter.limiter
+    for item in _parsed_limits(rate_limit()):
+        try:
+            allowed = strategy.hit(item, "carrier-api", bucket)
+            if allowed:
+                continue
+            reset_at = strategy.get_window_stats(item, "carrier-api", bucket).reset_time
+        except (RedisError, StorageError, OSError):
+            log.warning("carrier rate limit not checked: Redis unavailable")
+            return
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        raise Problem(
+            429,
+            "Too Many Requests",
+            f"This API key is over its limit of {item} requests. "
+            "Retry after the number of seconds in Retry-After, or ask for a higher limit.",
+            type_=PROBLEM_BASE + "rate-limited",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 def signed_in_user() -> CarrierUser | None:

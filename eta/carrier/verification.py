@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import Connection, Executable, bindparam, or_, select, tuple_
 
 from eta.documents import normalise_document_number
 from eta.issuance.keys import KeySet
@@ -135,7 +136,9 @@ class _TokenCheck:
 
 
 def check_passengers(
-    session: SessionLike, queries: Sequence[PassengerQuery], context: VerificationContext
+    session: SessionLike | Connection,
+    queries: Sequence[PassengerQuery],
+    context: VerificationContext,
 ) -> list[Answer]:
     """Answer every query, in order, with one database query for the whole list.
 
@@ -205,23 +208,19 @@ class _Record:
     valid_until: dt.datetime | None
 
 
-def _records(
-    session: SessionLike, jtis: Collection[str], passports: Collection[tuple[str, str]]
-) -> list[_Record]:
-    """The one database query: applications (with any authorisation) for these jtis/passports.
-
-    Only the columns a check needs are read, so a 1,000-passenger batch stays light.
-    """
+@functools.cache
+def _records_statement(by_jti: bool, by_passport: bool) -> Executable:
+    """The records query, built once per shape: building SQL costs more than running it here."""
     conditions = []
-    if jtis:
-        conditions.append(Authorisation.jti.in_(sorted(jtis)))
-    if passports:
+    if by_jti:
+        conditions.append(Authorisation.jti.in_(bindparam("jtis", expanding=True)))
+    if by_passport:
         conditions.append(
             tuple_(
                 Application.passport_issuing_country, Application.passport_number_normalised
-            ).in_(sorted(passports))
+            ).in_(bindparam("passports", expanding=True))
         )
-    rows = session.execute(
+    return (
         select(
             Application.status,
             Application.reference,
@@ -238,21 +237,50 @@ def _records(
         .outerjoin(Authorisation, Authorisation.application_id == Application.id)
         .where(or_(*conditions))
         .order_by(Application.id)
-    ).all()
+    )
+
+
+def _records(
+    session: SessionLike | Connection,
+    jtis: Collection[str],
+    passports: Collection[tuple[str, str]],
+) -> list[_Record]:
+    """The one database query: applications (with any authorisation) for these jtis/passports.
+
+    Only the columns a check needs are read, so a 1,000-passenger batch stays light.
+    """
+    parameters: dict[str, Any] = {}
+    if jtis:
+        parameters["jtis"] = sorted(jtis)
+    if passports:
+        parameters["passports"] = sorted(passports)
+    statement = _records_statement(bool(jtis), bool(passports))
     return [
         _Record(
-            status=row.status,
-            reference=row.reference,
-            date_of_birth=row.date_of_birth,
-            surname_mrz=row.surname_mrz,
-            given_names_mrz=row.given_names_mrz,
-            passport=(row.passport_issuing_country, row.passport_number_normalised),
-            jti=row.jti,
-            revoked_at=row.revoked_at,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
+            status=status,
+            reference=reference,
+            date_of_birth=date_of_birth,
+            surname_mrz=surname_mrz,
+            given_names_mrz=given_names_mrz,
+            passport=(country, number),
+            jti=jti,
+            revoked_at=revoked_at,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
-        for row in rows
+        for (
+            status,
+            reference,
+            date_of_birth,
+            surname_mrz,
+            given_names_mrz,
+            country,
+            number,
+            jti,
+            revoked_at,
+            valid_from,
+            valid_until,
+        ) in session.execute(statement, parameters)
     ]
 
 

@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from eta import applications, issuing
 from eta.accounts import new_api_key, revoke_api_keys
-from eta.extensions import db
+from eta.carrier.service import carrier_engine
 from eta.models import Actor, Carrier, CarrierQuery, Officer
 from eta.timeutil import today, utcnow
 
@@ -77,6 +77,47 @@ def test_revoked_key_is_refused_and_rotation_keeps_two_keys_valid(client, sessio
     response = client.post(VERIFY, json=body, headers={"Authorization": f"Bearer {second}"})
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_a_key_revoked_after_use_is_refused_for_batches_and_bad_bodies(
+    client, session, carrier_key
+):
+    # This process has seen the key (it skips the look-up next time); the revocation must
+    # still count at once, on every endpoint and whatever the body.
+    headers = {"Authorization": f"Bearer {carrier_key}"}
+    body = {"passport_number": "X1", "issuing_country": "SWE"}
+    assert client.post(VERIFY, json=body, headers=headers).status_code == 200
+    assert client.post(BATCH, json={"passengers": [body]}, headers=headers).status_code == 200
+    revoke_api_keys(session, session.scalar(select(Carrier)))
+    assert client.post(BATCH, json={"passengers": [body]}, headers=headers).status_code == 401
+    assert client.post(VERIFY, json={"nope": 1}, headers=headers).status_code == 401
+    malformed = client.post(
+        VERIFY, data=b"{", headers={**headers, "Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 401
+    # A valid key with a bad body still hears what is wrong with the body.
+    carrier = session.scalar(select(Carrier))
+    fresh = {"Authorization": f"Bearer {new_api_key(session, carrier)}"}
+    assert client.post(VERIFY, json={"nope": 1}, headers=fresh).status_code == 422
+    assert client.post(VERIFY, json=body, headers=headers).status_code == 401
+    assert session.scalar(select(func.count()).select_from(CarrierQuery)) == 2
+
+
+def test_a_dropped_database_connection_is_retried(app, client, session, auth_headers):
+    # The carrier engine skips the per-request ping; a connection the server has closed
+    # (restart, idle timeout) must cost a retry, not a 500.
+    engine = carrier_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL to terminate a server connection")
+    body = {"passport_number": "X1", "issuing_country": "SWE"}
+    assert client.post(VERIFY, json=body, headers=auth_headers).status_code == 200
+    with engine.connect() as connection:
+        mine = connection.scalar(text("SELECT pg_backend_pid()"))
+    session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": mine})
+    session.commit()
+    response = client.post(VERIFY, json=body, headers=auth_headers)
+    assert response.status_code == 200
+    assert response.get_json()["reason"] == "not_found"
 
 
 def test_rate_limit_is_per_key_with_a_clear_429(app, client, session, carrier_key):
@@ -325,7 +366,7 @@ def test_batch_of_1000_mixed_passengers_in_order_with_one_query(
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    engine = db.engine
+    engine = carrier_engine()
     event.listen(engine, "before_cursor_execute", count)
     try:
         response = client.post(BATCH, json={"passengers": passengers}, headers=auth_headers)
