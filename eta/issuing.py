@@ -10,7 +10,9 @@ pages show :func:`authorisation_summary`, officers :func:`revoke`, carriers
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import os
 import re
 import threading
 import time
@@ -72,7 +74,14 @@ def issuer() -> str:
 
 
 def _keys_dir() -> str:
-    return str(Path(current_app.config["ETA_KEYS_DIR"]).resolve())
+    return _resolved(str(current_app.config["ETA_KEYS_DIR"]))
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(path: str) -> str:
+    # Resolving walks the path with a system call per component: once per setting, not on
+    # every carrier verification (key_set() is on that path).
+    return str(Path(path).resolve())
 
 
 def keyring() -> Keyring:
@@ -94,7 +103,7 @@ def keyring() -> Keyring:
 
 def _manifest_stamp(path: str) -> tuple[int, int, int] | None:
     try:
-        stat = (Path(path) / "keyring.json").stat()
+        stat = os.stat(os.path.join(path, "keyring.json"))
     except FileNotFoundError:
         return None
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)

@@ -117,6 +117,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     from eta.extensions import db, redis_client
 
     with application.app_context():
+        # The carrier query log writes in batches: let the last test's rows land before the
+        # tables are emptied, not in the next test's.
+        query_log = application.extensions.get("eta.carrier_query_log")
+        if query_log is not None:
+            query_log.flush()
         tables = [table.name for table in db.metadata.sorted_tables]
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

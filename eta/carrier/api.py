@@ -1,8 +1,8 @@
 """The carrier JSON API: verify one passenger or a manifest of up to 1,000 (SPEC §4).
 
 Verification is the hot path of check-in, so each request costs one Redis round trip (the
-rate limit) and two database statements in autocommit: the read of the passengers' records,
-and the INSERT of the query log, which also confirms the API key is still valid.
+rate limit) and one database statement in autocommit, which reads the passengers' records and
+confirms the API key is still valid; the query log is written in batches (querylog.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from eta.carrier.auth import (
     revoked_key_problem,
 )
 from eta.carrier.service import MAX_BATCH, check_and_record, parse_passenger
-from eta.carrier.verification import Answer, PassengerQuery
+from eta.carrier.verification import Answer, ApiKeyNotActive, PassengerQuery
 from eta.extensions import csrf, limiter
 from eta.problems import Problem, validation_problem
 
@@ -53,13 +53,13 @@ def _read(parse: Callable[[dict[str, Any]], T]) -> T:
 
 
 def _answer(queries: list[PassengerQuery], caller: ApiCaller, *, batch: bool) -> list[Answer]:
-    answers = check_and_record(
-        queries, carrier_id=caller.carrier_id, api_key_id=caller.api_key_id, batch=batch
-    )
-    if answers is None:  # the key was revoked after this process last saw it
+    try:
+        return check_and_record(
+            queries, carrier_id=caller.carrier_id, api_key_id=caller.api_key_id, batch=batch
+        )
+    except ApiKeyNotActive:  # revoked since this process last saw the key
         forget_api_key()
-        raise revoked_key_problem()
-    return answers
+        raise revoked_key_problem() from None
 
 
 def _one_passenger(body: dict[str, Any]) -> PassengerQuery:

@@ -77,9 +77,10 @@ def identify_api_key() -> ApiCaller:
     """Who the request's API key belongs to, or a 401 problem for a missing or unknown key.
 
     The hot path of the carrier API: a key this process has already seen is recognised by its
-    hash without a database query. That says only who the caller claims to be; the caller must
-    then log its query with :func:`eta.carrier.service.record_queries`, whose INSERT succeeds
-    only while the key and its carrier are active, so a revoked key is refused at once.
+    hash without a database query. That says only who the caller claims to be: the caller must
+    then pass the key's id to :func:`eta.carrier.service.check_and_record`, whose database
+    read also checks the key and its carrier are still active, so a revoked key is refused
+    at once.
     """
     key = _bearer_key_or_401()
     digest = hash_api_key(key)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Sequence
-from typing import Any, overload
+from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.dml import ReturningInsert
 
 from eta import issuing
+from eta.carrier.querylog import QueryLog
 from eta.carrier.verification import (
     NOT_OK,
     OK,
@@ -24,7 +23,6 @@ from eta.carrier.verification import (
     passport_hash,
 )
 from eta.extensions import db
-from eta.models import Carrier, CarrierApiKey, CarrierQuery
 from eta.timeutil import utcnow
 
 MAX_BATCH = 1000
@@ -115,18 +113,12 @@ def parse_passenger(item: object, path: str, errors: dict[str, list[str]]) -> Pa
 def configure_engine(app: Flask) -> None:
     """Give the carrier API its own engine (a Flask-SQLAlchemy bind) on the app's database.
 
-    Autocommit, because verification needs no transaction and BEGIN and COMMIT would double
-    its round trips; no pre-ping, because a ping per request is a third of the round trips
-    left, and check_and_record retries once on a dropped connection instead. The rest of the
-    app keeps pre-ping, transactions and synchronous commits.
+    Autocommit, because verification is one read and BEGIN and COMMIT would triple its round
+    trips; no pre-ping, because a ping would double them, and check_and_record retries once
+    on a dropped connection instead. The rest of the app keeps pre-ping and transactions.
     """
     url = str(app.config["SQLALCHEMY_DATABASE_URI"])
     engine: dict[str, Any] = {"url": url, "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False}
-    if url.startswith("postgresql"):
-        # The only write here is the query log: a row lost to a server crash in the last
-        # fraction of a second is worth not waiting for a WAL flush on every verification.
-        # (Applications, decisions and revocations are written by the main engine.)
-        engine["connect_args"] = {"options": "-c synchronous_commit=off"}
     binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
     binds.setdefault(CARRIER_BIND, engine)
     app.config["SQLALCHEMY_BINDS"] = binds
@@ -147,52 +139,45 @@ def verification_context(now: dt.datetime | None = None) -> VerificationContext:
     )
 
 
-@overload
-def check_and_record(
-    queries: Sequence[PassengerQuery], *, carrier_id: int, api_key_id: None, batch: bool
-) -> list[Answer]: ...
-
-
-@overload
-def check_and_record(
-    queries: Sequence[PassengerQuery], *, carrier_id: int, api_key_id: int, batch: bool
-) -> list[Answer] | None: ...
-
-
 def check_and_record(
     queries: Sequence[PassengerQuery],
     *,
     carrier_id: int,
     api_key_id: int | None,
     batch: bool,
-) -> list[Answer] | None:
-    """Answer the queries and log them: one read for every passenger, one INSERT per request.
+) -> list[Answer]:
+    """Answer the queries with one database read, and queue their row for the query log.
 
-    Both statements run in autocommit on one connection: nothing here needs a transaction, and
-    BEGIN and COMMIT would double the round trips of the hottest path in the system. Revocation
-    is read from the authorisation rows, so it counts from the moment it is committed.
-
-    With an API key, the log row is written only while that key and its carrier are active;
-    None means they no longer are, and the caller answers 401 instead of the answers.
+    The read runs in autocommit on the carrier engine (see :func:`configure_engine`): nothing
+    here needs a transaction. Revocation is read from the authorisation rows, so it counts
+    from the moment it is committed. With an API key, the same read confirms the key and its
+    carrier are still active, raising ApiKeyNotActive when not. The log row is written by
+    the process's :class:`QueryLog` within half a second.
     """
     context = verification_context()
     engine = carrier_engine()
     for attempt in (1, 2):
         try:
             with engine.connect() as connection:
-                answers = check_passengers(connection, queries, context)
-                row = _log_row(answers, queries, batch=batch, at=context.now)
-                if api_key_id is None:
-                    connection.execute(insert(CarrierQuery).values(carrier_id=carrier_id, **row))
-                    return answers
-                logged = connection.execute(_log_through_key(), {**row, "api_key_id": api_key_id})
-                return answers if logged.first() is not None else None
+                answers = check_passengers(connection, queries, context, api_key_id=api_key_id)
+            break
         except DBAPIError as error:
             # A pooled connection the server dropped (restart, idle timeout): SQLAlchemy has
             # invalidated the pool, so the second attempt gets a fresh connection.
             if not error.connection_invalidated or attempt == 2:
                 raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    row = _log_row(answers, queries, batch=batch, at=context.now)
+    query_log().add({"carrier_id": carrier_id, "api_key_id": api_key_id, **row})
+    return answers
+
+
+def query_log() -> QueryLog:
+    """This app's query log writer (one per app and process, made on first use)."""
+    extensions = current_app.extensions
+    writer = extensions.get("eta.carrier_query_log")
+    if writer is None:
+        writer = extensions["eta.carrier_query_log"] = QueryLog(db.engine)
+    return cast(QueryLog, writer)
 
 
 def _log_row(
@@ -226,30 +211,3 @@ def _log_row(
         "reason": answer.reason,
         "passport_hash": passport_hash(secret, *passport) if passport else None,
     }
-
-
-_LOG_COLUMNS = ("at", "kind", "passengers", "result", "reason", "passport_hash")
-
-
-@functools.cache
-def _log_through_key() -> ReturningInsert[tuple[int]]:
-    """INSERT a log row selected through its API key: no row unless key and carrier are active.
-
-    Built once: the statement is the same for every request, only its parameters change.
-    """
-    columns = CarrierQuery.__table__.c
-    values = [bindparam(name, type_=columns[name].type).label(name) for name in _LOG_COLUMNS]
-    source = (
-        select(CarrierApiKey.carrier_id, CarrierApiKey.id, *values)
-        .join(Carrier, Carrier.id == CarrierApiKey.carrier_id)
-        .where(
-            CarrierApiKey.id == bindparam("api_key_id"),
-            CarrierApiKey.revoked_at.is_(None),
-            Carrier.active.is_(True),
-        )
-    )
-    return (
-        insert(CarrierQuery)
-        .from_select(["carrier_id", "api_key_id", *_LOG_COLUMNS], source)
-        .returning(CarrierQuery.id)
-    )

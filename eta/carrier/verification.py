@@ -10,12 +10,22 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Executable, bindparam, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Executable,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 
 from eta.documents import normalise_document_number
 from eta.issuance.keys import KeySet
 from eta.issuance.tokens import verify
-from eta.models import Application, ApplicationStatus, Authorisation
+from eta.models import Application, ApplicationStatus, Authorisation, Carrier, CarrierApiKey
 from eta.models.base import SessionLike
 
 OK = "OK"
@@ -93,6 +103,10 @@ class Answer:
         return body
 
 
+class ApiKeyNotActive(Exception):
+    """The API key behind a query was revoked, or its carrier deactivated."""
+
+
 @dataclass(frozen=True)
 class VerificationContext:
     """Everything a check needs besides the database: keys, issuer, clock, exemptions."""
@@ -139,13 +153,16 @@ def check_passengers(
     session: SessionLike | Connection,
     queries: Sequence[PassengerQuery],
     context: VerificationContext,
+    *,
+    api_key_id: int | None = None,
 ) -> list[Answer]:
     """Answer every query, in order, with one database query for the whole list.
 
     Tokens are checked in SPEC §5 order: signature and claims here, revocation against the
     database (so a revocation counts the moment it is committed), then the document given.
     Passports are looked up by issuing country and number; an authorisation must be valid at
-    the travel date (default: now).
+    the travel date (default: now). With ``api_key_id``, the same query confirms that key and
+    its carrier are still active, and :class:`ApiKeyNotActive` is raised when they are not.
     """
     answers: list[Answer | None] = [None] * len(queries)
     pending_tokens: dict[int, _TokenCheck] = {}
@@ -172,8 +189,8 @@ def check_passengers(
     jtis = {check.claims["jti"] for check in pending_tokens.values()}
     by_jti: dict[str, _Record] = {}
     by_passport: dict[tuple[str, str], list[_Record]] = {}
-    if jtis or passports:
-        for record in _records(session, jtis, passports):
+    if jtis or passports or api_key_id is not None:
+        for record in _records(session, jtis, passports, api_key_id):
             if record.jti is not None and record.jti in jtis:
                 by_jti[record.jti] = record
             if record.passport in passports:
@@ -208,9 +225,30 @@ class _Record:
     valid_until: dt.datetime | None
 
 
+_RECORD_COLUMNS = (
+    Application.id.label("application_id"),
+    Application.status,
+    Application.reference,
+    Application.date_of_birth,
+    Application.surname_mrz,
+    Application.given_names_mrz,
+    Application.passport_issuing_country,
+    Application.passport_number_normalised,
+    Authorisation.jti,
+    Authorisation.revoked_at,
+    Authorisation.valid_from,
+    Authorisation.valid_until,
+)
+
+
 @functools.cache
-def _records_statement(by_jti: bool, by_passport: bool) -> Executable:
-    """The records query, built once per shape: building SQL costs more than running it here."""
+def _records_statement(by_jti: bool, by_passport: bool, with_key: bool) -> Executable:
+    """The records query, built once per shape: building SQL costs more than running it here.
+
+    With the key, the records are left-joined to a one-row check of the API key, so the
+    answer to "is this caller still allowed?" comes in the same round trip, even when no
+    record matches.
+    """
     conditions = []
     if by_jti:
         conditions.append(Authorisation.jti.in_(bindparam("jtis", expanding=True)))
@@ -220,23 +258,25 @@ def _records_statement(by_jti: bool, by_passport: bool) -> Executable:
                 Application.passport_issuing_country, Application.passport_number_normalised
             ).in_(bindparam("passports", expanding=True))
         )
-    return (
-        select(
-            Application.status,
-            Application.reference,
-            Application.date_of_birth,
-            Application.surname_mrz,
-            Application.given_names_mrz,
-            Application.passport_issuing_country,
-            Application.passport_number_normalised,
-            Authorisation.jti,
-            Authorisation.revoked_at,
-            Authorisation.valid_from,
-            Authorisation.valid_until,
-        )
+    found = (
+        select(*_RECORD_COLUMNS)
         .outerjoin(Authorisation, Authorisation.application_id == Application.id)
-        .where(or_(*conditions))
-        .order_by(Application.id)
+        .where(or_(false(), *conditions))
+    )
+    if not with_key:
+        return found.order_by(Application.id)
+    key_active = exists().where(
+        CarrierApiKey.id == bindparam("api_key_id"),
+        CarrierApiKey.revoked_at.is_(None),
+        Carrier.id == CarrierApiKey.carrier_id,
+        Carrier.active.is_(True),
+    )
+    caller = select(key_active.label("key_active")).subquery("caller")
+    records = found.subquery("found")
+    return (
+        select(caller.c.key_active, *records.c)
+        .select_from(caller.outerjoin(records, true()))
+        .order_by(records.c.application_id)
     )
 
 
@@ -244,31 +284,31 @@ def _records(
     session: SessionLike | Connection,
     jtis: Collection[str],
     passports: Collection[tuple[str, str]],
+    api_key_id: int | None = None,
 ) -> list[_Record]:
     """The one database query: applications (with any authorisation) for these jtis/passports.
 
-    Only the columns a check needs are read, so a 1,000-passenger batch stays light.
+    Only the columns a check needs are read, so a 1,000-passenger batch stays light. Raises
+    :class:`ApiKeyNotActive` when ``api_key_id`` is given and no longer active.
     """
     parameters: dict[str, Any] = {}
     if jtis:
         parameters["jtis"] = sorted(jtis)
     if passports:
         parameters["passports"] = sorted(passports)
-    statement = _records_statement(bool(jtis), bool(passports))
-    return [
-        _Record(
-            status=status,
-            reference=reference,
-            date_of_birth=date_of_birth,
-            surname_mrz=surname_mrz,
-            given_names_mrz=given_names_mrz,
-            passport=(country, number),
-            jti=jti,
-            revoked_at=revoked_at,
-            valid_from=valid_from,
-            valid_until=valid_until,
-        )
-        for (
+    with_key = api_key_id is not None
+    if with_key:
+        parameters["api_key_id"] = api_key_id
+    statement = _records_statement(bool(jtis), bool(passports), with_key)
+    records: list[_Record] = []
+    for result_row in session.execute(statement, parameters):
+        row = tuple(result_row)
+        if with_key:
+            if not row[0]:
+                raise ApiKeyNotActive
+            row = row[1:]
+        (
+            application_id,
             status,
             reference,
             date_of_birth,
@@ -280,8 +320,24 @@ def _records(
             revoked_at,
             valid_from,
             valid_until,
-        ) in session.execute(statement, parameters)
-    ]
+        ) = row
+        if application_id is None:
+            continue  # the key check's row when no record matched
+        records.append(
+            _Record(
+                status=status,
+                reference=reference,
+                date_of_birth=date_of_birth,
+                surname_mrz=surname_mrz,
+                given_names_mrz=given_names_mrz,
+                passport=(country, number),
+                jti=jti,
+                revoked_at=revoked_at,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
+        )
+    return records
 
 
 def _token_answer(query: PassengerQuery, check: _TokenCheck, by_jti: dict[str, _Record]) -> Answer:

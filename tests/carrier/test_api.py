@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from eta import applications, issuing
 from eta.accounts import new_api_key, revoke_api_keys
-from eta.carrier.service import carrier_engine
+from eta.carrier.querylog import QueryLog
+from eta.carrier.service import carrier_engine, query_log
+from eta.extensions import db
 from eta.models import Actor, Carrier, CarrierQuery, Officer
 from eta.timeutil import today, utcnow
 
@@ -100,6 +103,7 @@ def test_a_key_revoked_after_use_is_refused_for_batches_and_bad_bodies(
     fresh = {"Authorization": f"Bearer {new_api_key(session, carrier)}"}
     assert client.post(VERIFY, json={"nope": 1}, headers=fresh).status_code == 422
     assert client.post(VERIFY, json=body, headers=headers).status_code == 401
+    query_log().flush()
     assert session.scalar(select(func.count()).select_from(CarrierQuery)) == 2
 
 
@@ -375,12 +379,13 @@ def test_batch_of_1000_mixed_passengers_in_order_with_one_query(
     assert response.status_code == 200
     results = response.get_json()["results"]
     assert [(r["result"], r["reason"]) for r in results] == expected
-    reads = [
-        s for s in statements if "applications" in s and s.lstrip().upper().startswith("SELECT")
-    ]
-    assert len(reads) == 1, reads
-    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(inserts) == 1 and "carrier_queries" in inserts[0]
+    # One statement in the request: the records of all 1,000 and the key check. The query
+    # log's row is written after, in the log's own batch.
+    assert len(statements) == 1, statements
+    assert "applications" in statements[0] and "carrier_api_keys" in statements[0]
+    query_log().flush()
+    logged = session.scalars(select(CarrierQuery)).all()
+    assert [(row.kind, row.passengers) for row in logged] == [("batch", 1000)]
 
 
 # --- query log ----------------------------------------------------------------------------
@@ -393,6 +398,7 @@ def test_every_query_is_logged_with_a_keyed_passport_hash(
     _post(client, VERIFY, {"token": authorisation.token}, auth_headers)
     _post(client, VERIFY, {"passport_number": "NOPE1", "issuing_country": "SWE"}, auth_headers)
     _post(client, BATCH, {"passengers": [{"token": authorisation.token}] * 3}, auth_headers)
+    query_log().flush()
     rows = session.scalars(select(CarrierQuery).order_by(CarrierQuery.id)).all()
     assert [(r.kind, r.result, r.reason, r.passengers) for r in rows] == [
         ("token", "OK", "ok", 1),
@@ -406,3 +412,45 @@ def test_every_query_is_logged_with_a_keyed_passport_hash(
     assert rows[0].passport_hash == passport_hash(app.config["SECRET_KEY"], "SWE", "L898902C3")
     assert rows[0].passport_hash != passport_hash("another key", "SWE", "L898902C3")
     assert session.scalar(select(func.count()).select_from(CarrierQuery)) == 3
+
+
+def test_the_query_log_reaches_the_table_by_itself(session, auth_headers, client):
+    # No flush by hand: the log's writer thread writes within about half a second.
+    body = {"passport_number": "X1", "issuing_country": "SWE"}
+    for _ in range(3):
+        assert client.post(VERIFY, json=body, headers=auth_headers).status_code == 200
+    deadline = time.monotonic() + 15
+    while session.scalar(select(func.count()).select_from(CarrierQuery)) < 3:
+        assert time.monotonic() < deadline, "the query log was never written"
+        session.rollback()  # a fresh snapshot on the next read
+        time.sleep(0.1)
+    assert query_log().pending == 0
+
+
+def test_the_query_log_keeps_its_rows_while_the_database_is_down(session):
+    carrier = session.scalar(select(Carrier)) or Carrier(name="Down Air")
+    session.add(carrier)
+    session.commit()
+    row = {
+        "carrier_id": carrier.id,
+        "api_key_id": None,
+        "at": utcnow(),
+        "kind": "passport",
+        "passengers": 1,
+        "result": "NOT_OK",
+        "reason": "not_found",
+        "passport_hash": None,
+    }
+    unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    down = QueryLog(unreachable, flush_seconds=3600)
+    down.add(row)
+    down.add(row)
+    assert down.flush() == 0
+    assert down.pending == 2  # kept for the next attempt, not dropped
+    down.close()
+    # The database is back: the same rows are written, once.
+    back = QueryLog(db.engine, flush_seconds=3600)
+    back.add(row)
+    assert back.flush() == 1
+    back.close()
+    assert session.scalar(select(func.count()).select_from(CarrierQuery)) == 1

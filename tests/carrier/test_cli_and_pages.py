@@ -8,6 +8,7 @@ from typing import Any
 from flask import g
 from sqlalchemy import select
 
+from eta.carrier.service import query_log
 from eta.models import CarrierApiKey, CarrierQuery, CarrierUser
 
 PASSWORD = "correct horse battery"
@@ -61,9 +62,11 @@ def test_add_user_reads_the_password_from_stdin(runner, session):
     assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2id$")
 
 
-def test_usage_counts_passengers(runner, client):
+def test_usage_counts_passengers(app, runner, client):
     key = _create(runner)
     _verify(client, key)
+    with app.app_context():
+        query_log().flush()  # written in batches; the usage report reads the table
     result = runner.invoke(args=["carrier", "usage", "Nordic Air"])
     assert "1 passengers checked" in result.output
     assert "passport" in result.output
@@ -137,5 +140,6 @@ def test_passport_check_needs_session_and_csrf(runner, client, session, authoris
         "/carrier/check", json={"passport_number": "A1"}, headers={"X-CSRFToken": token}
     )
     assert bad.status_code == 422 and "issuing_country" in bad.get_json()["errors"]
+    query_log().flush()
     logged = session.scalar(select(CarrierQuery))
     assert (logged.kind, logged.result, logged.api_key_id) == ("passport", "OK", None)
