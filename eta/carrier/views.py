@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -13,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -59,6 +61,19 @@ def check_in() -> str | BaseResponse:
         jwks_url=JWKS_PATH,
         revocations_url=REVOCATIONS_PATH,
     )
+
+
+@blueprint.get("/service-worker.js")
+def service_worker() -> Response:
+    """The check-in page's service worker, served under /carrier/ so that is its scope."""
+    response = send_from_directory(
+        Path(current_app.root_path) / "static" / "js" / "carrier",
+        "service_worker.js",
+        mimetype="text/javascript",
+    )
+    # Browsers check for a new worker on each visit; never let a cache hold an old one.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 def _sign_in_errors(email: str, password: str) -> dict[str, str]:

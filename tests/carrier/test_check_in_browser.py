@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,17 @@ def test_scan_ok_online_then_offline_then_revoked(page, session, authorise, tmp_
     _scan(page, image)
     expect(page.locator("#result")).to_have_attribute("data-result", "OK")
 
+    # Reloading while offline: the service worker serves the page and its scripts from its
+    # cache, and the scan still verifies from the saved keys.
+    expect(page.locator("#check-in")).to_have_attribute("data-offline-ready", "true")
+    reachable = "fetch('/healthz').then(() => 'online', () => 'offline')"
+    assert page.evaluate(reachable) == "offline"  # the worker's own fetches are offline too
+    page.reload()
+    expect(page.locator("#check-in")).to_be_visible()
+    assert page.evaluate(reachable) == "offline"
+    _scan(page, image)
+    expect(page.locator("#result")).to_have_attribute("data-result", "OK")
+
     page.context.set_offline(False)
     issuing.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
@@ -70,6 +82,15 @@ def test_scan_ok_online_then_offline_then_revoked(page, session, authorise, tmp_
     assert page.locator("#result").get_attribute("data-reason") == "revoked"
     assert "revoked" in result.inner_text()
     assert "eta-result--not-ok" in (result.get_attribute("class") or "")
+
+    # Signing out leaves nothing of the staff member's page in the worker's cache.
+    assert page.evaluate("caches.has('eta-check-in-v1')")
+    page.click("text=Sign out")
+    page.wait_for_url("**/carrier/sign-in")
+    deadline = time.monotonic() + 10
+    while page.evaluate("caches.has('eta-check-in-v1')"):
+        assert time.monotonic() < deadline, "the cache outlived the sign-out"
+        time.sleep(0.1)
 
 
 def test_manual_passport_check_in_the_browser(page, session, authorise):

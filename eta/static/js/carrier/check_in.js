@@ -380,6 +380,26 @@
     showResult(answer);
   }
 
+  // The service worker keeps this page, its styles and its scripts for a reload while
+  // offline; it is told which files the page uses, so a new release installs a new worker.
+  function registerServiceWorker() {
+    if (!("serviceWorker" in navigator)) {
+      return;
+    }
+    var assets = Array.prototype.map.call(
+      document.querySelectorAll("link[rel=stylesheet][href], script[src]"),
+      function (element) {
+        var url = new URL(element.href || element.src, location.href);
+        return "asset=" + encodeURIComponent(url.pathname + url.search);
+      }
+    );
+    navigator.serviceWorker
+      .register(text.serviceWorkerUrl + "?" + assets.join("&"), { scope: text.serviceWorkerScope })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function () { root.dataset.offlineReady = "true"; })
+      .catch(function () { root.dataset.offlineReady = "false"; });
+  }
+
   byId("qr-image").addEventListener("change", onImageChosen);
   byId("start-camera").addEventListener("click", startCamera);
   byId("refresh-cache").addEventListener("click", refreshCache);
@@ -387,4 +407,5 @@
   showCacheTime(loadCache());
   setUpDetector();
   refreshCache();
+  registerServiceWorker();
 }());
