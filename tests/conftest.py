@@ -220,7 +220,8 @@ def shared_data() -> Path:
 # ---- browser ----------------------------------------------------------------------------------
 
 
-def _chromium() -> str | None:
+def browser_executable() -> str | None:
+    """Debian's Chromium, where installed (tests that launch a browser of their own use it)."""
     for path in CHROMIUM_PATHS:
         if os.path.exists(path):
             return path
@@ -249,7 +250,7 @@ def live_server(app: Flask) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (skipped, or failed under ETA_REQUIRE_BROWSER)."""
-    executable = _chromium()
+    executable = browser_executable()
     if executable is None:
         message = (
             "browser tests skipped: Chromium not found. Install it with "

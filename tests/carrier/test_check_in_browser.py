@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from eta import issuing
@@ -14,6 +16,7 @@ from eta.accounts import create_carrier
 from eta.issuance.qr import qr_png
 from eta.models import Actor, CarrierUser
 from eta.passwords import hash_password
+from tests.conftest import browser_executable
 
 pytestmark = pytest.mark.browser
 
@@ -91,6 +94,64 @@ def test_scan_ok_online_then_offline_then_revoked(page, session, authorise, tmp_
     while page.evaluate("caches.has('eta-check-in-v1')"):
         assert time.monotonic() < deadline, "the cache outlived the sign-out"
         time.sleep(0.1)
+
+
+def _camera_video(png: bytes, path: Path, width: int = 640, height: int = 480) -> None:
+    """A still Y4M video of the QR image, for Chromium's fake camera (4:2:0, 5 frames)."""
+    qr = Image.open(io.BytesIO(png)).convert("RGB")
+    qr.thumbnail((height - 40, height - 40))
+    frame = Image.new("RGB", (width, height), "white")
+    frame.paste(qr, ((width - qr.width) // 2, (height - qr.height) // 2))
+    luma, blue, red = frame.convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = luma.tobytes() + blue.resize(half).tobytes() + red.resize(half).tobytes()
+    header = f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n".join([b""] + [planes] * 5))
+
+
+def test_scan_with_the_camera(browser, live_server, session, authorise, tmp_path):
+    # The "Scan" button's path: getUserMedia, frames decoded in the page, verified locally.
+    # Chromium's fake camera plays a video of the QR code, as a desk's webcam would see it.
+    carrier, _key = create_carrier(session, "Camera Air")
+    session.add(
+        CarrierUser(
+            carrier_id=carrier.id,
+            email="cam@camera.example",
+            password_hash=hash_password(PASSWORD),
+        )
+    )
+    session.commit()
+    authorisation = authorise()
+    video = tmp_path / "camera.y4m"
+    _camera_video(qr_png(authorisation.token, box_size=4), video)
+    camera_browser = browser.browser_type.launch(
+        executable_path=browser_executable(),
+        args=[
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = camera_browser.new_context(base_url=live_server, locale="en-GB")
+        context.grant_permissions(["camera"], origin=live_server)
+        page = context.new_page()
+        page.goto("/carrier/")
+        page.fill("#email", "cam@camera.example")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/carrier/")
+        expect(page.locator("#cache-refreshed")).to_have_attribute("data-version", "0")
+        page.click("#start-camera")
+        expect(page.locator("#result")).to_have_attribute("data-result", "OK", timeout=20_000)
+        assert page.locator("#result-passport").inner_text() == "L898902C3 (SWE)"
+        expect(page.locator("#camera")).to_be_hidden()  # the camera is let go after a read
+    finally:
+        camera_browser.close()
 
 
 def test_manual_passport_check_in_the_browser(page, session, authorise):
