@@ -740,7 +740,8 @@ def jobs_per_second(count: int, profile: str | None = None) -> None:
     from workers.queues import SCREENING
     from workers.runner import make_worker
 
-    app = create_app()
+    # As `eta worker` builds it: no connection ping before each job.
+    app = create_app({"ETA_DATABASE_PRE_PING": False})
     with app.app_context():
         upgrade()
         for source, fmt, name in watchlists.DEMO_LISTS:
