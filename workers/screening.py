@@ -146,7 +146,8 @@ def _decide(application: Application, result: service.ScreeningResult) -> str:
     )
     if not moved:
         session.rollback()
-        return str(session.get(Application, application_id).status)  # type: ignore[union-attr]
+        current = session.get(Application, application_id)  # what the winner made of it
+        return "missing" if current is None else str(current.status)
     service.record_run(session, application, result, purpose=service.INITIAL)
     session.commit()
     if decision == S.APPROVED:
