@@ -3,6 +3,7 @@
 Usage: .venv/bin/python bench/screening.py [--names 1000000] [--applicants 2000] [--seed 7]
        .venv/bin/python bench/screening.py --jobs 500   (screening jobs per second per worker)
        .venv/bin/python bench/screening.py --jobs 300 --profile /tmp/jobs.prof   (same, profiled)
+       .venv/bin/python bench/screening.py --jobs 300 --filler 200000   (with earlier applications)
 
 Builds a WatchlistIndex from the real UN and OFAC lists (when eta.screening.importers and the
 shared data are present) plus generated people whose names come from name-part pools of several
@@ -702,12 +703,50 @@ def main() -> None:
     print(f"| perturbed listed names found | {found}/{planted} |")
 
 
-def jobs_per_second(count: int, profile: str | None = None) -> None:
+def _insert_filler(count: int, rng: random.Random) -> None:
+    """Add `count` earlier applications (other people, expired), as a database in service has.
+
+    Screening's history check searches them; on a near-empty table a missing index goes unseen.
+    """
+    from sqlalchemy import insert
+
+    from eta.extensions import db
+    from eta.models import Application
+    from tests.factories import application_fields
+
+    table = Application.__table__
+    rows = []
+    for number in range(count):
+        given, _, family = generated_name(rng, rng.choice(CULTURES)).partition(" ")
+        born = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(25_000))
+        rows.append(
+            application_fields(
+                reference=f"F-{number:08d}",
+                status="expired",
+                given_names=given,
+                surname=family or given,
+                given_names_mrz=given.upper(),
+                surname_mrz=(family or given).upper(),
+                date_of_birth=born,
+                passport_number=f"F{number:08d}",
+                passport_number_normalised=f"F{number:08d}",
+            )
+        )
+        if len(rows) == 10_000:
+            db.session.execute(insert(table), rows)  # type: ignore[arg-type]
+            rows = []
+    if rows:
+        db.session.execute(insert(table), rows)  # type: ignore[arg-type]
+    db.session.commit()
+
+
+def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> None:
     """Screen `count` applications through the real job on one worker (own SQLite, Redis).
 
     Uses ETA_REDIS_URL when set (a database number of its own is not chosen: point it at an
     unused one), else an embedded Redis in a temporary folder. The real lists are imported first.
-    With `profile`, the worker runs under cProfile and the statistics are written to that file
+    With `filler`, that many earlier applications are in the database first. With `profile`,
+    the worker runs under cProfile and the statistics are written to that file
     (read them with `python -m pstats FILE`); profiled figures are slower than plain ones.
     """
     import os
@@ -740,7 +779,8 @@ def jobs_per_second(count: int, profile: str | None = None) -> None:
     from workers.queues import SCREENING
     from workers.runner import make_worker
 
-    app = create_app()
+    # As `eta worker` builds it: no connection ping before each job.
+    app = create_app({"ETA_DATABASE_PRE_PING": False})
     with app.app_context():
         upgrade()
         for source, fmt, name in watchlists.DEMO_LISTS:
@@ -758,6 +798,8 @@ def jobs_per_second(count: int, profile: str | None = None) -> None:
             )
         ids = []
         rng = random.Random(11)
+        if filler:
+            _insert_filler(filler, rng)
         for number in range(count):
             culture = rng.choice(CULTURES)
             given, _, family = generated_name(rng, culture).partition(" ")
@@ -816,6 +858,7 @@ def jobs_per_second(count: int, profile: str | None = None) -> None:
 if __name__ == "__main__":
     if "--jobs" in sys.argv:
         profile_to = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
-        jobs_per_second(int(sys.argv[sys.argv.index("--jobs") + 1]), profile_to)
+        filler = int(sys.argv[sys.argv.index("--filler") + 1]) if "--filler" in sys.argv else 0
+        jobs_per_second(int(sys.argv[sys.argv.index("--jobs") + 1]), profile_to, filler)
     else:
         main()

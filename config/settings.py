@@ -114,6 +114,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Test a pooled connection before each use (a round trip per checkout). On for the web
+        # app; the worker turns it off (eta worker, see eta.cli): there a dropped connection
+        # fails one job, which RQ retries, and the pool is invalidated for the next.
+        "ETA_DATABASE_PRE_PING": True,
         "ETA_REDIS_URL": redis_url,
         "ETA_ISSUER": environ.get("ETA_ISSUER", "http://127.0.0.1:5000").rstrip("/"),
         "ETA_KEYS_DIR": str(keys_dir),

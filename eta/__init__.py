@@ -16,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from config import load_settings
     from eta import carrier, cli, errors, i18n, security
     from eta.api import blueprint as api_blueprint
-    from eta.extensions import csrf, db, limiter, migrate, redis_client
+    from eta.extensions import configure_sqlite, csrf, db, limiter, migrate, redis_client
     from eta.health import blueprint as health_blueprint
     from eta.officer import init_app as init_officer
     from eta.public import blueprint as public_blueprint
@@ -32,12 +32,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        "pool_pre_ping": bool(app.config.get("ETA_DATABASE_PRE_PING", True)),
+    }
     carrier.configure_engine(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_sqlite(engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     redis_client.init_app(app)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import scoped_session
 
 from eta.models import AuditEvent
@@ -20,25 +22,65 @@ _CHAIN_LOCK_ID = 0x6574615F61756469
 # session.info key: (transaction, hash of the last event this transaction appended).
 _HEAD_KEY = "eta.audit.head"
 # Built once: building a statement costs more than running it.
-_LOCK = text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_ID})")
 _HEAD_QUERY = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+# PostgreSQL: the lock and the head in one round trip, as one simple query of two statements.
+# Each statement of it takes its own snapshot (READ COMMITTED), so the head is read once the lock
+# is held and sees the last event of whoever held it before; one statement reading the head in a
+# subquery would use a snapshot taken before it waited for the lock, and could fork the chain.
+_LOCK_AND_HEAD = (
+    f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_ID:d}); "  # noqa: S608  (a constant number)
+    "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
+)
+_SQLITE_WRITE_LOCK = text("UPDATE audit_events SET id = id WHERE 1 = 0")
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
 
 
-def _event_hash(prev_hash: str, event: AuditEvent) -> str:
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An audit event to append with `append()`: what `record()` takes, as a value."""
+
+    action: str
+    actor: str
+    object_type: str | None = None
+    object_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _hash(
+    prev_hash: str,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    details: dict[str, Any],
+) -> str:
     body = json.dumps(
         {
-            "at": event.at.isoformat(timespec="microseconds"),
-            "actor": event.actor,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "details": event.details,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "details": details,
         },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
     )
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _event_hash(prev_hash: str, event: AuditEvent) -> str:
+    return _hash(
+        prev_hash,
+        event.at,
+        event.actor,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.details,
+    )
 
 
 def record(
@@ -72,6 +114,51 @@ def record(
     return event
 
 
+def append(session: SessionLike, entries: Sequence[Entry]) -> None:
+    """Append events with one Core INSERT in the session's transaction (the caller commits).
+
+    The same chain and hashes as `record()` for each entry in turn, without building ORM objects
+    or going through a flush; for hot paths (the screening job's decision).
+    """
+    prev_hash = _chain_head(session)
+    rows = []
+    for entry in entries:
+        at = utcnow()
+        details = entry.details or {}
+        event_hash = _hash(
+            prev_hash, at, entry.actor, entry.action, entry.object_type, entry.object_id, details
+        )
+        rows.append(
+            {
+                "at": at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "details": details,
+                "prev_hash": prev_hash,
+                "hash": event_hash,
+            }
+        )
+        prev_hash = event_hash
+    if not rows:
+        return
+    # An executemany runs its rows in order, so ids follow the chain.
+    session.connection().execute(_INSERT, rows)
+    session.info[_HEAD_KEY] = (_innermost_transaction(session), prev_hash)
+
+
+def lock_chain(session: SessionLike) -> None:
+    """Take the chain's lock now, on PostgreSQL (elsewhere a no-op).
+
+    For callers about to update rows with Core statements: `record()` takes the lock before the
+    flush writes the transaction's row changes, and taking locks in that order everywhere keeps
+    two transactions from waiting on each other (an officer's and a job's, say).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.info[_HEAD_KEY] = (_innermost_transaction(session), _chain_head(session))
+
+
 def _innermost_transaction(session: SessionLike) -> object:
     real = session() if isinstance(session, scoped_session) else session
     return real.get_nested_transaction() or real.get_transaction()
@@ -95,15 +182,32 @@ def _chain_head(session: SessionLike) -> str:
         # for its commit and go in one flush, unless an event not yet linked is among them.
         if any(isinstance(pending, AuditEvent) for pending in session.new):
             session.flush()
-        with session.no_autoflush:
-            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
-            head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        return head or GENESIS_HASH
-    # SQLite has no such lock: writing what is pending takes the database's write lock, which
-    # holds other writers off until this transaction ends. It also puts earlier events of this
-    # transaction in the chain before this one.
+        return _locked_head_postgresql(session)
+    # SQLite has no such lock: a write takes the database's write lock, which holds other
+    # writers off until this transaction ends. Writing what is pending puts earlier events of
+    # this transaction in the chain before this one; the write that changes nothing takes the
+    # lock when nothing was pending (an audit event as a transaction's first change), else the
+    # head would be read outside any transaction and two writers could link to the same one.
     session.flush()
-    return session.scalar(_HEAD_QUERY) or GENESIS_HASH
+    connection = session.connection()
+    connection.execute(_SQLITE_WRITE_LOCK)
+    return connection.execute(_HEAD_QUERY).scalar() or GENESIS_HASH
+
+
+def _locked_head_postgresql(session: SessionLike) -> str:
+    # Through SQLAlchemy (its events, its error wrapping and disconnect handling), without
+    # parameters: psycopg then sends the two statements as one simple query and receives both
+    # results before returning, so the second is a step through what already arrived.
+    result = session.connection().exec_driver_sql(
+        _LOCK_AND_HEAD, execution_options={"no_parameters": True}
+    )
+    cursor = result.cursor
+    try:
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        result.close()
+    return str(row[0]) if row else GENESIS_HASH
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,37 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from eta.extensions import db, redis_client
+
+# ScriptInfo.data key: the name of the command being run, known before the app is built.
+_COMMAND_KEY = "eta.command"
 
 
 def _create_app() -> Flask:
     from eta import create_app
 
+    context = click.get_current_context(silent=True)
+    info = context.find_object(ScriptInfo) if context is not None else None
+    if info is not None and info.data.get(_COMMAND_KEY) == "worker":
+        # A worker holds its pooled connections for its whole life and uses one per job: no
+        # ping before each (a round trip a job). A connection the server dropped fails that
+        # job, which RQ retries, and SQLAlchemy discards the pool's other connections with it.
+        return create_app({"ETA_DATABASE_PRE_PING": False})
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+class _EtaGroup(FlaskGroup):
+    """FlaskGroup that notes which command runs before the app is built for it."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Look up a command, noting its name for `_create_app` first."""
+        ctx.ensure_object(ScriptInfo).data.setdefault(_COMMAND_KEY, name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_EtaGroup, create_app=_create_app, add_default_commands=True)
 def main() -> None:
     """eta: Electronic Travel Authorisation."""
 

@@ -75,7 +75,13 @@ def _reset_database(url: str) -> None:
     from sqlalchemy import create_engine, text
 
     if url.startswith("sqlite"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        for leftover in (
+            path,
+            path.with_name(f"{path.name}-wal"),
+            path.with_name(f"{path.name}-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
         return
     engine = create_engine(url)
     with engine.begin() as connection:

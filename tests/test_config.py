@@ -99,3 +99,12 @@ def test_optional_settings_come_from_the_environment(tmp_path):
     assert "ETA_DASHBOARD_DAYS" not in settings  # unset: the code's own default applies
     with pytest.raises(ConfigurationError, match="ETA_DASHBOARD_DAYS must be a whole number"):
         load_settings(tmp_path, {"ETA_DASHBOARD_DAYS": "thirty"})
+
+
+def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(session):
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    assert session.scalar(text("PRAGMA journal_mode")) == "wal"
+    assert session.scalar(text("PRAGMA synchronous")) == 1  # NORMAL

@@ -160,3 +160,60 @@ def test_references_are_human_friendly():
         assert not set(reference.replace("ETA-", "").replace("-", "")) & set("01OIL")
     sample = next(iter(seen))
     assert applications.normalise_reference(sample.lower().replace("-", " ")) == sample
+
+
+def test_advance_writes_what_transition_writes_with_core_statements(session):
+    application = submitted_application(session)
+    deadline = utcnow() + dt.timedelta(hours=96)
+    moved = applications.advance(
+        session,
+        application,
+        [S.SCREENING, S.REFERRED],
+        reason_code="screening_hit",
+        decision_deadline=deadline,
+    )
+    assert moved
+    # The object already says what the database holds, without a pending change of its own.
+    assert application.status == S.REFERRED and application.version == 2
+    assert not session.dirty
+    session.commit()
+    session.expire_all()
+    assert (application.status, application.version) == (S.REFERRED, 2)
+    assert abs(application.decision_deadline - deadline) < dt.timedelta(seconds=1)
+    steps = [(e.from_status, e.to_status, e.reason_code) for e in application.events]
+    assert steps == [
+        (None, S.SUBMITTED, None),
+        (S.SUBMITTED, S.SCREENING, None),
+        (S.SCREENING, S.REFERRED, "screening_hit"),
+    ]
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["application.submitted", "application.screening", "application.referred"]
+    # Then the ORM's own changes keep linking to the chain and using the version column.
+    applications.approve(session, application, officer_id=None)
+    assert application.version == 3
+    assert verify_chain(session).ok
+
+
+def test_advance_changes_nothing_when_the_application_moved_since_it_was_loaded(session):
+    from sqlalchemy.orm import Session
+
+    application = submitted_application(session)
+    with Session(session.get_bind()) as other:
+        applications.withdraw(other, other.get(type(application), application.id))
+    # `application` still says submitted, version 1: the UPDATE must match no row.
+    assert not applications.advance(session, application, [S.SCREENING, S.APPROVED])
+    session.rollback()
+    assert application.status == S.WITHDRAWN
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
+    assert verify_chain(session).ok
+
+
+def test_advance_refuses_an_illegal_path_before_writing(session):
+    application = submitted_application(session)
+    with pytest.raises(LifecycleError):
+        applications.advance(session, application, [S.APPROVED])
+    with pytest.raises(LifecycleError):
+        applications.advance(session, application, [S.SCREENING, S.REFERRED, S.REFUSED])
+    session.rollback()
+    assert application.status == S.SUBMITTED
+    assert session.scalar(select(func.count(ApplicationEvent.id))) == 1

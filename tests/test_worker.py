@@ -138,3 +138,36 @@ def test_a_suspended_worker_still_stops_before_taking_a_job(redis):
         resume(redis)
     assert make_worker(redis, (MAINTENANCE,)).work(burst=True, with_scheduler=False)
     assert get_queue(MAINTENANCE, redis).count == 0
+
+
+def test_the_eta_worker_command_builds_its_app_without_a_connection_ping(redis, monkeypatch):
+    from click.testing import CliRunner
+
+    import eta
+    from eta.cli import main
+    from eta.extensions import db
+
+    built = []
+    real_create_app = eta.create_app
+
+    def spy(test_config=None):
+        built.append(real_create_app(test_config))
+        return built[-1]
+
+    monkeypatch.setattr(eta, "create_app", spy)
+    try:
+        result = CliRunner().invoke(main, ["worker", "--burst", "--queues", MAINTENANCE])
+        assert result.exit_code == 0, result.output
+        result = CliRunner().invoke(main, ["routes"])
+        assert result.exit_code == 0, result.output
+        worker_app, other_app = built
+        assert worker_app.config["ETA_DATABASE_PRE_PING"] is False
+        assert other_app.config["ETA_DATABASE_PRE_PING"] is True
+        # SQLAlchemy keeps the option on the pool (no public accessor).
+        for app, pings in ((worker_app, False), (other_app, True)):
+            with app.app_context():
+                assert db.engine.pool._pre_ping is pings
+    finally:
+        for app in built:
+            with app.app_context():
+                db.engine.dispose()

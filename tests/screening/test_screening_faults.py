@@ -101,3 +101,43 @@ def test_redis_down_at_submission_is_decided_after_redis_returns(app, session, r
     run_jobs((SCREENING,))
     assert _status(session, application_id) == S.APPROVED
     assert _runs_and_decisions(session, application_id) == (1, 1)
+
+
+def test_a_connection_the_server_dropped_fails_one_job_which_is_retried(make_app, session, redis):
+    """A worker does not ping pooled connections: a dropped one fails a job, never loses it."""
+    from sqlalchemy import text
+
+    from eta.extensions import db
+    from workers.queues import get_queue
+    from workers.runner import make_worker
+    from workers.screening import screen_job_id
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("terminates a PostgreSQL server process")
+    worker_app = make_app({"ETA_DATABASE_PRE_PING": False})
+    application_id = submitted_application(session).id
+    with worker_app.app_context():
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()  # back to the pool, as between two jobs
+    assert session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    session.commit()
+    job = enqueue(
+        redis, SCREENING, SCREEN_JOB, application_id, job_id=screen_job_id(application_id)
+    )
+
+    def work() -> None:
+        with worker_app.app_context():
+            make_worker(redis, (SCREENING,)).work(burst=True, with_scheduler=False)
+
+    work()
+    job.refresh()
+    # Failed on the dead connection, retry scheduled (RQ's Retry), nothing recorded.
+    assert job.get_status() == JobStatus.SCHEDULED
+    assert job.retries_left == 2
+    assert _status(session, application_id) == S.SUBMITTED
+    assert _runs_and_decisions(session, application_id) == (0, 0)
+    # The retry, brought forward instead of waiting out its interval, gets a fresh connection.
+    get_queue(SCREENING, redis).enqueue_job(job)
+    work()
+    assert _status(session, application_id) == S.APPROVED
+    assert _runs_and_decisions(session, application_id) == (1, 1)
