@@ -63,6 +63,11 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
     ("ETA_RULE_DRY_RUN_SIZE", int),  # applications a rule's dry run looks back over
     ("ETA_DASHBOARD_DAYS", int),  # the dashboard's window
     ("ETA_APPEAL_TEXT", str),  # how a refused traveller asks for a review
+    # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to believe (0: none).
+    # Behind one nginx or load balancer: 1. Without it every per-IP rate limit would count
+    # the proxy's address, so one busy hour would lock out every traveller.
+    ("ETA_TRUSTED_PROXIES", int),
+    ("ETA_OFFICER_SIGN_IN_RATE_LIMIT", str),  # per client address, both sign-in steps
 )
 
 

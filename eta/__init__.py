@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     }
     carrier.configure_engine(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    proxies = int(app.config.get("ETA_TRUSTED_PROXIES") or 0)
+    if proxies:
+        # The client's address and scheme as the trusted proxies saw them: rate limits count
+        # travellers, not the proxy, and redirects and cookies know the request was HTTPS.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies
+        )
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 

@@ -19,7 +19,7 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from eta import audit
-from eta.extensions import db, login_manager
+from eta.extensions import db, limiter, login_manager
 from eta.models import Officer, Role
 from eta.officer.blueprint import blueprint, me, role_required
 from eta.passwords import check_password, hash_password
@@ -122,7 +122,14 @@ def _fail(officer: Officer | None, stage: str) -> None:
     db.session.commit()
 
 
+def _sign_in_limit() -> str:
+    return str(current_app.config.get("ETA_OFFICER_SIGN_IN_RATE_LIMIT", "20/minute;200/hour"))
+
+
+# Per client address, on top of the per-account lock: guessing one password across many
+# accounts (spraying) never trips an account's lock, so the address is counted too.
 @blueprint.route("/sign-in", methods=["GET", "POST"])
+@limiter.shared_limit(_sign_in_limit, scope="officer-sign-in", methods=["POST"])
 def sign_in() -> ResponseReturnValue:
     """First step: email address and password."""
     if current_user.is_authenticated:
@@ -189,6 +196,7 @@ def otpauth_qr_data_uri(uri: str) -> str:
 
 
 @blueprint.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.shared_limit(_sign_in_limit, scope="officer-sign-in", methods=["POST"])
 def sign_in_code() -> ResponseReturnValue:
     """Second step: a code from the authenticator app (enrolment QR on first sign-in)."""
     officer = _pending_officer()

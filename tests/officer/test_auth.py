@@ -183,3 +183,44 @@ def test_a_deactivated_officer_is_signed_out(
         officer.active = False
         db.session.commit()
     assert client.get("/officer/").status_code == 302
+
+
+def test_sign_in_attempts_are_limited_per_address_across_accounts(
+    app: Flask, make_officer: Callable[..., Staff], monkeypatch
+) -> None:
+    # One password tried against many accounts never locks any of them: the address is
+    # counted too, over both steps of the sign-in.
+    monkeypatch.setitem(app.config, "ETA_OFFICER_SIGN_IN_RATE_LIMIT", "3/day")
+    staff = make_officer()
+    client = app.test_client()
+    accounts = [Staff(0, f"guess{n}@border.test", "officer", "") for n in range(3)]
+    assert [_password_step(client, who, "Summer2026!").status_code for who in accounts] == [
+        400,
+        400,
+        400,
+    ]
+    assert _password_step(client, staff).status_code == 429
+    with app.app_context():
+        officer = db.session.get(Officer, staff.id)
+        assert officer is not None and officer.failed_sign_ins == 0  # nobody's account locked
+    # Another address is not held back by this one, and its code step counts in the same
+    # allowance as its password step: 1 password + 2 codes, then 429.
+    other = app.test_client()
+    elsewhere = {"REMOTE_ADDR": "192.0.2.44"}
+    token = csrf_token(other, "/officer/sign-in")
+    allowed = other.post(
+        "/officer/sign-in",
+        data={"csrf_token": token, "email": staff.email, "password": PASSWORD},
+        environ_overrides=elsewhere,
+    )
+    assert allowed.status_code == 302
+    token = csrf_token(other, "/officer/sign-in/code")
+    codes = [
+        other.post(
+            "/officer/sign-in/code",
+            data={"csrf_token": token, "code": "000000"},
+            environ_overrides=elsewhere,
+        ).status_code
+        for _ in range(3)
+    ]
+    assert codes == [400, 400, 429]
