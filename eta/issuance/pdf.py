@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
+import arabic_reshaper
+from bidi import get_display
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -30,6 +33,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "surname": "Surname (as in passport)",
     "given_names": "Given names (as in passport)",
     "name_as_entered": "Name as entered in the application",
+    "name_not_printable": "(in a script this document cannot print: see the names above)",
     "date_of_birth": "Date of birth",
     "passport_number": "Passport number",
     "issuing_country": "Issuing country",
@@ -56,6 +60,9 @@ FRENCH_LABELS: dict[str, str] = {
     "surname": "Nom (comme sur le passeport)",
     "given_names": "Prénoms (comme sur le passeport)",
     "name_as_entered": "Nom saisi dans la demande",
+    "name_not_printable": (
+        "(dans une écriture que ce document ne peut pas imprimer : voir plus haut)"
+    ),
     "date_of_birth": "Date de naissance",
     "passport_number": "Numéro de passeport",
     "issuing_country": "Pays de délivrance",
@@ -130,6 +137,26 @@ def _fonts() -> _Fonts:
             return _Fonts("EtaSans", "EtaSans-Bold")
     # Without DejaVu only Latin-1 names print correctly; MRZ forms always do.
     return _Fonts("Helvetica", "Helvetica-Bold")
+
+
+def _printable(text: str, font: str) -> str | None:
+    """``text`` ready to draw in ``font``, or None when the font lacks some of its letters.
+
+    reportlab draws characters one by one, left to right, as they come: Arabic letters would
+    stand apart in their isolated forms and right-to-left names would read backwards. So
+    Arabic is shaped into its joined forms and right-to-left runs put in visual order (the
+    Unicode bidirectional algorithm). A name in a script the font does not have (DejaVu has
+    no CJK) is not printed as empty boxes.
+    """
+    if any(unicodedata.bidirectional(character) in ("R", "AL") for character in text):
+        text = get_display(arabic_reshaper.reshape(text))
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    glyphs = getattr(face, "charToGlyph", None)
+    if glyphs is not None and any(
+        ord(character) not in glyphs for character in text if not character.isspace()
+    ):
+        return None
+    return text
 
 
 def _labels(labels: Mapping[str, str] | str | None) -> dict[str, str]:
@@ -232,7 +259,10 @@ def authorisation_pdf(
         margin, y, column_width, text["given_names"], data.given_names_mrz or text["none"]
     )
     as_entered = " ".join(part for part in (data.given_names, data.surname) if part)
-    y = writer.field(margin, y, column_width, text["name_as_entered"], as_entered)
+    printable = _printable(as_entered, fonts.bold)
+    y = writer.field(
+        margin, y, column_width, text["name_as_entered"], printable or text["name_not_printable"]
+    )
     y = writer.field(
         margin, y, column_width, text["date_of_birth"], format_date(data.date_of_birth)
     )

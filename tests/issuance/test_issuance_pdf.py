@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -144,3 +145,37 @@ def test_same_input_gives_the_same_bytes(document: AuthorisationDocument) -> Non
     assert first.startswith(b"%PDF-")
     assert authorisation_pdf(document) == first
     assert b"Wolfe" not in first and b"WOLFE" not in first.split(b"stream")[0]  # no PII in info
+
+
+@pytest.mark.parametrize(
+    ("given", "family", "extracted", "unshaped"),
+    [
+        # Arabic: letters joined in their contextual forms (U+FExx), not standing apart.
+        ("محمد", "علي", "\ufee3\ufea4\ufee4\ufeaa \ufecb\ufee0\ufef2", "محمد علي"),
+        # Hebrew: drawn right to left, so a reader (pdftotext applies the bidirectional
+        # algorithm too) gets it back in logical order; drawn as typed, it reads backwards.
+        ("דוד", "כהן", "דוד כהן", "ןהכ דוד"),
+    ],
+)
+def test_right_to_left_names_are_shaped_and_in_visual_order(
+    document: AuthorisationDocument,
+    tmp_path: Path,
+    given: str,
+    family: str,
+    extracted: str,
+    unshaped: str,
+) -> None:
+    pdf = authorisation_pdf(replace(document, given_names=given, surname=family))
+    text = _text(pdf, tmp_path).replace("\u202b", "").replace("\u202c", "")
+    assert extracted in text
+    assert unshaped not in text
+
+
+def test_a_name_in_a_script_the_font_lacks_is_not_printed_as_boxes(
+    document: AuthorisationDocument, tmp_path: Path
+) -> None:
+    pdf = authorisation_pdf(replace(document, given_names="太郎", surname="山田"))
+    text = " ".join(_text(pdf, tmp_path).split())
+    assert "山" not in text and "太" not in text
+    assert DEFAULT_LABELS["name_not_printable"] in text
+    assert "WOLFESCHLEGELSTEINHAUSEN" in text  # the passport's names are always there
