@@ -20,6 +20,7 @@ from eta.accounts import create_carrier
 from eta.extensions import db
 from eta.models import Application, Officer
 from eta.refusals import describe
+from tests.accessibility import no_serious_violations
 from tests.officer.conftest import PASSWORD, Staff
 
 pytestmark = pytest.mark.browser
@@ -93,12 +94,15 @@ def test_officer_journey_in_chromium(
         for body in _outbox(test_env)
         if (match := re.search(r"https?://\S+/respond/\S+", body))
     )
-    traveller = browser.new_context(base_url=live_server).new_page()
+    # CSP bypassed only so the test can inject axe into the traveller's pages.
+    traveller = browser.new_context(base_url=live_server, bypass_csp=True).new_page()
     traveller.goto("/respond/" + link.rsplit("/respond/", 1)[1])
     assert "What were you convicted of" in traveller.locator("#questions").inner_text()
+    no_serious_violations(traveller)
     traveller.fill("#answer", "Shoplifting in 2009; the conviction is spent.")
     traveller.click("main button[type=submit]")
     assert "Answer sent" in traveller.locator("h1").inner_text()
+    no_serious_violations(traveller)
 
     # Back in the queue, the officer proposes a refusal.
     page.goto(f"/officer/cases/{refused_id}")

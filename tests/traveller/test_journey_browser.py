@@ -5,24 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eta.timeutil import today
+from tests.accessibility import no_serious_violations
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "eta" / "static" / "vendor" / "axe-core" / "axe.min.js"
 ARRIVAL = today() + dt.timedelta(days=45)
-
-SERIOUS = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations
-    .filter(v => v.impact === "serious" || v.impact === "critical")
-    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
-}"""
 
 WORDS = {
     "en": {"start": "Start now", "error": "Error:", "change": "Change"},
@@ -39,16 +31,6 @@ def tab(request: pytest.FixtureRequest, browser: Any, live_server: str) -> Itera
     page.language = request.param
     yield page
     context.close()
-
-
-def no_serious_violations(page: Any, always: bool = False) -> None:
-    # Every page is checked in English; the French run (same templates) checks the pages
-    # marked `always`, to keep the suite fast.
-    if page.language != "en" and not always:
-        return
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(SERIOUS)
-    assert violations == [], (page.url, violations)
 
 
 def fill_date(page: Any, field: str, day: dt.date) -> None:
@@ -85,7 +67,7 @@ def test_whole_journey_then_status(tab: Any) -> None:
     assert summary.is_visible()
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.input_value("#passport-expiry-date-year") == "2032"  # what was typed is kept
-    no_serious_violations(page, always=True)
+    no_serious_violations(page)
     summary.locator("a[href='#passport-number']").click()
     assert page.evaluate("document.activeElement.id") == "passport-number"
     page.fill("#passport-number", "L898 902-C3")
@@ -141,7 +123,7 @@ def test_whole_journey_then_status(tab: Any) -> None:
 
     # Check your answers, then change the email through its Change link.
     assert "/apply/check" in page.url
-    no_serious_violations(page, always=True)
+    no_serious_violations(page)
     assert "L898902C3" in page.inner_text("main")
     with page.expect_navigation():
         page.click("a[href^='/apply/contact?return=check']")
