@@ -30,25 +30,30 @@ def _scan(page: Any, image: Path) -> Any:
     return result
 
 
-def test_scan_ok_online_then_offline_then_revoked(page, session, authorise, tmp_path):
-    carrier, _key = create_carrier(session, "Browser Air")
+def _desk_staff(session: Any, carrier_name: str, email: str) -> None:
+    """A carrier with one check-in staff member who signs in with PASSWORD."""
+    carrier, _key = create_carrier(session, carrier_name)
     session.add(
-        CarrierUser(
-            carrier_id=carrier.id,
-            email="gate@browser.example",
-            password_hash=hash_password(PASSWORD),
-        )
+        CarrierUser(carrier_id=carrier.id, email=email, password_hash=hash_password(PASSWORD))
     )
     session.commit()
+
+
+def _sign_in(page: Any, email: str) -> None:
+    page.goto("/carrier/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/carrier/")
+
+
+def test_scan_ok_online_then_offline_then_revoked(page, session, authorise, tmp_path):
+    _desk_staff(session, "Browser Air", "gate@browser.example")
     authorisation = authorise()
     image = tmp_path / "qr.png"
     image.write_bytes(qr_png(authorisation.token))
 
-    page.goto("/carrier/")
-    page.fill("#email", "gate@browser.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/carrier/")
+    _sign_in(page, "gate@browser.example")
     expect(page.locator("#cache-refreshed")).to_have_attribute("data-version", "0")
 
     result = _scan(page, image)
@@ -112,15 +117,7 @@ def _camera_video(png: bytes, path: Path, width: int = 640, height: int = 480) -
 def test_scan_with_the_camera(browser, live_server, session, authorise, tmp_path):
     # The "Scan" button's path: getUserMedia, frames decoded in the page, verified locally.
     # Chromium's fake camera plays a video of the QR code, as a desk's webcam would see it.
-    carrier, _key = create_carrier(session, "Camera Air")
-    session.add(
-        CarrierUser(
-            carrier_id=carrier.id,
-            email="cam@camera.example",
-            password_hash=hash_password(PASSWORD),
-        )
-    )
-    session.commit()
+    _desk_staff(session, "Camera Air", "cam@camera.example")
     authorisation = authorise()
     video = tmp_path / "camera.y4m"
     _camera_video(qr_png(authorisation.token, box_size=4), video)
@@ -140,11 +137,7 @@ def test_scan_with_the_camera(browser, live_server, session, authorise, tmp_path
         context = camera_browser.new_context(base_url=live_server, locale="en-GB")
         context.grant_permissions(["camera"], origin=live_server)
         page = context.new_page()
-        page.goto("/carrier/")
-        page.fill("#email", "cam@camera.example")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/carrier/")
+        _sign_in(page, "cam@camera.example")
         expect(page.locator("#cache-refreshed")).to_have_attribute("data-version", "0")
         page.click("#start-camera")
         expect(page.locator("#result")).to_have_attribute("data-result", "OK", timeout=20_000)
@@ -155,21 +148,9 @@ def test_scan_with_the_camera(browser, live_server, session, authorise, tmp_path
 
 
 def test_manual_passport_check_in_the_browser(page, session, authorise):
-    carrier, _key = create_carrier(session, "Manual Air")
-    session.add(
-        CarrierUser(
-            carrier_id=carrier.id,
-            email="desk@manual.example",
-            password_hash=hash_password(PASSWORD),
-        )
-    )
-    session.commit()
+    _desk_staff(session, "Manual Air", "desk@manual.example")
     authorise()
-    page.goto("/carrier/sign-in")
-    page.fill("#email", "desk@manual.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/carrier/")
+    _sign_in(page, "desk@manual.example")
     page.fill("#passport_number", "L898902C3")
     page.fill("#issuing_country", "swe")
     page.click("#manual-check button[type=submit]")
