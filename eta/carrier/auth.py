@@ -28,7 +28,7 @@ SESSION_USER = "carrier_user_id"
 DEFAULT_RATE_LIMIT = "600/minute"
 _MAX_KEY_LENGTH = 200
 # Keys a worker process remembers having seen (by hash), so a busy carrier's requests skip the
-# key look-up; whether the key is still valid is confirmed by the query log's INSERT.
+# key look-up; whether the key is still valid is confirmed by the verification's one read.
 _KNOWN_KEYS_SIZE = 1024
 
 
