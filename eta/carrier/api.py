@@ -1,8 +1,9 @@
 """The carrier JSON API: verify one passenger or a manifest of up to 1,000 (SPEC §4).
 
 Verification is the hot path of check-in, so each request costs one Redis round trip (the
-rate limit) and one database statement in autocommit, which reads the passengers' records and
-confirms the API key is still valid; the query log is written in batches (querylog.py).
+rate limit, which also reads the carrier state's version: admission.py) and, for passports, one
+database statement in autocommit; tokens are answered from the process's carrier state
+(state.py) while it is current. The query log is written in batches (querylog.py).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, jsonify, request
 
 from eta.api.body import json_object
+from eta.carrier.admission import Admission
 from eta.carrier.auth import (
     ApiCaller,
+    admit_request,
     authenticate_api_key,
-    enforce_rate_limit,
     forget_api_key,
     identify_api_key,
     revoked_key_problem,
@@ -34,13 +36,13 @@ T = TypeVar("T")
 
 @limiter.request_filter
 def _limited_per_key() -> bool:
-    """Flask-Limiter skips these views: enforce_rate_limit counts them per key, more cheaply."""
+    """Flask-Limiter skips these views: admit_request counts them per key, more cheaply."""
     return request.blueprint == blueprint.name
 
 
-def _caller() -> ApiCaller:
-    enforce_rate_limit()
-    return identify_api_key()
+def _caller() -> tuple[ApiCaller, Admission]:
+    admission = admit_request()
+    return identify_api_key(), admission
 
 
 def _read(parse: Callable[[dict[str, Any]], T]) -> T:
@@ -52,10 +54,16 @@ def _read(parse: Callable[[dict[str, Any]], T]) -> T:
         raise
 
 
-def _answer(queries: list[PassengerQuery], caller: ApiCaller, *, batch: bool) -> list[Answer]:
+def _answer(
+    queries: list[PassengerQuery], caller: ApiCaller, admission: Admission, *, batch: bool
+) -> list[Answer]:
     try:
         return check_and_record(
-            queries, carrier_id=caller.carrier_id, api_key_id=caller.api_key_id, batch=batch
+            queries,
+            carrier_id=caller.carrier_id,
+            api_key_id=caller.api_key_id,
+            batch=batch,
+            state_version=admission.state_version,
         )
     except ApiKeyNotActive:  # revoked since this process last saw the key
         forget_api_key()
@@ -96,16 +104,16 @@ def _manifest(body: dict[str, Any]) -> list[PassengerQuery]:
 @blueprint.post("/verify")
 def verify() -> Response:
     """Verify one passenger by token or by passport data."""
-    caller = _caller()
+    caller, admission = _caller()
     query = _read(_one_passenger)
-    (answer,) = _answer([query], caller, batch=False)
+    (answer,) = _answer([query], caller, admission, batch=False)
     return jsonify(answer.to_json())
 
 
 @blueprint.post("/verify-batch")
 def verify_batch() -> Response:
     """Verify up to 1,000 passengers in one request; the answers come in the same order."""
-    caller = _caller()
+    caller, admission = _caller()
     queries = _read(_manifest)
-    answers = _answer(queries, caller, batch=True)
+    answers = _answer(queries, caller, admission, batch=True)
     return jsonify({"results": [answer.to_json() for answer in answers]})

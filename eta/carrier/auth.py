@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
-import logging
-import math
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
-from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
-from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from eta.accounts import API_KEY_PREFIX_LENGTH, hash_api_key
-from eta.extensions import db, limiter
+from eta.carrier.admission import Admission, admit
+from eta.extensions import db
 from eta.models import Carrier, CarrierApiKey, CarrierUser
 from eta.problems import PROBLEM_BASE, Problem
-
-log = logging.getLogger(__name__)
 
 SESSION_USER = "carrier_user_id"
 DEFAULT_RATE_LIMIT = "600/minute"
 _MAX_KEY_LENGTH = 200
 # Keys a worker process remembers having seen (by hash), so a busy carrier's requests skip the
-# key look-up; whether the key is still valid is confirmed by the verification's one read.
+# key look-up; whether the key is still valid is confirmed by check_and_record.
 _KNOWN_KEYS_SIZE = 1024
 
 
@@ -78,9 +70,9 @@ def identify_api_key() -> ApiCaller:
 
     The hot path of the carrier API: a key this process has already seen is recognised by its
     hash without a database query. That says only who the caller claims to be: the caller must
-    then pass the key's id to :func:`eta.carrier.service.check_and_record`, whose database
-    read also checks the key and its carrier are still active, so a revoked key is refused
-    at once.
+    then pass the key's id to :func:`eta.carrier.service.check_and_record`, which checks the
+    key and its carrier are still active (against the carrier state, or the database), so a
+    revoked key is refused at once.
     """
     key = _bearer_key_or_401()
     digest = hash_api_key(key)
@@ -152,39 +144,13 @@ def rate_limit() -> str:
     return str(current_app.config.get("ETA_CARRIER_RATE_LIMIT", DEFAULT_RATE_LIMIT))
 
 
-@functools.lru_cache(maxsize=16)
-def _parsed_limits(text: str) -> tuple[RateLimitItem, ...]:
-    return tuple(parse_many(text))
+def admit_request() -> Admission:
+    """Count this request against its key's limits (a 429 problem once one is used up).
 
-
-def enforce_rate_limit() -> None:
-    """Count this request against its key's limits; a 429 problem once one is used up.
-
-    Uses the app's Flask-Limiter backend (same Redis storage and strategy) directly: one Redis
-    round trip per limit, where the decorator also read the window back for its headers. When
-    Redis is unreachable the request goes through, as RATELIMIT_SWALLOW_ERRORS says for the
-    rest of the app: a carrier must not be unable to board passengers because of a limiter.
+    The same Redis round trip reads the carrier state's version: see
+    :mod:`eta.carrier.admission`.
     """
-    bucket = rate_limit_key()
-    strategy = limiter.limiter
-    for item in _parsed_limits(rate_limit()):
-        try:
-            allowed = strategy.hit(item, "carrier-api", bucket)
-            if allowed:
-                continue
-            reset_at = strategy.get_window_stats(item, "carrier-api", bucket).reset_time
-        except (RedisError, StorageError, OSError):
-            log.warning("carrier rate limit not checked: Redis unavailable")
-            return
-        retry_after = max(1, math.ceil(reset_at - time.time()))
-        raise Problem(
-            429,
-            "Too Many Requests",
-            f"This API key is over its limit of {item} requests. "
-            "Retry after the number of seconds in Retry-After, or ask for a higher limit.",
-            type_=PROBLEM_BASE + "rate-limited",
-            headers={"Retry-After": str(retry_after)},
-        )
+    return admit(rate_limit_key(), rate_limit())
 
 
 def signed_in_user() -> CarrierUser | None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from eta import issuing
 from eta.carrier.querylog import QueryLog
+from eta.carrier.state import CarrierState, cached_state, keep_state, load_state
 from eta.carrier.verification import (
     NOT_OK,
     OK,
@@ -20,10 +21,13 @@ from eta.carrier.verification import (
     PassengerQuery,
     VerificationContext,
     check_passengers,
+    needs_records,
     passport_hash,
 )
 from eta.extensions import db
 from eta.timeutil import utcnow
+
+T = TypeVar("T")
 
 MAX_BATCH = 1000
 # The engine of the verification hot path: same database, autocommit, no pre-ping (see
@@ -145,30 +149,65 @@ def check_and_record(
     carrier_id: int,
     api_key_id: int | None,
     batch: bool,
+    state_version: str | None = None,
 ) -> list[Answer]:
-    """Answer the queries with one database read, and queue their row for the query log.
+    """Answer the queries, reading the database at most once, and queue their query-log row.
 
-    The read runs in autocommit on the carrier engine (see :func:`configure_engine`): nothing
-    here needs a transaction. Revocation is read from the authorisation rows, so it counts
-    from the moment it is committed. With an API key, the same read confirms the key and its
-    carrier are still active, raising ApiKeyNotActive when not. The log row is written by
-    the process's :class:`QueryLog` within half a second.
+    With ``state_version`` (read from Redis in this request's admission), revocations and the
+    API key's standing come from this process's carrier state (:mod:`eta.carrier.state`),
+    reloaded first if that version is newer: tokens then need no database read, passports one.
+    Without it, one read answers everything and confirms the key. Either way a revocation
+    counts from the moment it is committed, and ApiKeyNotActive is raised for a key that is no
+    longer active. Reads run in autocommit on the carrier engine (see
+    :func:`configure_engine`). The log row is written by the process's :class:`QueryLog`
+    within half a second.
     """
     context = verification_context()
+    state = _current_state(state_version) if state_version is not None else None
+    revoked = state.revoked_jtis if state is not None else None
+    # A key the state does not list (revoked, or created since it was loaded) is checked by
+    # the database, in the same query as the passengers.
+    confirm_key = api_key_id
+    if state is not None and api_key_id in state.active_key_ids:
+        confirm_key = None
+    if confirm_key is not None or needs_records(queries, revocations_known=state is not None):
+        answers = _with_connection(
+            lambda connection: check_passengers(
+                connection, queries, context, api_key_id=confirm_key, revoked_jtis=revoked
+            )
+        )
+        if state is not None and confirm_key is not None:
+            state.active_key_ids.add(confirm_key)  # active as of this version: trust it now
+    else:
+        answers = check_passengers(None, queries, context, revoked_jtis=revoked)
+    row = _log_row(answers, queries, batch=batch, at=context.now)
+    query_log().add({"carrier_id": carrier_id, "api_key_id": api_key_id, **row})
+    return answers
+
+
+def _current_state(version: str) -> CarrierState:
+    """The carrier state for ``version``: this process's, or freshly read from the database."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = cached_state(app, version)
+    if state is None:
+        state = _with_connection(lambda connection: load_state(connection, version))
+        keep_state(app, state)
+    return state
+
+
+def _with_connection(read: Callable[[Connection], T]) -> T:
+    """Run ``read`` on a carrier-engine connection, once more if the first one was dead."""
     engine = carrier_engine()
     for attempt in (1, 2):
         try:
             with engine.connect() as connection:
-                answers = check_passengers(connection, queries, context, api_key_id=api_key_id)
-            break
+                return read(connection)
         except DBAPIError as error:
             # A pooled connection the server dropped (restart, idle timeout): SQLAlchemy has
             # invalidated the pool, so the second attempt gets a fresh connection.
             if not error.connection_invalidated or attempt == 2:
                 raise
-    row = _log_row(answers, queries, batch=batch, at=context.now)
-    query_log().add({"carrier_id": carrier_id, "api_key_id": api_key_id, **row})
-    return answers
+    raise AssertionError("unreachable")
 
 
 def query_log() -> QueryLog:

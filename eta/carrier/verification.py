@@ -149,20 +149,29 @@ class _TokenCheck:
     passport: tuple[str, str]
 
 
+def needs_records(queries: Sequence[PassengerQuery], *, revocations_known: bool) -> bool:
+    """Whether answering ``queries`` needs the database (passports do; tokens unless the
+    revoked token ids are known)."""
+    return not revocations_known or any(query.token is None for query in queries)
+
+
 def check_passengers(
-    session: SessionLike | Connection,
+    session: SessionLike | Connection | None,
     queries: Sequence[PassengerQuery],
     context: VerificationContext,
     *,
     api_key_id: int | None = None,
+    revoked_jtis: Collection[str] | None = None,
 ) -> list[Answer]:
-    """Answer every query, in order, with one database query for the whole list.
+    """Answer every query, in order, with at most one database query for the whole list.
 
-    Tokens are checked in SPEC §5 order: signature and claims here, revocation against the
-    database (so a revocation counts the moment it is committed), then the document given.
-    Passports are looked up by issuing country and number; an authorisation must be valid at
-    the travel date (default: now). With ``api_key_id``, the same query confirms that key and
-    its carrier are still active, and :class:`ApiKeyNotActive` is raised when they are not.
+    Tokens are checked in SPEC §5 order: signature and claims here, then revocation, then the
+    document given. Revocation is read from the database in the same query as the passports,
+    unless ``revoked_jtis`` (the carrier state, current as of this request) is given; then
+    ``session`` may be None when :func:`needs_records` says so. Passports are looked up by
+    issuing country and number; an authorisation must be valid at the travel date (default:
+    now). With ``api_key_id``, the same query confirms that key and its carrier are still
+    active, and :class:`ApiKeyNotActive` is raised when they are not.
     """
     answers: list[Answer | None] = [None] * len(queries)
     pending_tokens: dict[int, _TokenCheck] = {}
@@ -186,10 +195,14 @@ def check_passengers(
         else:
             passports.add(_passport_key(query.issuing_country or "", query.passport_number or ""))
 
-    jtis = {check.claims["jti"] for check in pending_tokens.values()}
+    jtis: set[str] = set()
+    if revoked_jtis is None:
+        jtis = {check.claims["jti"] for check in pending_tokens.values()}
     by_jti: dict[str, _Record] = {}
     by_passport: dict[tuple[str, str], list[_Record]] = {}
     if jtis or passports or api_key_id is not None:
+        if session is None:
+            raise ValueError("these queries need the database: see needs_records()")
         for record in _records(session, jtis, passports, api_key_id):
             if record.jti is not None and record.jti in jtis:
                 by_jti[record.jti] = record
@@ -200,7 +213,12 @@ def check_passengers(
         if answers[index] is not None:
             continue
         if index in pending_tokens:
-            answers[index] = _token_answer(query, pending_tokens[index], by_jti)
+            check = pending_tokens[index]
+            if revoked_jtis is None:
+                revoked = _revoked_record(by_jti.get(check.claims["jti"]))
+            else:
+                revoked = check.claims["jti"] in revoked_jtis
+            answers[index] = _token_answer(query, check, revoked=revoked)
         else:
             key = _passport_key(query.issuing_country or "", query.passport_number or "")
             answers[index] = _passport_answer(
@@ -340,12 +358,15 @@ def _records(
     return records
 
 
-def _token_answer(query: PassengerQuery, check: _TokenCheck, by_jti: dict[str, _Record]) -> Answer:
-    claims = check.claims
-    record = by_jti.get(claims["jti"])
-    if record is not None and (
+def _revoked_record(record: _Record | None) -> bool:
+    return record is not None and (
         record.revoked_at is not None or record.status == ApplicationStatus.REVOKED
-    ):
+    )
+
+
+def _token_answer(query: PassengerQuery, check: _TokenCheck, *, revoked: bool) -> Answer:
+    claims = check.claims
+    if revoked:
         return _not_ok("revoked", check.passport)
     if query.passport_number is not None and (
         normalise_document_number(query.passport_number) != check.passport[1]

@@ -1,0 +1,141 @@
+"""The carrier state in memory: tokens without a database read, and every change seen at once."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import event, select, update
+
+from eta import issuing
+from eta.accounts import create_carrier, revoke_api_keys
+from eta.carrier import state as carrier_state
+from eta.carrier.service import carrier_engine
+from eta.extensions import limiter
+from eta.models import Actor, Authorisation, Carrier
+from eta.timeutil import utcnow
+
+VERIFY = "/api/v1/carrier/verify"
+BATCH = "/api/v1/carrier/verify-batch"
+
+
+@contextlib.contextmanager
+def _statements(app: Any) -> Iterator[list[str]]:
+    """The SQL statements the app's carrier engine runs inside the block."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = carrier_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _result(client: Any, body: dict[str, Any], headers: dict[str, str]) -> tuple[str, str]:
+    response = client.post(VERIFY, json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    return answer["result"], answer["reason"]
+
+
+def test_a_token_is_answered_without_the_database_while_the_state_is_current(
+    app, client, auth_headers, authorise
+):
+    token = authorise().token
+    assert _result(client, {"token": token}, auth_headers) == ("OK", "ok")  # loads the state
+    with _statements(app) as statements:
+        for _ in range(3):
+            assert _result(client, {"token": token}, auth_headers) == ("OK", "ok")
+        batch = client.post(
+            BATCH, json={"passengers": [{"token": token}] * 5}, headers=auth_headers
+        )
+    assert batch.status_code == 200
+    assert statements == []
+    # A passport still needs its one read.
+    with _statements(app) as statements:
+        body = {"passport_number": "L898902C3", "issuing_country": "SWE"}
+        assert _result(client, body, auth_headers) == ("OK", "ok")
+    assert len(statements) == 1
+
+
+def test_a_revocation_reaches_another_process_at_once(
+    app, make_app, session, auth_headers, authorise
+):
+    # Two apps stand for two server processes: each keeps its own state in memory.
+    other = make_app({"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}).test_client()
+    authorisation = authorise()
+    body = {"token": authorisation.token}
+    assert _result(other, body, auth_headers) == ("OK", "ok")
+    assert _result(other, body, auth_headers) == ("OK", "ok")  # from memory now
+    issuing.revoke(
+        session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
+    )
+    assert _result(other, body, auth_headers) == ("NOT_OK", "revoked")
+    # The key's revocation too, for a token request that needs no passenger record.
+    revoke_api_keys(session, session.scalar(select(Carrier)))
+    assert other.post(VERIFY, json=body, headers=auth_headers).status_code == 401
+
+
+def test_without_redis_the_database_answers_and_revocations_still_count(
+    app, client, session, auth_headers, authorise, monkeypatch
+):
+    authorisation = authorise()
+    body = {"token": authorisation.token}
+    assert _result(client, body, auth_headers) == ("OK", "ok")  # state loaded while Redis is up
+    storage = limiter.limiter.storage
+    monkeypatch.setattr(storage, "storage", Redis(host="127.0.0.1", port=1))
+    monkeypatch.setattr(storage, "_eta_admit_script", None, raising=False)
+    # Redis is unreachable, so the revocation's new state version is lost; the request, with
+    # no version to trust, reads the token's record and the key from the database instead.
+    issuing.revoke(
+        session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
+    )
+    with _statements(app) as statements:
+        assert _result(client, body, auth_headers) == ("NOT_OK", "revoked")
+    assert len(statements) == 1
+    assert "carrier_api_keys" in statements[0]
+
+
+def test_a_change_made_outside_the_app_counts_once_the_state_is_old(
+    app, client, session, auth_headers, authorise, monkeypatch
+):
+    authorisation = authorise()
+    body = {"token": authorisation.token}
+    assert _result(client, body, auth_headers) == ("OK", "ok")
+    # SQL that bypasses the session's change tracking announces nothing ...
+    session.execute(
+        update(Authorisation)
+        .where(Authorisation.id == authorisation.id)
+        .values(revoked_at=utcnow())
+    )
+    session.commit()
+    monkeypatch.setattr(carrier_state, "MAX_AGE_SECONDS", 0.3)
+    # ... so the state in memory still answers (which is what makes tokens cheap) ...
+    assert _result(client, body, auth_headers) == ("OK", "ok")
+    # ... until it is older than MAX_AGE_SECONDS and read again.
+    time.sleep(0.35)
+    assert _result(client, body, auth_headers) == ("NOT_OK", "revoked")
+
+
+def test_only_changes_that_matter_announce_a_new_version(app, session, redis, authorise):
+    authorisation = authorise()  # issuing: nothing a carrier answer depends on has changed
+    carrier, _key = create_carrier(session, "Other Air")  # a new key is confirmed when used
+    session.commit()
+    assert redis.get(carrier_state.VERSION_KEY) is None
+    issuing.revoke(
+        session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
+    )
+    after_revocation = redis.get(carrier_state.VERSION_KEY)
+    assert after_revocation is not None
+    authorise(passport_number="N2", passport_number_normalised="N2")
+    assert redis.get(carrier_state.VERSION_KEY) == after_revocation
+    revoke_api_keys(session, carrier)
+    assert redis.get(carrier_state.VERSION_KEY) not in (None, after_revocation)
