@@ -265,6 +265,12 @@ def main() -> None:
         default=4,
         help="alternate eta and the reference this many times per workload (seconds split)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("token", "passport", "batch"),
+        action="append",
+        help="measure only this workload (repeatable); default: all three",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="eta-bench-verify-"))
@@ -323,6 +329,8 @@ def main() -> None:
             batches_reference,
         ),
     ]
+    if args.only:
+        workloads = [w for w in workloads if any(choice in w[0] for choice in args.only)]
     rows = []
     try:
         for name, path, ours_bodies, reference_bodies in workloads:

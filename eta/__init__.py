@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the eta Flask app: configuration, extensions, blueprints, CLI and error handlers."""
     from config import load_settings
-    from eta import carrier, cli, errors, i18n, security
+    from eta import carrier, cli, errors, i18n, security, sessions
     from eta.api import blueprint as api_blueprint
     from eta.extensions import configure_sqlite, csrf, db, limiter, migrate, redis_client
     from eta.health import blueprint as health_blueprint
@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
     )
+    app.session_interface = sessions.PageSessionInterface()
     app.config.from_mapping(load_settings(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
