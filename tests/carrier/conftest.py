@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from eta import applications, issuing
 from eta.accounts import create_carrier
@@ -64,3 +66,27 @@ def pending(session: Any) -> Callable[..., Application]:
         return applications.start_screening(session, application)
 
     return make
+
+
+@pytest.fixture
+def carrier_statements(app: Flask) -> Callable[[], contextlib.AbstractContextManager[list[str]]]:
+    """``with carrier_statements() as statements:`` lists the SQL the carrier engine runs."""
+    from eta.carrier.service import carrier_engine
+
+    with app.app_context():
+        engine = carrier_engine()
+
+    @contextlib.contextmanager
+    def watch() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    return watch

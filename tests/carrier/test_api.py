@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from eta import applications, issuing
 from eta.accounts import new_api_key, revoke_api_keys
@@ -43,22 +41,6 @@ def _refused(session: Any, pending: Any, **overrides: Any) -> None:
 
 def _post(client: Any, url: str, body: Any, headers: dict[str, str]) -> Any:
     return client.post(url, json=body, headers=headers)
-
-
-@contextlib.contextmanager
-def _statements() -> Iterator[list[str]]:
-    """The SQL statements the carrier engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = carrier_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 # --- authentication -----------------------------------------------------------------------
@@ -343,7 +325,7 @@ def test_batch_validation_names_the_passenger(client, auth_headers):
 
 
 def test_batch_of_1000_mixed_passengers_in_order_with_one_query(
-    app, client, session, auth_headers, authorise, pending
+    app, client, session, auth_headers, authorise, pending, carrier_statements
 ):
     ok = authorise()
     revoked = authorise(passport_number="RV1", passport_number_normalised="RV1")
@@ -385,7 +367,7 @@ def test_batch_of_1000_mixed_passengers_in_order_with_one_query(
 
     # This process reads the carrier state (revocations, keys) once after the revocation.
     assert _post(client, VERIFY, {"token": ok.token}, auth_headers).status_code == 200
-    with _statements() as statements:
+    with carrier_statements() as statements:
         response = client.post(BATCH, json={"passengers": passengers}, headers=auth_headers)
     assert response.status_code == 200
     results = response.get_json()["results"]

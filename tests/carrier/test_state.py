@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from eta import issuing
 from eta.accounts import create_carrier, revoke_api_keys
 from eta.carrier import state as carrier_state
-from eta.carrier.service import carrier_engine
 from eta.extensions import limiter
 from eta.models import Actor, Authorisation, Carrier
 from eta.timeutil import utcnow
 
 VERIFY = "/api/v1/carrier/verify"
 BATCH = "/api/v1/carrier/verify-batch"
-
-
-@contextlib.contextmanager
-def _statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app's carrier engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = carrier_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _result(client: Any, body: dict[str, Any], headers: dict[str, str]) -> tuple[str, str]:
@@ -47,11 +27,11 @@ def _result(client: Any, body: dict[str, Any], headers: dict[str, str]) -> tuple
 
 
 def test_a_token_is_answered_without_the_database_while_the_state_is_current(
-    app, client, auth_headers, authorise
+    app, client, auth_headers, authorise, carrier_statements
 ):
     token = authorise().token
     assert _result(client, {"token": token}, auth_headers) == ("OK", "ok")  # loads the state
-    with _statements(app) as statements:
+    with carrier_statements() as statements:
         for _ in range(3):
             assert _result(client, {"token": token}, auth_headers) == ("OK", "ok")
         batch = client.post(
@@ -60,7 +40,7 @@ def test_a_token_is_answered_without_the_database_while_the_state_is_current(
     assert batch.status_code == 200
     assert statements == []
     # A passport still needs its one read.
-    with _statements(app) as statements:
+    with carrier_statements() as statements:
         body = {"passport_number": "L898902C3", "issuing_country": "SWE"}
         assert _result(client, body, auth_headers) == ("OK", "ok")
     assert len(statements) == 1
@@ -85,7 +65,7 @@ def test_a_revocation_reaches_another_process_at_once(
 
 
 def test_without_redis_the_database_answers_and_revocations_still_count(
-    app, client, session, auth_headers, authorise, monkeypatch
+    app, client, session, auth_headers, authorise, monkeypatch, carrier_statements
 ):
     authorisation = authorise()
     body = {"token": authorisation.token}
@@ -98,7 +78,7 @@ def test_without_redis_the_database_answers_and_revocations_still_count(
     issuing.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
-    with _statements(app) as statements:
+    with carrier_statements() as statements:
         assert _result(client, body, auth_headers) == ("NOT_OK", "revoked")
     assert len(statements) == 1
     assert "carrier_api_keys" in statements[0]
