@@ -144,6 +144,21 @@ def test_rate_limit_is_per_key_with_a_clear_429(app, client, session, carrier_ke
         app.config.pop("ETA_CARRIER_RATE_LIMIT")
 
 
+def test_every_limit_of_a_key_counts(app, client, carrier_key):
+    # Several limits in one setting are counted in the same round trip; the tighter one trips.
+    app.config["ETA_CARRIER_RATE_LIMIT"] = "100/day;2/hour"
+    try:
+        body = {"passport_number": "X1", "issuing_country": "SWE"}
+        headers = {"Authorization": f"Bearer {carrier_key}"}
+        codes = [client.post(VERIFY, json=body, headers=headers).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        limited = client.post(VERIFY, json=body, headers=headers)
+        assert "2 per 1 hour" in limited.get_json()["detail"]
+        assert 0 < int(limited.headers["Retry-After"]) <= 3600
+    finally:
+        app.config.pop("ETA_CARRIER_RATE_LIMIT")
+
+
 # --- answers ------------------------------------------------------------------------------
 
 
