@@ -273,6 +273,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     workdir = Path(tempfile.mkdtemp(prefix="eta-bench-verify-"))
     env = {
         "ETA_ENV": "development",
@@ -368,7 +369,8 @@ def main() -> None:
     print(
         f"\n{args.seconds:.0f} s per measurement in {args.rounds} alternating rounds, "
         "gunicorn --workers 2 (sync) for both; "
-        f"{os.cpu_count()} CPUs shared by servers, load generator and PostgreSQL."
+        f"{os.cpu_count()} CPUs shared by servers, load generator and PostgreSQL; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after."
     )
 
 
