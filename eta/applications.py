@@ -7,15 +7,18 @@ checks the transition is allowed, writes an event row and an audit event, and co
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, TextClause, bindparam, insert, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm.attributes import set_committed_value
 
 from eta import audit
-from eta.models import Actor, Application, ApplicationEvent
+from eta.models import Actor, Application, ApplicationEvent, AuditEvent
 from eta.models import ApplicationStatus as S
 from eta.models.base import SessionLike
 from eta.timeutil import utcnow
@@ -147,8 +150,25 @@ def transition(
     return application
 
 
-_APPLICATIONS = Application.__table__
-_INSERT_EVENTS = insert(ApplicationEvent.__table__)  # type: ignore[arg-type]
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """Rows written with a move by `advance()`, if and only if the move happens.
+
+    `row` goes into `table`; each of `children` goes into `child_table` with `child_key` set to
+    the new row's id (a screening run and its hits, say).
+    """
+
+    table: Table
+    row: dict[str, Any]
+    child_table: Table | None = None
+    child_key: str = ""
+    children: Sequence[dict[str, Any]] = ()
+
+
+_APPLICATIONS: Table = Application.__table__  # type: ignore[assignment]
+_EVENTS: Table = ApplicationEvent.__table__  # type: ignore[assignment]
+_AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+_INSERT_EVENTS = insert(_EVENTS)
 # Built once per set of columns (building a statement costs more than running it). The loaded
 # version and status must still hold: anyone else's change (another run's decision, a
 # withdrawal) bumped the version, so the UPDATE then matches no row.
@@ -160,7 +180,7 @@ def _advance_statement(columns: frozenset[str]) -> Any:
     if statement is None:
         c = _APPLICATIONS.c
         statement = (
-            update(_APPLICATIONS)  # type: ignore[arg-type]
+            update(_APPLICATIONS)
             .where(
                 c.id == bindparam("b_id"),
                 c.version == bindparam("b_version"),
@@ -172,6 +192,34 @@ def _advance_statement(columns: frozenset[str]) -> Any:
     return statement
 
 
+@functools.cache
+def _insert_returning_id(table: Table) -> Any:
+    return insert(table).returning(table.c.id)
+
+
+@functools.cache
+def _insert(table: Table) -> Any:
+    return insert(table)
+
+
+def insert_attached(session: SessionLike, attached: Attached) -> int:
+    """Insert `attached`'s row and its children in the session's transaction; returns the row's id.
+
+    Core statements (the caller commits): rows written once and never changed need none of the
+    unit of work's bookkeeping.
+    """
+    connection = session.connection()
+    row_id: int = connection.execute(
+        _insert_returning_id(attached.table), attached.row
+    ).scalar_one()
+    if attached.children and attached.child_table is not None:
+        connection.execute(
+            _insert(attached.child_table),
+            [{**child, attached.child_key: row_id} for child in attached.children],
+        )
+    return row_id
+
+
 def advance(
     session: SessionLike,
     application: Application,
@@ -179,15 +227,18 @@ def advance(
     *,
     reason_code: str | None = None,
     decision_deadline: dt.datetime | None = None,
+    attach: Attached | None = None,
 ) -> bool:
     """Move an application by the system through each status of `path` in turn, without the ORM.
 
     What `transition()` does for each step (the same checks, one event and one audit record per
     step; `reason_code` goes with the last step), written with Core statements in the caller's
     transaction: one UPDATE of the application, one INSERT of its events, one of its audit
-    records. For hot paths (the screening job): no unit of work, no flush. Returns False, having
-    changed nothing, when the application is no longer as loaded (its version or status moved:
-    another run decided, the traveller withdrew); the caller then rolls back. Does not commit.
+    records, then `attach`'s rows (a screening run and its hits). On PostgreSQL all of them go
+    to the server as one statement (see `_advance_cte`). For hot paths (the screening job): no
+    unit of work, no flush. Returns False, having changed nothing, when the application is no
+    longer as loaded (its version or status moved: another run decided, the traveller withdrew);
+    the caller then rolls back. Does not commit.
     """
     current = S(application.status)
     steps: list[tuple[S, S]] = []
@@ -208,18 +259,6 @@ def advance(
     }
     if decision_deadline is not None:
         values["decision_deadline"] = decision_deadline
-    connection = session.connection()
-    updated = connection.execute(
-        _advance_statement(frozenset(values)),
-        {
-            "b_id": application.id,
-            "b_version": application.version,
-            "b_status": application.status,
-            **{f"new_{name}": value for name, value in values.items()},
-        },
-    )
-    if updated.rowcount != 1:
-        return False
     actor = Actor.SYSTEM.value
     events: list[dict[str, Any]] = []
     entries: list[audit.Entry] = []
@@ -246,12 +285,192 @@ def advance(
                 {"from": before.value, "reason": reason},
             )
         )
-    connection.execute(_INSERT_EVENTS, events)
-    audit.append(session, entries)
+    guard = {
+        "b_id": application.id,
+        "b_version": application.version,
+        "b_status": application.status,
+    }
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        moved = _advance_postgresql(session, guard, values, events, entries, attach)
+    else:
+        updated = connection.execute(
+            _advance_statement(frozenset(values)),
+            {**guard, **{f"new_{name}": value for name, value in values.items()}},
+        )
+        moved = updated.rowcount == 1
+        if moved:
+            connection.execute(_INSERT_EVENTS, events)
+            audit.append(session, entries)
+            if attach is not None:
+                insert_attached(session, attach)
+    if not moved:
+        return False
     # The object in the session says what the database now holds, without making it dirty.
     for name, value in values.items():
         set_committed_value(application, name, value)
     return True
+
+
+def _advance_postgresql(
+    session: SessionLike,
+    guard: dict[str, Any],
+    values: dict[str, Any],
+    events: list[dict[str, Any]],
+    entries: list[audit.Entry],
+    attach: Attached | None,
+) -> bool:
+    # The chain's lock is held (advance took it) and its head read: the audit rows can be
+    # computed before the statement that inserts them.
+    audit_rows = audit.chain_rows(session, entries)
+    child_columns: tuple[str, ...] = ()
+    if attach is not None and attach.children:
+        child_columns = tuple(attach.children[0])
+    shape = (
+        tuple(sorted(values)),
+        tuple(events[0]),
+        len(events),
+        tuple(audit_rows[0]),
+        len(audit_rows),
+        None if attach is None else (attach.table, tuple(attach.row)),
+        None if attach is None else (attach.child_table, attach.child_key),
+        child_columns,
+        len(attach.children) if attach is not None else 0,
+    )
+    params: dict[str, Any] = {**guard}
+    params.update({f"new_{name}": value for name, value in values.items()})
+    for prefix, rows in (("e", events), ("a", audit_rows)):
+        for index, row in enumerate(rows):
+            params.update({f"{prefix}{index}_{name}": value for name, value in row.items()})
+    if attach is not None:
+        params.update({f"r_{name}": value for name, value in attach.row.items()})
+        for index, child in enumerate(attach.children):
+            params.update({f"c{index}_{name}": value for name, value in child.items()})
+    moved = session.connection().execute(_advance_cte(shape), params).one()[0]
+    if not moved:
+        return False
+    audit.appended(session, audit_rows)
+    return True
+
+
+_PG = postgresql.dialect()
+
+
+def _column(table: Table, name: str) -> str:
+    """The quoted name of one of `table`'s own columns (KeyError for anything else).
+
+    The statements below are put together from names, never from values: every name is
+    checked against the table's metadata, and every value is a bound parameter.
+    """
+    return _PG.identifier_preparer.quote(table.c[name].name)
+
+
+def _cast(name: str, table: Table, column: str, binds: list[Any]) -> str:
+    """`CAST(:name AS type)`: parameters in VALUES lists have no type of their own."""
+    sql_type = table.c[column].type
+    binds.append(bindparam(name, type_=sql_type))
+    return f"CAST(:{name} AS {sql_type.compile(dialect=_PG)})"
+
+
+def _insert_rows_sql(
+    binds: list[Any],
+    table: Table,
+    columns: Sequence[str],
+    count: int,
+    prefix: str,
+    source: str,
+    source_key: str | None = None,
+) -> str:
+    """`INSERT INTO table ... SELECT` `count` rows of parameters, once per row of `source`.
+
+    The rows go in their order (ORDER BY their position), so ids follow it: the audit chain's
+    verification reads events in id order. With `source_key`, that column takes source's id.
+    """
+    names = ", ".join(_column(table, c) for c in columns)
+    rows = ", ".join(
+        f"({index}, "
+        + ", ".join(_cast(f"{prefix}{index}_{c}", table, c, binds) for c in columns)
+        + ")"
+        for index in range(count)
+    )
+    key_column = f"{_column(table, source_key)}, " if source_key else ""
+    key_value = f"{source}.id, " if source_key else ""
+    picked = ", ".join(f"v.{_column(table, c)}" for c in columns)
+    target = _PG.identifier_preparer.format_table(table)
+    return (
+        f"INSERT INTO {target} ({key_column}{names}) "  # noqa: S608  (names checked, values bound)
+        f"SELECT {key_value}{picked} FROM {source} CROSS JOIN (VALUES {rows}) "
+        f"AS v(_position, {names}) ORDER BY v._position"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _advance_cte(shape: tuple[Any, ...]) -> TextClause:
+    """The whole decision as one PostgreSQL statement, built once per shape of its rows.
+
+    A data-modifying WITH: the guarded UPDATE (`moved`, no row when the application changed
+    since it was loaded), then the events, the audit records and the attached rows, each
+    selected from `moved`, so that they are written exactly when the UPDATE matched. One round
+    trip instead of one per table. The chain's lock is not taken here: a statement's snapshot
+    predates any lock it waits for, so the head must be read by an earlier statement that held
+    the lock already (`audit.lock_chain`).
+    """
+    (
+        value_columns,
+        event_columns,
+        event_count,
+        audit_columns,
+        audit_count,
+        parent,
+        child,
+        child_columns,
+        child_count,
+    ) = shape
+    binds: list[Any] = []
+    c = _APPLICATIONS.c
+    assignments = ", ".join(
+        f"{_column(_APPLICATIONS, name)} = " + _cast(f"new_{name}", _APPLICATIONS, name, binds)
+        for name in value_columns
+    )
+    binds.extend(
+        [
+            bindparam("b_id", type_=c.id.type),
+            bindparam("b_version", type_=c.version.type),
+            bindparam("b_status", type_=c.status.type),
+        ]
+    )
+    parts = [
+        f"moved AS (UPDATE applications SET {assignments} "  # noqa: S608  (see _column)
+        "WHERE id = :b_id AND version = :b_version AND status = :b_status RETURNING id)",
+        "events AS ("
+        + _insert_rows_sql(binds, _EVENTS, event_columns, event_count, "e", "moved")
+        + ")",
+        "audit AS ("
+        + _insert_rows_sql(binds, _AUDIT_EVENTS, audit_columns, audit_count, "a", "moved")
+        + ")",
+    ]
+    result = "SELECT (SELECT count(*) FROM moved) AS moved"
+    if parent is not None:
+        table, columns = parent
+        names = ", ".join(_column(table, name) for name in columns)
+        picked = ", ".join(_cast(f"r_{name}", table, name, binds) for name in columns)
+        target = _PG.identifier_preparer.format_table(table)
+        parts.append(
+            f"parent AS (INSERT INTO {target} ({names}) SELECT {picked} "  # noqa: S608
+            "FROM moved RETURNING id)"
+        )
+        child_table, child_key = child
+        if child_count and child_table is not None:
+            parts.append(
+                "children AS ("
+                + _insert_rows_sql(
+                    binds, child_table, child_columns, child_count, "c", "parent", child_key
+                )
+                + ")"
+            )
+        result += ", (SELECT id FROM parent) AS parent_id"
+    sql = "WITH " + ", ".join(parts) + " " + result
+    return text(sql).bindparams(*binds)
 
 
 def submit(session: SessionLike, application: Application, *, commit: bool = True) -> Application:

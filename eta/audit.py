@@ -120,6 +120,21 @@ def append(session: SessionLike, entries: Sequence[Entry]) -> None:
     The same chain and hashes as `record()` for each entry in turn, without building ORM objects
     or going through a flush; for hot paths (the screening job's decision).
     """
+    rows = chain_rows(session, entries)
+    if not rows:
+        return
+    # An executemany runs its rows in order, so ids follow the chain.
+    session.connection().execute(_INSERT, rows)
+    appended(session, rows)
+
+
+def chain_rows(session: SessionLike, entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """The audit_events rows `append()` would insert for `entries`, linked to the chain's head.
+
+    For a caller that inserts them itself, in this order and in this transaction (say, within a
+    larger statement): it then calls `appended()`, so that later events of the transaction link
+    to the last of these. Takes the chain's lock, like `append()`.
+    """
     prev_hash = _chain_head(session)
     rows = []
     for entry in entries:
@@ -141,11 +156,13 @@ def append(session: SessionLike, entries: Sequence[Entry]) -> None:
             }
         )
         prev_hash = event_hash
-    if not rows:
-        return
-    # An executemany runs its rows in order, so ids follow the chain.
-    session.connection().execute(_INSERT, rows)
-    session.info[_HEAD_KEY] = (_innermost_transaction(session), prev_hash)
+    return rows
+
+
+def appended(session: SessionLike, rows: Sequence[dict[str, Any]]) -> None:
+    """Note that `rows` from `chain_rows()` are now inserted: the next event links to the last."""
+    if rows:
+        session.info[_HEAD_KEY] = (_innermost_transaction(session), rows[-1]["hash"])
 
 
 def lock_chain(session: SessionLike) -> None:

@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from eta import applications
 from eta.applications import TRANSITIONS, LifecycleError
 from eta.audit import verify_chain
-from eta.models import Actor, ApplicationEvent, AuditEvent, Officer
+from eta.models import (
+    Actor,
+    ApplicationEvent,
+    AuditEvent,
+    CheckName,
+    Officer,
+    ScreeningHit,
+    ScreeningRun,
+)
 from eta.models import ApplicationStatus as S
 from eta.timeutil import utcnow
 from tests.factories import submitted_application
@@ -204,6 +212,57 @@ def test_advance_changes_nothing_when_the_application_moved_since_it_was_loaded(
     assert not applications.advance(session, application, [S.SCREENING, S.APPROVED])
     session.rollback()
     assert application.status == S.WITHDRAWN
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
+    assert verify_chain(session).ok
+
+
+def _run_with_hits(application, hits):
+    from eta.screening import service
+
+    findings = [
+        service.Finding(CheckName.ANSWERS, f"answer_{n}", f"Answered yes ({n})", details={"n": n})
+        for n in range(hits)
+    ]
+    result = service.ScreeningResult(findings, {"threshold": 0.77, "rules": {}})
+    return service.run_record(application, result, purpose=service.INITIAL)
+
+
+@pytest.mark.parametrize("hits", [0, 1, 3])
+def test_advance_writes_the_attached_run_and_hits_with_the_decision(session, hits):
+    application = submitted_application(session)
+    path = [S.SCREENING, S.REFERRED if hits else S.APPROVED]
+    assert applications.advance(
+        session, application, path, attach=_run_with_hits(application, hits)
+    )
+    session.commit()
+    runs = session.scalars(select(ScreeningRun)).all()
+    assert [(run.application_id, run.outcome) for run in runs] == [
+        (application.id, "hit" if hits else "clear")
+    ]
+    assert runs[0].list_versions == {"threshold": 0.77, "rules": {}}
+    stored = session.scalars(select(ScreeningHit).order_by(ScreeningHit.id)).all()
+    # Each hit belongs to the new run, in the order of the findings.
+    assert [(hit.run_id, hit.code, hit.details) for hit in stored] == [
+        (runs[0].id, f"answer_{n}", {"n": n}) for n in range(hits)
+    ]
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, *path]
+    assert verify_chain(session).ok
+
+
+def test_advance_writes_no_attached_rows_when_the_application_moved_meanwhile(session):
+    from sqlalchemy.orm import Session
+
+    application = submitted_application(session)
+    with Session(session.get_bind()) as other:
+        applications.withdraw(other, other.get(type(application), application.id))
+    attached = _run_with_hits(application, 2)
+    assert not applications.advance(
+        session, application, [S.SCREENING, S.REFERRED], attach=attached
+    )
+    session.commit()  # committing what advance wrote, if it wrote anything
+    assert session.scalar(select(func.count(ScreeningRun.id))) == 0
+    assert session.scalar(select(func.count(ScreeningHit.id))) == 0
+    session.expire_all()
     assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
     assert verify_chain(session).ok
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, or_, select
+from sqlalchemy import Table, bindparam, case, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from eta import applications
 from eta.documents import normalise_document_number
 from eta.models import (
     Application,
@@ -366,8 +367,46 @@ def screen(
     return ScreeningResult(findings, dict(ctx.list_versions))
 
 
-_INSERT_RUN = insert(ScreeningRun.__table__).returning(ScreeningRun.__table__.c.id)  # type: ignore[arg-type]
-_INSERT_HITS = insert(ScreeningHit.__table__)  # type: ignore[arg-type]
+_RUNS: Table = ScreeningRun.__table__  # type: ignore[assignment]
+_HITS: Table = ScreeningHit.__table__  # type: ignore[assignment]
+
+
+def run_record(
+    application: Application, result: ScreeningResult, *, purpose: str = INITIAL
+) -> applications.Attached:
+    """A finished ScreeningRun with one ScreeningHit per finding, as rows to insert.
+
+    For `record_run()`, or for `applications.advance(attach=...)`, which writes them with the
+    decision (on PostgreSQL in the same statement).
+    """
+    now = utcnow()
+    return applications.Attached(
+        _RUNS,
+        {
+            "application_id": application.id,
+            "purpose": purpose,
+            "started_at": now,
+            "finished_at": now,
+            "outcome": (RunOutcome.CLEAR if result.clear else RunOutcome.HIT).value,
+            "algorithm_version": ALGORITHM_VERSION,
+            "list_versions": result.list_versions,
+        },
+        _HITS,
+        "run_id",
+        [
+            {
+                "check_name": finding.check.value,
+                "code": finding.code,
+                "score": finding.score,
+                "explanation": finding.explanation,
+                "watchlist_entry_id": finding.watchlist_entry_id,
+                "rule_version_id": finding.rule_version_id,
+                "related_application_id": finding.related_application_id,
+                "details": finding.details,
+            }
+            for finding in result.findings
+        ],
+    )
 
 
 def record_run(
@@ -382,39 +421,7 @@ def record_run(
     Core statements in the caller's transaction (the caller commits): a run and its hits are
     written once and never changed, so the unit of work's bookkeeping would be pure cost.
     """
-    now = utcnow()
-    connection = session.connection()
-    run_id: int = connection.execute(
-        _INSERT_RUN,
-        {
-            "application_id": application.id,
-            "purpose": purpose,
-            "started_at": now,
-            "finished_at": now,
-            "outcome": (RunOutcome.CLEAR if result.clear else RunOutcome.HIT).value,
-            "algorithm_version": ALGORITHM_VERSION,
-            "list_versions": result.list_versions,
-        },
-    ).scalar_one()
-    if result.findings:
-        connection.execute(
-            _INSERT_HITS,
-            [
-                {
-                    "run_id": run_id,
-                    "check_name": finding.check.value,
-                    "code": finding.code,
-                    "score": finding.score,
-                    "explanation": finding.explanation,
-                    "watchlist_entry_id": finding.watchlist_entry_id,
-                    "rule_version_id": finding.rule_version_id,
-                    "related_application_id": finding.related_application_id,
-                    "details": finding.details,
-                }
-                for finding in result.findings
-            ],
-        )
-    return run_id
+    return applications.insert_attached(session, run_record(application, result, purpose=purpose))
 
 
 def earlier_findings(session: SessionLike, application_id: int) -> set[tuple[str, ...]]:
