@@ -30,6 +30,7 @@ from eta.models import (
     ScreeningRun,
 )
 from eta.models.base import SessionLike
+from eta.pipelined import fetch_together
 from eta.screening import answers, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
@@ -74,6 +75,8 @@ class ScreeningContext:
     today: dt.date
     list_versions: dict[str, Any] = field(default_factory=dict)
     current_check: CheckName | None = None
+    # Rows of a check's query, read ahead together with the other checks' (PostgreSQL).
+    prefetched: dict[CheckName, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,15 +152,34 @@ _RULES_QUERY = (
 )
 
 
+def _lost_stolen_query(application: Application) -> tuple[Any, dict[str, Any]]:
+    number = normalise_document_number(
+        application.passport_number_normalised or application.passport_number
+    )
+    return _LOST_STOLEN_QUERY, {
+        "country": application.passport_issuing_country,
+        "number": number,
+        "key": confusable_key(number),
+    }
+
+
+def _rows(ctx: ScreeningContext, check: CheckName, query: tuple[Any, Any]) -> list[Any]:
+    """The rows of a check's query: read ahead with the others', or asked for now."""
+    rows = ctx.prefetched.pop(check, None)
+    if rows is None:
+        statement, params = query
+        rows = list(ctx.session.execute(statement, params).all())
+    return rows
+
+
 def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
     """The passport against the lost and stolen documents: exact, then OCR-confusable."""
     a = ctx.application
-    number = normalise_document_number(a.passport_number_normalised or a.passport_number)
+    query = _lost_stolen_query(a)
+    number = query[1]["number"]
     country = a.passport_issuing_country
-    record = ctx.session.execute(
-        _LOST_STOLEN_QUERY,
-        {"country": country, "number": number, "key": confusable_key(number)},
-    ).first()
+    found = _rows(ctx, CheckName.LOST_STOLEN, query)
+    record = found[0] if found else None
     if record is None:
         return []
     exact = record.number_normalised == number
@@ -250,7 +272,9 @@ def watchlist_check(ctx: ScreeningContext) -> list[Finding]:
     """Name, date of birth, nationality, sex and passport against every active list."""
     from eta.watchlists import active_watchlists
 
-    loaded = active_watchlists(ctx.session)
+    loaded = active_watchlists(
+        ctx.session, state_rows=ctx.prefetched.pop(CheckName.WATCHLIST, None)
+    )
     ctx.list_versions.update(loaded.versions)
     a = ctx.application
     return watchlist_findings(
@@ -263,7 +287,7 @@ def rules_check(ctx: ScreeningContext) -> list[Finding]:
     facts = rules.applicant_facts(ctx.application, ctx.today)
     findings = []
     applied: dict[str, int] = {}
-    for name, version_id, number, conditions in ctx.session.execute(_RULES_QUERY).all():
+    for name, version_id, number, conditions in _rows(ctx, CheckName.RULE, (_RULES_QUERY, {})):
         applied[name] = number
         if rules.rule_matches(conditions, facts):
             findings.append(
@@ -289,7 +313,9 @@ def history_check(ctx: ScreeningContext) -> list[Finding]:
             f.explanation,
             related_application_id=f.related_application_id,
         )
-        for f in history.check_history(ctx.session, ctx.application)
+        for f in history.check_history(
+            ctx.session, ctx.application, others=ctx.prefetched.pop(CheckName.HISTORY, None)
+        )
     ]
 
 
@@ -332,6 +358,34 @@ def check_failed(check: CheckName | str, reason: str) -> Finding:
     )
 
 
+def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> None:
+    """Read the queries of the checks about to run in one round trip (PostgreSQL only).
+
+    Each check then uses its rows instead of asking the database itself. Nothing is read ahead
+    elsewhere, or when reading ahead failed: each check then runs its own query, and fails (or
+    not) on its own, as without this.
+    """
+    from eta.watchlists import ACTIVE_STATE_QUERY
+
+    a = ctx.application
+    queries = {
+        CheckName.LOST_STOLEN: lambda: _lost_stolen_query(a),
+        CheckName.WATCHLIST: lambda: (ACTIVE_STATE_QUERY, {}),
+        CheckName.RULE: lambda: (_RULES_QUERY, {}),
+        CheckName.HISTORY: lambda: history.others_query(a),
+    }
+    wanted = [name for name in checks if name in queries]
+    if len(wanted) < 2:
+        return  # nothing to save
+    try:
+        planned = [queries[name]() for name in wanted]
+    except Exception:  # an application a check would fail on: that check says so itself
+        return
+    rows = fetch_together(ctx.session, planned)
+    if rows is not None:
+        ctx.prefetched.update(zip(wanted, rows, strict=True))
+
+
 def screen(
     session: SessionLike,
     application: Application,
@@ -350,6 +404,7 @@ def screen(
     """
     ctx = context or ScreeningContext(session, application, threshold, today or utcnow().date())
     ctx.list_versions["threshold"] = threshold
+    _prefetch(ctx, [name for name in CHECKS if only is None or name in only])
     findings: list[Finding] = []
     for name, check in CHECKS.items():
         if only is not None and name not in only:
