@@ -263,3 +263,25 @@ def test_the_eta_worker_leaves_what_rqs_simple_worker_leaves(redis):
     )
     assert (jobs[1]["status"], jobs[1]["failed"], jobs[1]["retries left"]) == ("failed", True, 0)
     assert worker_state["state"] == "idle" and worker_state["succeeded"] == 1
+
+
+def test_a_queue_is_registered_again_a_minute_after_an_enqueue_registered_it(redis, monkeypatch):
+    from rq import Queue
+
+    from workers import enqueue as enqueueing
+
+    def registered() -> bool:
+        return redis.sismember(Queue.redis_queues_keys, get_queue(MAINTENANCE, redis).key)
+
+    monkeypatch.setattr(enqueueing, "_registered", {})
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-1")
+    assert registered()
+    redis.srem(Queue.redis_queues_keys, get_queue(MAINTENANCE, redis).key)
+    # Within the minute this process does not register the queue again, and still enqueues.
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-2")
+    assert not registered()
+    assert get_queue(MAINTENANCE, redis).job_ids == ["purge-1", "purge-2"]
+    monkeypatch.setattr(enqueueing, "REGISTRATION_SECONDS", 0.0)
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-3")
+    assert registered()
+    assert get_queue(MAINTENANCE, redis).job_ids == ["purge-1", "purge-2", "purge-3"]
