@@ -46,8 +46,9 @@ class EtaWorker(SimpleWorker):
     Around each job, RQ's writes are all sent, in RQ's order, but batched: the execution record
     and the job's start go as one transaction (RQ: two, back to back), the job's last heartbeat
     goes with its result when no success callback runs in between (RQ: a command of its own
-    just before), and the worker's return to idle goes with its next heartbeat (RQ: two). Jobs'
-    registries, retries, results and dependents are RQ's, untouched.
+    just before), and the worker's return to idle and its next heartbeat go with the job's
+    outcome too (RQ: two more round trips). Jobs' registries, retries, results and dependents
+    are RQ's, untouched.
     """
 
     # A heartbeat is skipped only while the worker's key still expires within this many seconds
@@ -91,15 +92,37 @@ class EtaWorker(SimpleWorker):
         super().set_state(state, pipeline)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """Run the job in this process, then mark the worker idle with its next heartbeat."""
+        """Run the job in this process; the worker is idle again once its outcome is saved."""
         execution = self.prepare_execution(job)
-        self.perform_job(job, queue, execution)
+        if self.perform_job(job, queue, execution):
+            # The job's success transaction marked the worker idle and sent its heartbeat (see
+            # cleanup_execution); the work loop's heartbeat right after is then skipped.
+            self._expires_at = time.monotonic() + self.worker_ttl + 60
+            return
+        # A failure's transaction did too, unless it could not be written: say it again.
+        self._idle_with_heartbeat(None)
+
+    def cleanup_execution(
+        self, job: Job, pipeline: Pipeline, execution: Execution | None = None
+    ) -> None:
+        """Clear the execution as RQ does, and mark the worker idle in the same transaction.
+
+        RQ calls this in the transaction that saves a job's outcome (success, failure, retry);
+        RQ's SimpleWorker marks itself idle, and sends a heartbeat, just after it.
+        """
+        super().cleanup_execution(job, pipeline, execution)
+        self._idle_with_heartbeat(pipeline)
+
+    def _idle_with_heartbeat(self, pipeline: Pipeline | None) -> None:
         timeout = self.worker_ttl + 60
+        if pipeline is not None:
+            self.set_state(WorkerStatus.IDLE, pipeline=pipeline)
+            BaseWorker.heartbeat(self, timeout, pipeline=pipeline)
+            return
         with self.connection.pipeline(transaction=False) as batch:
             self.set_state(WorkerStatus.IDLE, pipeline=batch)
             BaseWorker.heartbeat(self, timeout, pipeline=batch)
             batch.execute()
-        # The work loop's heartbeat right after this one is then skipped.
         self._expires_at = time.monotonic() + timeout
 
     def prepare_execution(self, job: Job) -> Execution:
