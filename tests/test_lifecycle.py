@@ -8,11 +8,12 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from eta import applications
+from eta import applications, audit
 from eta.applications import TRANSITIONS, LifecycleError
 from eta.audit import verify_chain
 from eta.models import (
     Actor,
+    Application,
     ApplicationEvent,
     AuditEvent,
     CheckName,
@@ -265,6 +266,84 @@ def test_advance_writes_no_attached_rows_when_the_application_moved_meanwhile(se
     session.expire_all()
     assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
     assert verify_chain(session).ok
+
+
+def test_advance_links_its_audit_records_between_the_transactions_other_ones(session):
+    application = submitted_application(session)
+    audit.record(session, "test.before", actor="system")  # pending, not yet written
+    assert applications.advance(session, application, [S.SCREENING, S.APPROVED])
+    audit.record(session, "test.after", actor="system")
+    session.commit()
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-4:] == [
+        "test.before",
+        "application.screening",
+        "application.approved",
+        "test.after",
+    ]
+    assert verify_chain(session).ok
+
+
+def test_advance_with_commit_commits_or_ends_the_transaction(session):
+    from sqlalchemy.orm import Session
+
+    application = submitted_application(session)
+    assert applications.advance(session, application, [S.SCREENING, S.APPROVED], commit=True)
+    with Session(session.get_bind()) as other:  # committed: another connection sees it
+        assert other.get(type(application), application.id).status == S.APPROVED
+    stale = submitted_application(session)
+    with Session(session.get_bind()) as other:
+        applications.withdraw(other, other.get(type(stale), stale.id))
+    assert not applications.advance(session, stale, [S.SCREENING, S.APPROVED], commit=True)
+    assert not session().in_transaction()
+    assert stale.status == S.WITHDRAWN
+    assert verify_chain(session).ok
+
+
+def test_concurrent_decisions_and_audit_records_keep_one_chain(session):
+    """Decisions (each with its own transaction) racing ORM audit records: no fork."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    engine = session.get_bind()
+    ids = [submitted_application(session).id for _ in range(20)]
+    session.commit()
+    errors: list[BaseException] = []
+
+    def decide(mine: list[int]) -> None:
+        try:
+            with Session(engine) as own:
+                for application_id in mine:
+                    application = own.get(Application, application_id)
+                    assert applications.advance(
+                        own, application, [S.SCREENING, S.APPROVED], commit=True
+                    )
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    def record() -> None:
+        try:
+            with Session(engine) as own:
+                for index in range(20):
+                    audit.record(own, "test.orm", actor="system", object_id=index)
+                    own.commit()
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=decide, args=(ids[0::2],)),
+        threading.Thread(target=decide, args=(ids[1::2],)),
+        threading.Thread(target=record),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify_chain(session)
+    assert report.ok, report
+    assert report.events == 20 + 20 * 2 + 20  # submitted, screening and approved, records
 
 
 def test_advance_refuses_an_illegal_path_before_writing(session):
