@@ -79,8 +79,8 @@ def _hash(
     object_id: str | None,
     details: dict[str, Any],
 ) -> str:
-    text_ = prev_hash + body(at, actor, action, object_type, object_id, details)
-    return hashlib.sha256(text_.encode()).hexdigest()
+    hashed = prev_hash + body(at, actor, action, object_type, object_id, details)
+    return hashlib.sha256(hashed.encode()).hexdigest()
 
 
 # The same hash computed by PostgreSQL, for a statement that links events to a head it reads
@@ -139,21 +139,6 @@ def append(session: SessionLike, entries: Sequence[Entry]) -> None:
     The same chain and hashes as `record()` for each entry in turn, without building ORM objects
     or going through a flush; for hot paths (the screening job's decision).
     """
-    rows = chain_rows(session, entries)
-    if not rows:
-        return
-    # An executemany runs its rows in order, so ids follow the chain.
-    session.connection().execute(_INSERT, rows)
-    appended(session, rows)
-
-
-def chain_rows(session: SessionLike, entries: Sequence[Entry]) -> list[dict[str, Any]]:
-    """The audit_events rows `append()` would insert for `entries`, linked to the chain's head.
-
-    For a caller that inserts them itself, in this order and in this transaction (say, within a
-    larger statement): it then calls `appended()`, so that later events of the transaction link
-    to the last of these. Takes the chain's lock, like `append()`.
-    """
     prev_hash = _chain_head(session)
     rows = []
     for entry in entries:
@@ -175,13 +160,11 @@ def chain_rows(session: SessionLike, entries: Sequence[Entry]) -> list[dict[str,
             }
         )
         prev_hash = event_hash
-    return rows
-
-
-def appended(session: SessionLike, rows: Sequence[dict[str, Any]]) -> None:
-    """Note that `rows` from `chain_rows()` are now inserted: the next event links to the last."""
-    if rows:
-        linked(session, rows[-1]["hash"])
+    if not rows:
+        return
+    # An executemany runs its rows in order, so ids follow the chain.
+    session.connection().execute(_INSERT, rows)
+    linked(session, prev_hash)
 
 
 def known_head(session: SessionLike) -> str | None:
