@@ -14,7 +14,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from psycopg.rows import namedtuple_row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ClauseElement
 
 from eta.models.base import SessionLike
@@ -41,9 +43,10 @@ def fetch_together(
     On PostgreSQL the statements go to the server in one round trip; rows are named tuples
     (attribute access by column name, as SQLAlchemy's rows) of the values psycopg reads, so the
     statements must select columns whose types need no SQLAlchemy conversion (numbers, text,
-    dates, JSON). Returns None on any other database, and None when anything failed, having
-    rolled the session back (what a failed check does): the caller then runs the queries one
-    by one, each failing or succeeding on its own, so a failure here never hides a finding.
+    dates, JSON). Returns None on any other database, and None when the database or a statement
+    failed, having rolled the session back (what a failed check does): the caller then runs
+    the queries one by one, each failing or succeeding on its own, so a failure here never
+    hides a finding. Anything else (a job's timeout above all) propagates.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql" or not queries:
@@ -60,7 +63,7 @@ def fetch_together(
                 cursor.execute(compiled.string, compiled.construct_params(params))
                 cursors.append(cursor)
         return [list(cursor.fetchall()) for cursor in cursors]
-    except Exception as error:  # the queries run again one by one, where each fails on its own
+    except (psycopg.Error, SQLAlchemyError) as error:  # run again one by one, each on its own
         log.warning("pipelined reads failed (%s); running them one by one", type(error).__name__)
         if raw.closed or getattr(raw, "broken", False):
             connection.invalidate()  # as SQLAlchemy does on a disconnect: not back to the pool

@@ -108,3 +108,26 @@ def test_a_query_that_fails_in_the_batch_fails_only_its_own_check(
     ]
     if session.get_bind().dialect.name == "postgresql":
         assert "pipelined reads failed (UndefinedTable)" in caplog.text
+
+
+def test_a_timeout_while_reading_ahead_refers_the_application(
+    session, enqueue_screening, run_jobs, monkeypatch
+):
+    """The job's timeout is not a failed read: it stops screening, which refers (fails closed)."""
+    from rq.timeouts import JobTimeoutException
+
+    from eta.models import ApplicationStatus, ScreeningHit
+    from workers.queues import SCREENING
+
+    def too_slow(session, queries):
+        raise JobTimeoutException("Task exceeded maximum timeout value (180 seconds)")
+
+    monkeypatch.setattr(service, "fetch_together", too_slow)
+    application = submitted_application(session)
+    enqueue_screening(application.id)
+    run_jobs((SCREENING,))
+    session.expire_all()
+    assert application.status == ApplicationStatus.REFERRED
+    [hit] = session.scalars(select(ScreeningHit)).all()
+    assert hit.check_name == "check_failed"
+    assert "timed out" in hit.explanation
