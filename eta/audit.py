@@ -46,8 +46,7 @@ class Entry:
     details: dict[str, Any] | None = None
 
 
-def _hash(
-    prev_hash: str,
+def body(
     at: dt.datetime,
     actor: str,
     action: str,
@@ -55,7 +54,8 @@ def _hash(
     object_id: str | None,
     details: dict[str, Any],
 ) -> str:
-    body = json.dumps(
+    """The text an event's hash covers, after the previous event's hash: ASCII-only JSON."""
+    return json.dumps(
         {
             "at": at.isoformat(timespec="microseconds"),
             "actor": actor,
@@ -68,7 +68,26 @@ def _hash(
         separators=(",", ":"),
         ensure_ascii=True,
     )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _hash(
+    prev_hash: str,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    details: dict[str, Any],
+) -> str:
+    hashed = prev_hash + body(at, actor, action, object_type, object_id, details)
+    return hashlib.sha256(hashed.encode()).hexdigest()
+
+
+# The same hash computed by PostgreSQL, for a statement that links events to a head it reads
+# itself: `prev` and the body are ASCII, so their UTF-8 bytes are those Python hashes.
+HASH_SQL = "encode(sha256(convert_to({prev} || {body}, 'UTF8')), 'hex')"
+# The chain's lock alone, for a statement sent after it that reads the head (see _LOCK_AND_HEAD).
+LOCK_SQL = f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_ID:d})"
 
 
 def _event_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -145,18 +164,27 @@ def append(session: SessionLike, entries: Sequence[Entry]) -> None:
         return
     # An executemany runs its rows in order, so ids follow the chain.
     session.connection().execute(_INSERT, rows)
-    session.info[_HEAD_KEY] = (_innermost_transaction(session), prev_hash)
+    linked(session, prev_hash)
 
 
-def lock_chain(session: SessionLike) -> None:
-    """Take the chain's lock now, on PostgreSQL (elsewhere a no-op).
+def known_head(session: SessionLike) -> str | None:
+    """The hash this transaction's last event has, if it appended any; else None.
 
-    For callers about to update rows with Core statements: `record()` takes the lock before the
-    flush writes the transaction's row changes, and taking locks in that order everywhere keeps
-    two transactions from waiting on each other (an officer's and a job's, say).
+    Pending events are written first, so that a statement appending after them finds them in
+    the table in chain order. A transaction that appended holds the chain's lock (PostgreSQL).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.info[_HEAD_KEY] = (_innermost_transaction(session), _chain_head(session))
+    cached = session.info.get(_HEAD_KEY)
+    transaction = _innermost_transaction(session)
+    if cached is None or transaction is None or cached[0] is not transaction:
+        return None
+    if any(isinstance(pending, AuditEvent) for pending in session.new):
+        session.flush()
+    return str(cached[1])
+
+
+def linked(session: SessionLike, last_hash: str) -> None:
+    """Note that the transaction's events now end with `last_hash` (appended by a statement)."""
+    session.info[_HEAD_KEY] = (_innermost_transaction(session), last_hash)
 
 
 def _innermost_transaction(session: SessionLike) -> object:

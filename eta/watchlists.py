@@ -14,7 +14,7 @@ import datetime as dt
 import gc
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -472,13 +472,17 @@ _cache_lock = threading.Lock()
 
 
 # Run before every screening: built once, since building a statement costs more than running it.
-_ACTIVE_STATE_QUERY = select(WatchlistSource.id, WatchlistSource.active_version_id).order_by(
+# Which version of each source is active: asked before every screening (see active_watchlists).
+ACTIVE_STATE_QUERY = select(WatchlistSource.id, WatchlistSource.active_version_id).order_by(
     WatchlistSource.id
 )
 
 
-def _active_state(session: SessionLike) -> tuple[tuple[int, int | None], ...]:
-    rows = session.execute(_ACTIVE_STATE_QUERY).all()
+def _active_state(
+    session: SessionLike, rows: Sequence[Any] | None = None
+) -> tuple[tuple[int, int | None], ...]:
+    if rows is None:
+        rows = session.execute(ACTIVE_STATE_QUERY).all()
     return tuple((row[0], row[1]) for row in rows)
 
 
@@ -504,14 +508,17 @@ def _build(session: SessionLike, state: tuple[tuple[int, int | None], ...]) -> L
     return LoadedWatchlists(index, versions, sources, state)
 
 
-def active_watchlists(session: SessionLike) -> LoadedWatchlists:
+def active_watchlists(
+    session: SessionLike, *, state_rows: Sequence[Any] | None = None
+) -> LoadedWatchlists:
     """The index of every source's active version; rebuilt only when an active version changed.
 
     Cached per process (and database), so a worker pays the build once per list change.
+    `state_rows` are the rows of ACTIVE_STATE_QUERY when the caller read them already.
     """
     bind = session.get_bind()
     key = str(bind.engine.url if isinstance(bind, Connection) else bind.url)
-    state = _active_state(session)
+    state = _active_state(session, state_rows)
     cached = _cache.get(key)
     if cached is not None and cached.state == state:
         return cached

@@ -8,10 +8,19 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from eta import applications
+from eta import applications, audit
 from eta.applications import TRANSITIONS, LifecycleError
 from eta.audit import verify_chain
-from eta.models import Actor, ApplicationEvent, AuditEvent, Officer
+from eta.models import (
+    Actor,
+    Application,
+    ApplicationEvent,
+    AuditEvent,
+    CheckName,
+    Officer,
+    ScreeningHit,
+    ScreeningRun,
+)
 from eta.models import ApplicationStatus as S
 from eta.timeutil import utcnow
 from tests.factories import submitted_application
@@ -206,6 +215,135 @@ def test_advance_changes_nothing_when_the_application_moved_since_it_was_loaded(
     assert application.status == S.WITHDRAWN
     assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
     assert verify_chain(session).ok
+
+
+def _run_with_hits(application, hits):
+    from eta.screening import service
+
+    findings = [
+        service.Finding(CheckName.ANSWERS, f"answer_{n}", f"Answered yes ({n})", details={"n": n})
+        for n in range(hits)
+    ]
+    result = service.ScreeningResult(findings, {"threshold": 0.77, "rules": {}})
+    return service.run_record(application, result, purpose=service.INITIAL)
+
+
+@pytest.mark.parametrize("hits", [0, 1, 3])
+def test_advance_writes_the_attached_run_and_hits_with_the_decision(session, hits):
+    application = submitted_application(session)
+    path = [S.SCREENING, S.REFERRED if hits else S.APPROVED]
+    assert applications.advance(
+        session, application, path, attach=_run_with_hits(application, hits)
+    )
+    session.commit()
+    runs = session.scalars(select(ScreeningRun)).all()
+    assert [(run.application_id, run.outcome) for run in runs] == [
+        (application.id, "hit" if hits else "clear")
+    ]
+    assert runs[0].list_versions == {"threshold": 0.77, "rules": {}}
+    stored = session.scalars(select(ScreeningHit).order_by(ScreeningHit.id)).all()
+    # Each hit belongs to the new run, in the order of the findings.
+    assert [(hit.run_id, hit.code, hit.details) for hit in stored] == [
+        (runs[0].id, f"answer_{n}", {"n": n}) for n in range(hits)
+    ]
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, *path]
+    assert verify_chain(session).ok
+
+
+def test_advance_writes_no_attached_rows_when_the_application_moved_meanwhile(session):
+    from sqlalchemy.orm import Session
+
+    application = submitted_application(session)
+    with Session(session.get_bind()) as other:
+        applications.withdraw(other, other.get(type(application), application.id))
+    attached = _run_with_hits(application, 2)
+    assert not applications.advance(
+        session, application, [S.SCREENING, S.REFERRED], attach=attached
+    )
+    session.commit()  # committing what advance wrote, if it wrote anything
+    assert session.scalar(select(func.count(ScreeningRun.id))) == 0
+    assert session.scalar(select(func.count(ScreeningHit.id))) == 0
+    session.expire_all()
+    assert [e.to_status for e in application.events] == [S.SUBMITTED, S.WITHDRAWN]
+    assert verify_chain(session).ok
+
+
+def test_advance_links_its_audit_records_between_the_transactions_other_ones(session):
+    application = submitted_application(session)
+    audit.record(session, "test.before", actor="system")  # pending, not yet written
+    assert applications.advance(session, application, [S.SCREENING, S.APPROVED])
+    audit.record(session, "test.after", actor="system")
+    session.commit()
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-4:] == [
+        "test.before",
+        "application.screening",
+        "application.approved",
+        "test.after",
+    ]
+    assert verify_chain(session).ok
+
+
+def test_advance_with_commit_commits_or_ends_the_transaction(session):
+    from sqlalchemy.orm import Session
+
+    application = submitted_application(session)
+    assert applications.advance(session, application, [S.SCREENING, S.APPROVED], commit=True)
+    with Session(session.get_bind()) as other:  # committed: another connection sees it
+        assert other.get(type(application), application.id).status == S.APPROVED
+    stale = submitted_application(session)
+    with Session(session.get_bind()) as other:
+        applications.withdraw(other, other.get(type(stale), stale.id))
+    assert not applications.advance(session, stale, [S.SCREENING, S.APPROVED], commit=True)
+    assert not session().in_transaction()
+    assert stale.status == S.WITHDRAWN
+    assert verify_chain(session).ok
+
+
+def test_concurrent_decisions_and_audit_records_keep_one_chain(session):
+    """Decisions (each with its own transaction) racing ORM audit records: no fork."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    engine = session.get_bind()
+    ids = [submitted_application(session).id for _ in range(20)]
+    session.commit()
+    errors: list[BaseException] = []
+
+    def decide(mine: list[int]) -> None:
+        try:
+            with Session(engine) as own:
+                for application_id in mine:
+                    application = own.get(Application, application_id)
+                    assert applications.advance(
+                        own, application, [S.SCREENING, S.APPROVED], commit=True
+                    )
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    def record() -> None:
+        try:
+            with Session(engine) as own:
+                for index in range(20):
+                    audit.record(own, "test.orm", actor="system", object_id=index)
+                    own.commit()
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=decide, args=(ids[0::2],)),
+        threading.Thread(target=decide, args=(ids[1::2],)),
+        threading.Thread(target=record),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify_chain(session)
+    assert report.ok, report
+    assert report.events == 20 + 20 * 2 + 20  # submitted, screening and approved, records
 
 
 def test_advance_refuses_an_illegal_path_before_writing(session):

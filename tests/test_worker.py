@@ -171,3 +171,117 @@ def test_the_eta_worker_command_builds_its_app_without_a_connection_ping(redis, 
         for app in built:
             with app.app_context():
                 db.engine.dispose()
+
+
+def job_seen_running() -> dict[str, object]:
+    """A job body: what Redis says about this job while it runs."""
+    current = get_current_job()
+    assert current is not None
+    queue = get_queue(current.origin, current.connection)
+    fetched = Job.fetch(current.id, connection=current.connection, serializer=JSONSerializer)
+    return {
+        "status": fetched.get_status(),
+        "worker": fetched.worker_name == current.worker_name,
+        "started": current.id in queue.started_job_registry.get_job_ids(),
+        "intermediate": current.connection.lrange(queue.intermediate_queue_key, 0, -1),
+        "executions": len(fetched.get_executions()),
+        "persistent": current.connection.ttl(fetched.key) == -1,
+    }
+
+
+def job_that_fails() -> None:
+    """A job body that raises."""
+    raise RuntimeError("failing on purpose")
+
+
+def _bookkeeping(redis, worker, job_ids):
+    """What RQ's bookkeeping left in Redis for these jobs, without ids or times."""
+    queue = get_queue(MAINTENANCE, redis)
+    seen = []
+    for job_id in job_ids:
+        job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+        fields = redis.hgetall(job.key)
+        result = job.latest_result()
+        seen.append(
+            {
+                "status": job.get_status(),
+                "fields": sorted(name.decode() for name in fields),
+                "expires": redis.ttl(job.key) > 0,
+                "heartbeat after start": job.last_heartbeat >= job.started_at,
+                "heartbeat at end": job.ended_at is None or job.last_heartbeat >= job.ended_at,
+                "result": None if result is None else (result.type.name, result.return_value),
+                "started": job_id in queue.started_job_registry.get_job_ids(),
+                "finished": job_id in queue.finished_job_registry.get_job_ids(),
+                "failed": job_id in queue.failed_job_registry.get_job_ids(),
+                "queued": job_id in queue.get_job_ids(),
+                "executions": len(job.get_executions()),
+                "retries left": job.retries_left,
+            }
+        )
+    worker.refresh()
+    return seen, {
+        "state": worker.get_state(),
+        "succeeded": worker.successful_job_count,
+        "failed": worker.failed_job_count,
+        "key expires": redis.ttl(worker.key) > 0,
+        "intermediate": redis.llen(queue.intermediate_queue_key),
+    }
+
+
+def test_the_eta_worker_leaves_what_rqs_simple_worker_leaves(redis):
+    """EtaWorker batches RQ's writes around a job; Redis must end up as RQ leaves it."""
+    from rq import Retry, SimpleWorker
+
+    outcomes = []
+    for kind in ("rq", "eta"):
+        ids = [
+            enqueue(redis, MAINTENANCE, "tests.test_worker.job_seen_running", job_id=f"{kind}-ok"),
+            enqueue(redis, MAINTENANCE, job_that_fails, job_id=f"{kind}-fails", retry=Retry(max=1)),
+        ]
+        ids = [job.id for job in ids]
+        if kind == "rq":
+            queue = get_queue(MAINTENANCE, redis)
+            worker = SimpleWorker([queue], connection=redis, serializer=JSONSerializer)
+        else:
+            worker = make_worker(redis, (MAINTENANCE,))
+        assert worker.work(burst=True, with_scheduler=False)
+        outcomes.append(_bookkeeping(redis, worker, ids))
+    rq_outcome, eta_outcome = outcomes
+    assert eta_outcome == rq_outcome
+    jobs, worker_state = eta_outcome
+    # And what that is: the job ran as started, was retried once, then failed.
+    assert jobs[0]["result"] == (
+        "SUCCESSFUL",
+        {
+            "status": "started",
+            "worker": True,
+            "started": True,
+            "intermediate": [],
+            "executions": 1,
+            "persistent": True,
+        },
+    )
+    assert (jobs[1]["status"], jobs[1]["failed"], jobs[1]["retries left"]) == ("failed", True, 0)
+    assert worker_state["state"] == "idle" and worker_state["succeeded"] == 1
+
+
+def test_a_queue_is_registered_again_a_minute_after_an_enqueue_registered_it(redis, monkeypatch):
+    from rq import Queue
+
+    from workers import enqueue as enqueueing
+
+    def registered() -> bool:
+        return redis.sismember(Queue.redis_queues_keys, get_queue(MAINTENANCE, redis).key)
+
+    monkeypatch.setattr(enqueueing, "_registered", {})
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-1")
+    assert registered()
+    redis.srem(Queue.redis_queues_keys, get_queue(MAINTENANCE, redis).key)
+    # Within the minute this process does not register the queue again, and still enqueues.
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-2")
+    assert not registered()
+    assert get_queue(MAINTENANCE, redis).job_ids == ["purge-1", "purge-2"]
+    monkeypatch.setattr(enqueueing, "REGISTRATION_SECONDS", 0.0)
+    enqueue(redis, MAINTENANCE, maintenance.purge_expired_drafts, job_id="purge-3")
+    assert registered()
+    assert get_queue(MAINTENANCE, redis).job_ids == ["purge-1", "purge-2", "purge-3"]

@@ -143,13 +143,13 @@ def _decide(application: Application, result: service.ScreeningResult) -> str:
         # (a watchlist above all) is for officers only.
         reason_code=None if result.clear else "screening_hit",
         decision_deadline=deadline,
+        # The run and its hits are written with the decision, only if it is made.
+        attach=service.run_record(application, result, purpose=service.INITIAL),
+        commit=True,
     )
     if not moved:
-        session.rollback()
         current = session.get(Application, application_id)  # what the winner made of it
         return "missing" if current is None else str(current.status)
-    service.record_run(session, application, result, purpose=service.INITIAL)
-    session.commit()
     if decision == S.APPROVED:
         _enqueue_issuance(application_id)
     return str(decision)

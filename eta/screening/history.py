@@ -7,6 +7,7 @@ used by someone with a different identity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,20 +81,29 @@ _OTHERS_QUERY = (
 )
 
 
-def check_history(session: SessionLike, application: Application) -> list[HistoryFinding]:
-    """Findings from other applications of the same passport or the same person."""
-    others = session.execute(
-        _OTHERS_QUERY,
-        {
-            "id": application.id,
-            "country": application.passport_issuing_country,
-            "number": application.passport_number_normalised,
-            "born": application.date_of_birth,
-            "surname": application.surname_mrz,
-            "given": application.given_names_mrz,
-            "nationality": application.nationality,
-        },
-    ).all()
+def others_query(application: Application) -> tuple[Any, dict[str, Any]]:
+    """The query of other applications of the same passport or person, with its parameters."""
+    return _OTHERS_QUERY, {
+        "id": application.id,
+        "country": application.passport_issuing_country,
+        "number": application.passport_number_normalised,
+        "born": application.date_of_birth,
+        "surname": application.surname_mrz,
+        "given": application.given_names_mrz,
+        "nationality": application.nationality,
+    }
+
+
+def check_history(
+    session: SessionLike, application: Application, *, others: Sequence[Any] | None = None
+) -> list[HistoryFinding]:
+    """Findings from other applications of the same passport or the same person.
+
+    `others` are the rows of `others_query()` when the caller read them already.
+    """
+    if others is None:
+        statement, params = others_query(application)
+        others = session.execute(statement, params).all()
     findings: list[HistoryFinding] = []
     for other in others:
         passport_shared = (

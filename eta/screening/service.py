@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, or_, select
+from sqlalchemy import Table, bindparam, case, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from eta import applications
 from eta.documents import normalise_document_number
 from eta.models import (
     Application,
@@ -29,6 +30,7 @@ from eta.models import (
     ScreeningRun,
 )
 from eta.models.base import SessionLike
+from eta.pipelined import fetch_together
 from eta.screening import answers, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
@@ -73,6 +75,8 @@ class ScreeningContext:
     today: dt.date
     list_versions: dict[str, Any] = field(default_factory=dict)
     current_check: CheckName | None = None
+    # Rows of a check's query, read ahead together with the other checks' (PostgreSQL).
+    prefetched: dict[CheckName, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,15 +152,34 @@ _RULES_QUERY = (
 )
 
 
+def _lost_stolen_query(application: Application) -> tuple[Any, dict[str, Any]]:
+    number = normalise_document_number(
+        application.passport_number_normalised or application.passport_number
+    )
+    return _LOST_STOLEN_QUERY, {
+        "country": application.passport_issuing_country,
+        "number": number,
+        "key": confusable_key(number),
+    }
+
+
+def _rows(ctx: ScreeningContext, check: CheckName, query: tuple[Any, Any]) -> list[Any]:
+    """The rows of a check's query: read ahead with the others', or asked for now."""
+    rows = ctx.prefetched.pop(check, None)
+    if rows is None:
+        statement, params = query
+        rows = list(ctx.session.execute(statement, params).all())
+    return rows
+
+
 def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
     """The passport against the lost and stolen documents: exact, then OCR-confusable."""
     a = ctx.application
-    number = normalise_document_number(a.passport_number_normalised or a.passport_number)
+    query = _lost_stolen_query(a)
+    number = query[1]["number"]
     country = a.passport_issuing_country
-    record = ctx.session.execute(
-        _LOST_STOLEN_QUERY,
-        {"country": country, "number": number, "key": confusable_key(number)},
-    ).first()
+    found = _rows(ctx, CheckName.LOST_STOLEN, query)
+    record = found[0] if found else None
     if record is None:
         return []
     exact = record.number_normalised == number
@@ -249,7 +272,9 @@ def watchlist_check(ctx: ScreeningContext) -> list[Finding]:
     """Name, date of birth, nationality, sex and passport against every active list."""
     from eta.watchlists import active_watchlists
 
-    loaded = active_watchlists(ctx.session)
+    loaded = active_watchlists(
+        ctx.session, state_rows=ctx.prefetched.pop(CheckName.WATCHLIST, None)
+    )
     ctx.list_versions.update(loaded.versions)
     a = ctx.application
     return watchlist_findings(
@@ -262,7 +287,7 @@ def rules_check(ctx: ScreeningContext) -> list[Finding]:
     facts = rules.applicant_facts(ctx.application, ctx.today)
     findings = []
     applied: dict[str, int] = {}
-    for name, version_id, number, conditions in ctx.session.execute(_RULES_QUERY).all():
+    for name, version_id, number, conditions in _rows(ctx, CheckName.RULE, (_RULES_QUERY, {})):
         applied[name] = number
         if rules.rule_matches(conditions, facts):
             findings.append(
@@ -288,7 +313,9 @@ def history_check(ctx: ScreeningContext) -> list[Finding]:
             f.explanation,
             related_application_id=f.related_application_id,
         )
-        for f in history.check_history(ctx.session, ctx.application)
+        for f in history.check_history(
+            ctx.session, ctx.application, others=ctx.prefetched.pop(CheckName.HISTORY, None)
+        )
     ]
 
 
@@ -331,6 +358,34 @@ def check_failed(check: CheckName | str, reason: str) -> Finding:
     )
 
 
+def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> None:
+    """Read the queries of the checks about to run in one round trip (PostgreSQL only).
+
+    Each check then uses its rows instead of asking the database itself. Nothing is read ahead
+    elsewhere, or when reading ahead failed: each check then runs its own query, and fails (or
+    not) on its own, as without this.
+    """
+    from eta.watchlists import ACTIVE_STATE_QUERY
+
+    a = ctx.application
+    queries = {
+        CheckName.LOST_STOLEN: lambda: _lost_stolen_query(a),
+        CheckName.WATCHLIST: lambda: (ACTIVE_STATE_QUERY, {}),
+        CheckName.RULE: lambda: (_RULES_QUERY, {}),
+        CheckName.HISTORY: lambda: history.others_query(a),
+    }
+    wanted = [name for name in checks if name in queries]
+    if len(wanted) < 2:
+        return  # nothing to save
+    try:
+        planned = [queries[name]() for name in wanted]
+    except Exception:  # an application a check would fail on: that check says so itself
+        return
+    rows = fetch_together(ctx.session, planned)
+    if rows is not None:
+        ctx.prefetched.update(zip(wanted, rows, strict=True))
+
+
 def screen(
     session: SessionLike,
     application: Application,
@@ -349,6 +404,7 @@ def screen(
     """
     ctx = context or ScreeningContext(session, application, threshold, today or utcnow().date())
     ctx.list_versions["threshold"] = threshold
+    _prefetch(ctx, [name for name in CHECKS if only is None or name in only])
     findings: list[Finding] = []
     for name, check in CHECKS.items():
         if only is not None and name not in only:
@@ -366,8 +422,46 @@ def screen(
     return ScreeningResult(findings, dict(ctx.list_versions))
 
 
-_INSERT_RUN = insert(ScreeningRun.__table__).returning(ScreeningRun.__table__.c.id)  # type: ignore[arg-type]
-_INSERT_HITS = insert(ScreeningHit.__table__)  # type: ignore[arg-type]
+_RUNS: Table = ScreeningRun.__table__  # type: ignore[assignment]
+_HITS: Table = ScreeningHit.__table__  # type: ignore[assignment]
+
+
+def run_record(
+    application: Application, result: ScreeningResult, *, purpose: str = INITIAL
+) -> applications.Attached:
+    """A finished ScreeningRun with one ScreeningHit per finding, as rows to insert.
+
+    For `record_run()`, or for `applications.advance(attach=...)`, which writes them with the
+    decision (on PostgreSQL in the same statement).
+    """
+    now = utcnow()
+    return applications.Attached(
+        _RUNS,
+        {
+            "application_id": application.id,
+            "purpose": purpose,
+            "started_at": now,
+            "finished_at": now,
+            "outcome": (RunOutcome.CLEAR if result.clear else RunOutcome.HIT).value,
+            "algorithm_version": ALGORITHM_VERSION,
+            "list_versions": result.list_versions,
+        },
+        _HITS,
+        "run_id",
+        [
+            {
+                "check_name": finding.check.value,
+                "code": finding.code,
+                "score": finding.score,
+                "explanation": finding.explanation,
+                "watchlist_entry_id": finding.watchlist_entry_id,
+                "rule_version_id": finding.rule_version_id,
+                "related_application_id": finding.related_application_id,
+                "details": finding.details,
+            }
+            for finding in result.findings
+        ],
+    )
 
 
 def record_run(
@@ -382,39 +476,7 @@ def record_run(
     Core statements in the caller's transaction (the caller commits): a run and its hits are
     written once and never changed, so the unit of work's bookkeeping would be pure cost.
     """
-    now = utcnow()
-    connection = session.connection()
-    run_id: int = connection.execute(
-        _INSERT_RUN,
-        {
-            "application_id": application.id,
-            "purpose": purpose,
-            "started_at": now,
-            "finished_at": now,
-            "outcome": (RunOutcome.CLEAR if result.clear else RunOutcome.HIT).value,
-            "algorithm_version": ALGORITHM_VERSION,
-            "list_versions": result.list_versions,
-        },
-    ).scalar_one()
-    if result.findings:
-        connection.execute(
-            _INSERT_HITS,
-            [
-                {
-                    "run_id": run_id,
-                    "check_name": finding.check.value,
-                    "code": finding.code,
-                    "score": finding.score,
-                    "explanation": finding.explanation,
-                    "watchlist_entry_id": finding.watchlist_entry_id,
-                    "rule_version_id": finding.rule_version_id,
-                    "related_application_id": finding.related_application_id,
-                    "details": finding.details,
-                }
-                for finding in result.findings
-            ],
-        )
-    return run_id
+    return applications.insert_attached(session, run_record(application, result, purpose=purpose))
 
 
 def earlier_findings(session: SessionLike, application_id: int) -> set[tuple[str, ...]]:

@@ -141,3 +141,50 @@ def test_a_connection_the_server_dropped_fails_one_job_which_is_retried(make_app
     work()
     assert _status(session, application_id) == S.APPROVED
     assert _runs_and_decisions(session, application_id) == (1, 1)
+
+
+def test_two_workers_screening_one_application_at_once_decide_once(app, session, monkeypatch):
+    """Both runs read and check the application, then decide at the same moment: one wins.
+
+    On PostgreSQL the decision is one statement guarded by the application's version; the
+    loser's UPDATE waits for the winner's row, then matches nothing, and writes nothing else.
+    """
+    import threading
+
+    from eta.audit import verify_chain
+    from eta.screening import service
+    from workers.screening import screen_application
+
+    application_id = submitted_application(session).id
+    both_checked = threading.Barrier(2, timeout=20)
+
+    def answers_then_wait(ctx):
+        both_checked.wait()  # neither decides before both have read version 1
+        return []
+
+    monkeypatch.setitem(service.CHECKS, service.CheckName.ANSWERS, answers_then_wait)
+    outcomes: list[object] = []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                outcomes.append(screen_application(application_id))
+        except Exception as error:  # reported below
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # Each run returns what it decided or what the other one did: approved, twice.
+    assert outcomes == ["approved", "approved"]
+    assert _status(session, application_id) == S.APPROVED
+    assert _runs_and_decisions(session, application_id) == (1, 1)
+    events = session.scalars(
+        select(ApplicationEvent.to_status)
+        .where(ApplicationEvent.application_id == application_id)
+        .order_by(ApplicationEvent.id)
+    ).all()
+    assert events == [S.SUBMITTED, S.SCREENING, S.APPROVED]
+    assert verify_chain(session).ok
