@@ -52,12 +52,12 @@ def test_keys_generate_list_rotate_retire(
     assert f"retired: {first_active}" in rotated.output
     # the active key cannot be retired; a retired one stays retired; unknown kids are errors
     active = issuing.keyring().active().kid
-    refused = runner.invoke(args=["keys", "retire", active])
+    refused = runner.invoke(args=["keys", "retire", "--", active])
     assert refused.exit_code != 0
     assert "rotate" in refused.output
-    assert runner.invoke(args=["keys", "retire", first_active]).exit_code == 0
+    assert runner.invoke(args=["keys", "retire", "--", first_active]).exit_code == 0
     assert runner.invoke(args=["keys", "retire", "nosuchkid"]).exit_code != 0
-    removed = runner.invoke(args=["keys", "remove", first_active, "--yes"])
+    removed = runner.invoke(args=["keys", "remove", "--yes", "--", first_active])
     assert removed.exit_code == 0, removed.output
     assert "removed" in removed.output
     assert (own_keys / f"{first_active}.pem").exists() is False
