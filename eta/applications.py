@@ -22,6 +22,7 @@ from eta import audit
 from eta.models import Actor, Application, ApplicationEvent, AuditEvent
 from eta.models import ApplicationStatus as S
 from eta.models.base import SessionLike
+from eta.retention import ENDED, erase_after
 from eta.timeutil import utcnow
 
 # Every legal move. Anything else is a LifecycleError: the database's check constraint guards
@@ -93,6 +94,10 @@ def _record(
     now = utcnow()
     application.status = to
     application.status_changed_at = now
+    if to in ENDED:
+        # The retention clock starts where the application ends: set here, with the move that
+        # ends it, so the purge job only compares one indexed column with the time.
+        application.erase_after = erase_after(_end_of(application, to, now))
     session.add(
         ApplicationEvent(
             application=application,
@@ -113,6 +118,19 @@ def _record(
         object_id=application.reference,
         details={"from": from_status.value if from_status else None, "reason": reason_code},
     )
+
+
+def _end_of(application: Application, to: S, now: dt.datetime) -> dt.datetime:
+    """When an application moving to `to` (one of ENDED) ends, for the retention limit.
+
+    An expiry ends at the authorisation's end of validity (the expiry job runs a little after
+    it); a refusal, withdrawal or revocation ends now (a revocation ends the validity).
+    """
+    if to is S.EXPIRED:
+        authorisation = application.authorisation
+        if authorisation is not None and authorisation.valid_until is not None:
+            return min(authorisation.valid_until, now)
+    return now
 
 
 def transition(
@@ -262,6 +280,10 @@ def advance(
     }
     if decision_deadline is not None:
         values["decision_deadline"] = decision_deadline
+    if current in ENDED:
+        # The system's own paths end nowhere today (screening approves or refers), but the
+        # retention clock must start wherever an application ends, as in `_record`.
+        values["erase_after"] = erase_after(now)
     actor = Actor.SYSTEM.value
     events: list[dict[str, Any]] = []
     entries: list[audit.Entry] = []

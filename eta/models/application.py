@@ -55,6 +55,8 @@ class Application(Base):
         # Screening's history check looks for the same person under another passport: without
         # it, that look-up scans every application (84 ms at 210,000 of them on PostgreSQL).
         Index("ix_applications_person", "date_of_birth", "surname_mrz", "given_names_mrz"),
+        # The retention job's look-up of rows due for erasure (eta.retention).
+        Index("ix_applications_erase_after", "erase_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,33 +69,38 @@ class Application(Base):
     channel: Mapped[str] = mapped_column(String(8), default="web")
     language: Mapped[str] = mapped_column(String(8), default="en")
 
+    # Personal columns are NULL once the row is erased (`erased_at` set, see eta.retention) and
+    # never before: the database allows NULL, the Python type keeps saying `str` because every
+    # reader but the few that can meet an erased row (they check `erased_at`) would otherwise
+    # have to handle a case that cannot reach it.
+
     # Identity, as typed (any script) and as printed in the passport's MRZ.
-    given_names: Mapped[str] = mapped_column(String(200))
-    surname: Mapped[str] = mapped_column(String(200))
-    given_names_mrz: Mapped[str] = mapped_column(String(200))
-    surname_mrz: Mapped[str] = mapped_column(String(200))
+    given_names: Mapped[str] = mapped_column(String(200), nullable=True)
+    surname: Mapped[str] = mapped_column(String(200), nullable=True)
+    given_names_mrz: Mapped[str] = mapped_column(String(200), nullable=True)
+    surname_mrz: Mapped[str] = mapped_column(String(200), nullable=True)
     sex: Mapped[str] = mapped_column(String(1))
-    date_of_birth: Mapped[dt.date]
-    place_of_birth: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[dt.date] = mapped_column(nullable=True)
+    place_of_birth: Mapped[str] = mapped_column(String(200), nullable=True)
     nationality: Mapped[str] = mapped_column(String(3))
 
     # Passport.
-    passport_number: Mapped[str] = mapped_column(String(20))
-    passport_number_normalised: Mapped[str] = mapped_column(String(20))
+    passport_number: Mapped[str] = mapped_column(String(20), nullable=True)
+    passport_number_normalised: Mapped[str] = mapped_column(String(20), nullable=True)
     passport_issuing_country: Mapped[str] = mapped_column(String(3))
     passport_issue_date: Mapped[dt.date]
     passport_expiry_date: Mapped[dt.date]
     passport_mrz: Mapped[str | None] = mapped_column(Text)
 
     # Contact and background.
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(20))
-    address_line1: Mapped[str] = mapped_column(String(200))
+    address_line1: Mapped[str] = mapped_column(String(200), nullable=True)
     address_line2: Mapped[str | None] = mapped_column(String(200))
-    address_city: Mapped[str] = mapped_column(String(100))
+    address_city: Mapped[str] = mapped_column(String(100), nullable=True)
     address_postcode: Mapped[str | None] = mapped_column(String(20))
     address_country: Mapped[str] = mapped_column(String(3))
-    occupation: Mapped[str] = mapped_column(String(200))
+    occupation: Mapped[str] = mapped_column(String(200), nullable=True)
     travel_purpose: Mapped[str] = mapped_column(String(20))
     intended_arrival: Mapped[dt.date]
     # {"criminal_conviction": false, "criminal_conviction_details": null, ...}
@@ -105,7 +112,13 @@ class Application(Base):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     claimed_at: Mapped[dt.datetime | None]
     # Personal data is erased after this moment (retention limit); the row keeps the skeleton.
+    # Set when the application reaches its end (eta.applications.ENDED): the end + retention.
     erase_after: Mapped[dt.datetime | None]
+    # When the personal data was erased; NULL while it is held.
+    erased_at: Mapped[dt.datetime | None]
+    # Age in whole years on the day of submission, kept at erasure in place of the date of
+    # birth, so the fairness dashboard can still count the row in its age band.
+    age_at_submission: Mapped[int | None]
 
     events: Mapped[list[ApplicationEvent]] = relationship(
         back_populates="application", order_by="ApplicationEvent.id"

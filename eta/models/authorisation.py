@@ -27,9 +27,11 @@ class Authorisation(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     valid_from: Mapped[dt.datetime]
     valid_until: Mapped[dt.datetime] = mapped_column(index=True)
-    token: Mapped[str] = mapped_column(Text)
+    # The signed token carries names, date of birth and passport number: NULL once erased
+    # (retention limit, eta.retention), like passport_number_normalised below.
+    token: Mapped[str] = mapped_column(Text, nullable=True)
     # Carrier look-ups by passport go straight to this row, without joining applications.
-    passport_number_normalised: Mapped[str] = mapped_column(String(20))
+    passport_number_normalised: Mapped[str] = mapped_column(String(20), nullable=True)
     passport_issuing_country: Mapped[str] = mapped_column(String(3))
     revoked_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(String(200))
