@@ -125,6 +125,35 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@click.group("retention")
+def retention_group() -> None:
+    """The retention limit on personal data (ETA_RETENTION_DAYS)."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what is due; erase nothing.")
+@with_appcontext
+def retention_run(dry_run: bool) -> None:
+    """Erase the personal data of applications past their retention limit, now.
+
+    What the daily maintenance job does, without its time limit; prints the counts.
+    """
+    from eta.retention import count_due, erase_due
+
+    if dry_run:
+        due = count_due(db.session)
+        click.echo(
+            f"Would erase {due.applications} application(s) and delete "
+            f"{due.carrier_queries} carrier query log row(s)."
+        )
+        return
+    done = erase_due(db.session, actor="operator")
+    click.echo(
+        f"Erased {done.applications} application(s) and deleted "
+        f"{done.carrier_queries} carrier query log row(s)."
+    )
+
+
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
@@ -140,7 +169,14 @@ def init_app(app: Flask) -> None:
     from eta.carrier_cli import register as register_carrier_commands
 
     register_carrier_commands(carrier_group)
-    for command in (worker_command, officer_group, carrier_group, audit_group, demo_command):
+    for command in (
+        worker_command,
+        officer_group,
+        carrier_group,
+        audit_group,
+        retention_group,
+        demo_command,
+    ):
         app.cli.add_command(command)
 
     from eta.issuance_cli import COMMANDS as issuance_commands

@@ -1,4 +1,4 @@
-"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago."""
+"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago, retention."""
 
 from __future__ import annotations
 
@@ -41,3 +41,21 @@ def purge_expired_drafts() -> int:
     )
     db.session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# The job's RQ timeout is 180 s (workers.enqueue): no batch starts after this many seconds,
+# and the next day's run goes on where this one stopped.
+RETENTION_TIME_LIMIT = 120.0
+
+
+@job
+def erase_personal_data() -> int:
+    """Erase the personal data of applications past their retention limit (eta.retention).
+
+    Batches of BATCH_SIZE, each one transaction with its own `retention.erased` audit event;
+    idempotent (erased rows are no longer due). Returns how many applications were erased.
+    """
+    from eta.retention import erase_due
+
+    result = erase_due(db.session, time_limit=RETENTION_TIME_LIMIT)
+    return result.applications

@@ -30,6 +30,8 @@ PERIODIC_JOBS: list[Periodic] = [
     Periodic("sweep-stuck-applications", screening.sweep_stuck_applications, every=60),
     # Retired signing keys leave the JWKS once every token they signed has expired.
     Periodic("remove-expired-keys", issuance.remove_expired_keys, every=24 * 3600),
+    # The retention limit: personal data of applications that ended long enough ago.
+    Periodic("erase-personal-data", maintenance.erase_personal_data, every=24 * 3600),
 ]
 
 
