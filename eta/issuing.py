@@ -275,8 +275,8 @@ def authorisation_for_link(session: SessionLike, token: str, kind: str) -> Autho
     authorisation = session.get(Authorisation, target.authorisation_id)
     if authorisation is None or authorisation.jti != target.jti:
         return None
-    if authorisation.revoked_at is not None:
-        return None
+    if authorisation.revoked_at is not None or authorisation.token is None:
+        return None  # revoked, or erased under the retention limit
     return authorisation
 
 

@@ -71,6 +71,10 @@ def notify_traveller(application_id: int, message: str, link: str | None = None)
     if application is None:
         log.warning("notification %s for missing application %s", message, application_id)
         return False
+    if application.erased_at is not None:
+        # Erased under the retention limit: there is no address left to write to.
+        log.info("notification %s for erased application %s skipped", message, application_id)
+        return False
     sent_key = f"eta:notified:{application_id}:{message}:{link or ''}"
     connection = redis_client.client
     if connection.exists(sent_key):

@@ -174,6 +174,9 @@ def _case_or_404(application_id: int) -> Application:
 
 def _history(application: Application) -> list[Application]:
     """The applicant's other applications: same passport, or same names and date of birth."""
+    if application.erased_at is not None:
+        # Erased: nothing left to match on (NULL matches nothing, but say so rather than ask).
+        return []
     return list(
         db.session.scalars(
             select(Application)

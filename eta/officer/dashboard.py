@@ -90,6 +90,7 @@ def compute(session: SessionLike, now: dt.datetime, days: int) -> Dashboard:
             Application.nationality,
             Application.sex,
             Application.date_of_birth,
+            Application.age_at_submission,
         ).where(Application.created_at >= since)
     ).all()
     applicants = {row.id: row for row in rows}
@@ -160,16 +161,22 @@ def compute(session: SessionLike, now: dt.datetime, days: int) -> Dashboard:
     for application_id in screened:
         row = applicants[application_id]
         on = row.created_at.date()
-        age = (
-            on.year
-            - row.date_of_birth.year
-            - ((on.month, on.day) < (row.date_of_birth.month, row.date_of_birth.day))
-        )
+        if row.date_of_birth is None:
+            # Erased under the retention limit: the age at submission was kept in its place.
+            age = row.age_at_submission
+        else:
+            age = (
+                on.year
+                - row.date_of_birth.year
+                - ((on.month, on.day) < (row.date_of_birth.month, row.date_of_birth.day))
+            )
         for name, value in (
             ("nationality", row.nationality),
             ("sex", row.sex),
-            ("age_band", age_band(age)),
+            ("age_band", None if age is None else age_band(age)),
         ):
+            if value is None:
+                continue  # no age known (never so for a row erased by eta.retention)
             groups[name][value][1] += 1
             groups[name][value][0] += application_id in referred_at
     band_order = [label for _low, _high, label in AGE_BANDS]

@@ -28,6 +28,8 @@ def find_application(
     )
     if (
         application is None
+        # Erased under the retention limit: nothing left to check the details against.
+        or application.erased_at is not None
         or application.passport_number_normalised
         != normalise_document_number(passport_number).upper()
         or application.date_of_birth != date_of_birth
