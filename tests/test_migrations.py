@@ -55,3 +55,39 @@ def test_upgrade_builds_exactly_the_models_and_downgrade_undoes_it(
         engine.dispose()
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def test_the_retention_migration_will_not_undo_an_erasure(
+    empty_database, monkeypatch, make_app, capfd
+):
+    """0003's downgrade refuses while erased rows exist: their personal columns are NULL."""
+    monkeypatch.setenv("ETA_DATABASE_URL", empty_database)
+    app = make_app()
+    engine = create_engine(empty_database)
+    with app.app_context():
+        upgrade()
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO applications (reference, status, status_changed_at, created_at,"
+                    " version, channel, language, sex, nationality, passport_issuing_country,"
+                    " passport_issue_date, passport_expiry_date, address_country, travel_purpose,"
+                    " intended_arrival, answers, erased_at) VALUES ('ETA-TEST-0000-01', 'refused',"
+                    " :now, :now, 1, 'web', 'en', 'F', 'SWE', 'SWE', '2020-01-01', '2030-01-01',"
+                    " 'SWE', 'tourism', '2021-01-01', '{}', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+        # flask_migrate logs the migration's RuntimeError and exits 1, as `eta db downgrade` does.
+        with pytest.raises(SystemExit):
+            downgrade(revision="0002")
+        assert "1 applications were erased" in capfd.readouterr().err
+        columns = {column["name"] for column in inspect(engine).get_columns("applications")}
+        assert "erased_at" in columns  # nothing was undone
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM applications"))
+        downgrade(revision="0002")
+        columns = {column["name"] for column in inspect(engine).get_columns("applications")}
+        assert "erased_at" not in columns
+        downgrade(revision="base")
+    engine.dispose()
