@@ -405,3 +405,21 @@ def test_a_row_another_run_holds_is_skipped_not_waited_for(session, app):
     assert retention.erase_due(session).applications == 1
     session.expire_all()
     assert held.erased_at is not None
+
+
+def test_a_carrier_no_longer_finds_an_erased_passport(session, client):
+    from eta.accounts import create_carrier
+
+    _carrier, key = create_carrier(session, "Retention Air")
+    headers = {"Authorization": f"Bearer {key}"}
+    query = {"passport_number": "R1", "issuing_country": "SWE"}
+    officer = _officer(session)
+    application = _application(
+        session, S.REFUSED, officer.id, passport_number="R1", passport_number_normalised="R1"
+    )
+    answer = client.post("/api/v1/carrier/verify", json=query, headers=headers).get_json()
+    assert (answer["result"], answer["reason"]) == ("NOT_OK", "refused")
+    _due(session, application)
+    assert retention.erase_due(session).applications == 1
+    answer = client.post("/api/v1/carrier/verify", json=query, headers=headers).get_json()
+    assert (answer["result"], answer["reason"]) == ("NOT_OK", "not_found")
