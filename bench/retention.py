@@ -33,40 +33,26 @@ from eta.models import (
 )
 from eta.retention import count_due, erase_due
 from eta.timeutil import utcnow
+from tests.factories import application_fields
 
 
 def _fill(rows: int) -> None:
     now = utcnow()
     ended = now - dt.timedelta(days=6 * 365)
-    base = {
-        "status": "refused",
-        "status_changed_at": ended,
-        "created_at": ended - dt.timedelta(days=2),
-        "version": 1,
-        "channel": "web",
-        "language": "en",
-        "given_names": "ANNA MARIA",
-        "surname": "Eriksson",
-        "given_names_mrz": "ANNA MARIA",
-        "surname_mrz": "ERIKSSON",
-        "sex": "F",
-        "date_of_birth": dt.date(1974, 8, 12),
-        "place_of_birth": "Stockholm",
-        "nationality": "SWE",
-        "passport_number_normalised": "L898902C3",
-        "passport_issuing_country": "SWE",
-        "passport_issue_date": dt.date(2020, 1, 1),
-        "passport_expiry_date": dt.date(2030, 1, 1),
-        "email": "anna@example.org",
-        "address_line1": "Storgatan 1",
-        "address_city": "Stockholm",
-        "address_country": "SWE",
-        "occupation": "Teacher",
-        "travel_purpose": "tourism",
-        "intended_arrival": dt.date(2021, 1, 1),
-        "answers": {"criminal_conviction": True, "criminal_conviction_details": "theft"},
-        "erase_after": now - dt.timedelta(days=1),
-    }
+    # The test suite's specimen traveller, ended (refused) six years ago and due for erasure.
+    base = application_fields(
+        status="refused",
+        status_changed_at=ended,
+        created_at=ended - dt.timedelta(days=2),
+        version=1,
+        channel="web",
+        language="en",
+        passport_issue_date=dt.date(2020, 1, 1),
+        passport_expiry_date=dt.date(2030, 1, 1),
+        intended_arrival=dt.date(2021, 1, 1),
+        answers={"criminal_conviction": True, "criminal_conviction_details": "theft"},
+        erase_after=now - dt.timedelta(days=1),
+    )
     for start in range(0, rows, 5000):
         chunk = range(start, min(start + 5000, rows))
         db.session.execute(
