@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eta import applications
-from eta.models import Application
+from eta.models import Application, RiskRule, RiskRuleVersion
 from eta.timeutil import today
 
 
@@ -51,6 +51,20 @@ def application_fields(**overrides: Any) -> dict[str, Any]:
 def submitted_application(session: Session, **overrides: Any) -> Application:
     """A committed application in status `submitted`."""
     return applications.submit(session, Application(**application_fields(**overrides)))
+
+
+def enabled_rule(
+    session: Session, name: str, conditions: dict[str, Any], *, number: int = 1
+) -> RiskRuleVersion:
+    """An enabled risk rule whose current version (``number``) has ``conditions``; flushed."""
+    rule = RiskRule(name=name, enabled=True)
+    session.add(rule)
+    session.flush()
+    version = RiskRuleVersion(rule_id=rule.id, number=number, conditions=conditions)
+    session.add(version)
+    session.flush()
+    rule.current_version_id = version.id
+    return version
 
 
 # The SPEC §4 example as the API takes it (the ICAO specimen traveller).

@@ -13,15 +13,13 @@ from eta.models import (
     ApplicationEvent,
     Authorisation,
     LostStolenDocument,
-    RiskRule,
-    RiskRuleVersion,
     ScreeningHit,
     ScreeningRun,
 )
 from eta.models import ApplicationStatus as S
 from eta.screening import service
 from eta.timeutil import today, utcnow
-from tests.factories import submitted_application
+from tests.factories import enabled_rule, submitted_application
 from workers.queues import SCREENING
 
 
@@ -150,22 +148,13 @@ def test_an_exact_lost_listing_wins_over_an_earlier_look_alike(session):
 
 
 def test_a_risk_rule_refers_and_names_its_version(session, enqueue_screening, run_jobs):
-    rule = RiskRule(name="Swedish business", enabled=True)
-    session.add(rule)
-    session.flush()
-    version = RiskRuleVersion(
-        rule_id=rule.id,
-        number=2,
-        conditions={
-            "all": [
-                {"field": "nationality", "op": "in", "value": ["SWE"]},
-                {"field": "travel_purpose", "op": "eq", "value": "business"},
-            ]
-        },
-    )
-    session.add(version)
-    session.flush()
-    rule.current_version_id = version.id
+    conditions = {
+        "all": [
+            {"field": "nationality", "op": "in", "value": ["SWE"]},
+            {"field": "travel_purpose", "op": "eq", "value": "business"},
+        ]
+    }
+    version = enabled_rule(session, "Swedish business", conditions, number=2)
     session.commit()
     tourist = _screen(session, enqueue_screening, run_jobs)
     assert tourist.status == S.APPROVED

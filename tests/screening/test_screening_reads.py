@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import event, literal_column, select, table
 
 from eta import applications
-from eta.models import LostStolenDocument, Officer, RiskRule, RiskRuleVersion
+from eta.models import LostStolenDocument, Officer
 from eta.screening import history, service
 from eta.timeutil import today, utcnow
 from eta.watchlists import active_watchlists
-from tests.factories import submitted_application
+from tests.factories import enabled_rule, submitted_application
 
 
 @pytest.fixture
@@ -26,22 +26,13 @@ def findings_of_every_reading_check(session):
             source="INTERPOL",
         )
     )
-    rule = RiskRule(name="Swedish", enabled=True)
-    session.add(rule)
-    session.flush()
-    version = RiskRuleVersion(
-        rule_id=rule.id,
-        number=1,
-        conditions={
-            "all": [
-                {"field": "nationality", "op": "in", "value": ["SWE"]},
-                {"field": "travel_purpose", "op": "eq", "value": "tourism"},
-            ]
-        },
-    )
-    session.add(version)
-    session.flush()
-    rule.current_version_id = version.id
+    conditions = {
+        "all": [
+            {"field": "nationality", "op": "in", "value": ["SWE"]},
+            {"field": "travel_purpose", "op": "eq", "value": "tourism"},
+        ]
+    }
+    enabled_rule(session, "Swedish", conditions)
     officer = Officer(email="o@example.org", password_hash="x", totp_secret="x")
     session.add(officer)
     session.commit()
