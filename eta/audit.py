@@ -70,17 +70,9 @@ def body(
     )
 
 
-def _hash(
-    prev_hash: str,
-    at: dt.datetime,
-    actor: str,
-    action: str,
-    object_type: str | None,
-    object_id: str | None,
-    details: dict[str, Any],
-) -> str:
-    hashed = prev_hash + body(at, actor, action, object_type, object_id, details)
-    return hashlib.sha256(hashed.encode()).hexdigest()
+def _hash(prev_hash: str, event_body: str) -> str:
+    """The chain's hash of an event: SHA-256 of the previous hash then the event's `body()`."""
+    return hashlib.sha256((prev_hash + event_body).encode()).hexdigest()
 
 
 # The same hash computed by PostgreSQL, for a statement that links events to a head it reads
@@ -91,15 +83,10 @@ LOCK_SQL = f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_ID:d})"
 
 
 def _event_hash(prev_hash: str, event: AuditEvent) -> str:
-    return _hash(
-        prev_hash,
-        event.at,
-        event.actor,
-        event.action,
-        event.object_type,
-        event.object_id,
-        event.details,
+    text = body(
+        event.at, event.actor, event.action, event.object_type, event.object_id, event.details
     )
+    return _hash(prev_hash, text)
 
 
 def record(
@@ -145,7 +132,8 @@ def append(session: SessionLike, entries: Sequence[Entry]) -> None:
         at = utcnow()
         details = entry.details or {}
         event_hash = _hash(
-            prev_hash, at, entry.actor, entry.action, entry.object_type, entry.object_id, details
+            prev_hash,
+            body(at, entry.actor, entry.action, entry.object_type, entry.object_id, details),
         )
         rows.append(
             {
