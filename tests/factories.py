@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eta import applications
-from eta.models import Application, RiskRule, RiskRuleVersion
-from eta.timeutil import today
+from eta.models import Application, Officer, RiskRule, RiskRuleVersion
+from eta.timeutil import today, utcnow
 
 
 def application_fields(**overrides: Any) -> dict[str, Any]:
@@ -51,6 +51,18 @@ def application_fields(**overrides: Any) -> dict[str, Any]:
 def submitted_application(session: Session, **overrides: Any) -> Application:
     """A committed application in status `submitted`."""
     return applications.submit(session, Application(**application_fields(**overrides)))
+
+
+def refused_application(session: Session, **overrides: Any) -> Application:
+    """A committed application, screened, referred and refused by an officer of its own."""
+    officer = Officer(email="refuser@example.org", password_hash="x", totp_secret="x")
+    session.add(officer)
+    session.commit()
+    application = submitted_application(session, **overrides)
+    applications.start_screening(session, application)
+    applications.refer(session, application, deadline=utcnow())
+    applications.refuse(session, application, officer_id=officer.id, reason_code="x", note=None)
+    return application
 
 
 def enabled_rule(

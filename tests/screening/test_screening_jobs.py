@@ -19,7 +19,7 @@ from eta.models import (
 from eta.models import ApplicationStatus as S
 from eta.screening import service
 from eta.timeutil import today, utcnow
-from tests.factories import enabled_rule, submitted_application
+from tests.factories import enabled_rule, refused_application, submitted_application
 from workers.queues import SCREENING
 
 
@@ -176,15 +176,7 @@ def test_a_risk_rule_refers_and_names_its_version(session, enqueue_screening, ru
 
 
 def test_an_earlier_refusal_of_the_passport_refers(session, enqueue_screening, run_jobs):
-    from eta.models import Officer
-
-    officer = Officer(email="o@example.org", password_hash="x", totp_secret="x")
-    session.add(officer)
-    session.commit()
-    earlier = submitted_application(session)
-    applications.start_screening(session, earlier)
-    applications.refer(session, earlier, deadline=utcnow())
-    applications.refuse(session, earlier, officer_id=officer.id, reason_code="x", note=None)
+    earlier = refused_application(session)
     application = _screen(session, enqueue_screening, run_jobs)
     assert application.status == S.REFERRED
     [hit] = _hits(session, application)

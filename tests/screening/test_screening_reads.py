@@ -7,12 +7,11 @@ import logging
 import pytest
 from sqlalchemy import event, literal_column, select, table
 
-from eta import applications
-from eta.models import LostStolenDocument, Officer
+from eta.models import LostStolenDocument
 from eta.screening import history, service
-from eta.timeutil import today, utcnow
+from eta.timeutil import today
 from eta.watchlists import active_watchlists
-from tests.factories import enabled_rule, submitted_application
+from tests.factories import enabled_rule, refused_application, submitted_application
 
 
 @pytest.fixture
@@ -33,13 +32,7 @@ def findings_of_every_reading_check(session):
         ]
     }
     enabled_rule(session, "Swedish", conditions)
-    officer = Officer(email="o@example.org", password_hash="x", totp_secret="x")
-    session.add(officer)
-    session.commit()
-    earlier = submitted_application(session)
-    applications.start_screening(session, earlier)
-    applications.refer(session, earlier, deadline=utcnow())
-    applications.refuse(session, earlier, officer_id=officer.id, reason_code="x", note=None)
+    refused_application(session)
     return submitted_application(session)  # the same passport, SWE L898902C3
 
 
