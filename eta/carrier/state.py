@@ -28,12 +28,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_app_context
 from redis.exceptions import RedisError
 from sqlalchemy import Connection, event, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
+from eta.extensions import limiter
 from eta.models import Application, ApplicationStatus, Authorisation, Carrier, CarrierApiKey
 
 log = logging.getLogger(__name__)
@@ -130,12 +131,8 @@ def _note_change(session: Session, _context: Any) -> None:
 def _announce_change(session: Session) -> None:
     if not session.info.pop(_CHANGED, False):
         return
-    from flask import has_app_context
-
     if not has_app_context():
         return  # a script without the app: the sets' age limit covers it
-    from eta.extensions import limiter
-
     storage = limiter.limiter.storage
     connection = getattr(storage, "get_connection", None)
     if connection is not None:
