@@ -119,3 +119,19 @@ def test_only_changes_that_matter_announce_a_new_version(app, session, redis, au
     assert redis.get(carrier_state.VERSION_KEY) == after_revocation
     revoke_api_keys(session, carrier)
     assert redis.get(carrier_state.VERSION_KEY) not in (None, after_revocation)
+
+
+def test_a_limiter_storage_other_than_redis_still_limits_and_reads_the_database(
+    app, client, auth_headers, authorise, monkeypatch, carrier_statements
+):
+    from limits.storage import MemoryStorage
+    from limits.strategies import FixedWindowRateLimiter
+
+    monkeypatch.setattr(limiter, "_limiter", FixedWindowRateLimiter(MemoryStorage()))
+    monkeypatch.setitem(app.config, "ETA_CARRIER_RATE_LIMIT", "2/day")
+    body = {"token": authorise().token}
+    with carrier_statements() as statements:
+        assert _result(client, body, auth_headers) == ("OK", "ok")
+    assert len(statements) == 1  # no state version to trust: the token's record is read
+    assert _result(client, body, auth_headers) == ("OK", "ok")
+    assert client.post(VERIFY, json=body, headers=auth_headers).status_code == 429
