@@ -9,7 +9,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 .PHONY: run test install lint typecheck pytest translations extract-messages bench clean
 
 run: install
-	$(BIN)/python -m eta.devrun
+	$(BIN)/python -m eta.dev.devrun
 
 test: install lint typecheck pytest
 

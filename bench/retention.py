@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select
 
 from eta import create_app
+from eta.applications.retention import count_due, erase_due
 from eta.extensions import db
 from eta.models import (
     Application,
@@ -31,7 +32,6 @@ from eta.models import (
     ScreeningHit,
     ScreeningRun,
 )
-from eta.retention import count_due, erase_due
 from eta.timeutil import utcnow
 from tests.factories import application_fields
 

@@ -5,7 +5,7 @@ Usage: .venv/bin/python bench/screening.py [--names 1000000] [--applicants 2000]
        .venv/bin/python bench/screening.py --jobs 300 --profile /tmp/jobs.prof   (same, profiled)
        .venv/bin/python bench/screening.py --jobs 300 --filler 200000   (with earlier applications)
 
-Builds a WatchlistIndex from the real UN and OFAC lists (when eta.screening.importers and the
+Builds a WatchlistIndex from the real UN and OFAC lists (when eta.screening.lists.importers and the
 shared data are present) plus generated people whose names come from name-part pools of several
 cultures, until the index holds --names names. Then screens generated applicants, some of them
 perturbed listed names (typos, dropped middle names, swapped order, other script), on one core.
@@ -771,9 +771,10 @@ def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> 
     )
     from flask_migrate import upgrade
 
-    from eta import applications, create_app, watchlists
+    from eta import applications, create_app
     from eta.extensions import db, redis_client
     from eta.models import Application, ApplicationStatus
+    from eta.screening import lists
     from tests.factories import application_fields
     from workers.enqueue import enqueue
     from workers.queues import SCREENING
@@ -783,9 +784,9 @@ def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> 
     app = create_app({"ETA_DATABASE_PRE_PING": False})
     with app.app_context():
         upgrade()
-        for source, fmt, name in watchlists.DEMO_LISTS:
+        for source, fmt, name in lists.DEMO_LISTS:
             if (DATA / name).exists():
-                watchlists.import_watchlist(
+                lists.import_watchlist(
                     db.session, source=source, fmt=fmt, path=DATA / name, actor="bench"
                 )
         redis = redis_client.client
@@ -813,7 +814,7 @@ def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> 
             )
             ids.append(applications.submit(db.session, Application(**fields)).id)
         # Warm the per-process index as a long-running worker would have it.
-        watchlists.active_watchlists(db.session)
+        lists.active_watchlists(db.session)
         for application_id in ids:
             enqueue(
                 redis,

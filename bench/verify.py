@@ -100,7 +100,7 @@ def _prepare(env: dict[str, str], passengers: int) -> dict[str, Any]:
 
     from flask_migrate import upgrade
 
-    from eta import applications, create_app, issuing
+    from eta import applications, authorisations, create_app
     from eta.accounts import create_carrier
     from eta.extensions import db
     from eta.issuance.keys import Keyring
@@ -122,12 +122,12 @@ def _prepare(env: dict[str, str], passengers: int) -> dict[str, Any]:
             applications.start_screening(db.session, application)
             applications.approve(db.session, application)
             issued_at = utcnow() - (timedelta(days=800) if index % 10 == 9 else timedelta(0))
-            authorisation = issuing.issue_for(db.session, application, now=issued_at)
+            authorisation = authorisations.issue_for(db.session, application, now=issued_at)
             if authorisation is None:
                 raise RuntimeError("the bench application was not issued an authorisation")
             tokens.append(authorisation.token)
             numbers.append(number)
-        jwks = issuing.public_jwks()
+        jwks = authorisations.public_jwks()
         db.engine.dispose()
     return {"key": key, "tokens": tokens, "numbers": numbers, "jwks": jwks}
 

@@ -144,7 +144,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
             environ.get("ETA_MATCH_THRESHOLD", str(DEFAULT_MATCH_THRESHOLD))
         ),
         "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
-        # Unset: every language that has a catalogue in eta/translations (see eta/i18n.py).
+        # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # Rate limits (flask-limiter syntax), shared across processes through Redis.
         "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),

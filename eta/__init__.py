@@ -15,14 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the eta Flask app: configuration, extensions, blueprints, CLI and error handlers."""
     from config import load_settings
-    from eta import carrier, cli, errors, i18n, security, sessions
+    from eta import carrier, cli
     from eta.api import blueprint as api_blueprint
     from eta.extensions import configure_sqlite, csrf, db, limiter, migrate, redis_client
-    from eta.health import blueprint as health_blueprint
     from eta.officer import init_app as init_officer
     from eta.public import blueprint as public_blueprint
     from eta.redis_connection import limiter_storage_uri
     from eta.traveller import blueprint as traveller_blueprint
+    from eta.web import errors, i18n, security, sessions
+    from eta.web.health import blueprint as health_blueprint
 
     app = Flask(
         __name__,

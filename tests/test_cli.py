@@ -6,8 +6,8 @@ import pyotp
 from sqlalchemy import select
 
 from eta.accounts import hash_api_key
+from eta.accounts.passwords import check_password
 from eta.models import CarrierApiKey, Officer
-from eta.passwords import check_password
 
 
 def test_officer_create_reads_the_password_from_stdin_and_prints_totp(runner, session):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from eta import issuing
+from eta import authorisations
 from eta.extensions import db, redis_client
 from eta.models import Application, ApplicationStatus
 from eta.timeutil import utcnow
@@ -28,7 +28,7 @@ def issue_authorisation(application_id: int) -> str | None:
     if application is None:
         log.warning("issue_authorisation: no application %s", application_id)
         return None
-    authorisation = issuing.issue_for(db.session, application)
+    authorisation = authorisations.issue_for(db.session, application)
     if authorisation is None:
         log.info(
             "issue_authorisation: %s is %s, not approved", application.reference, application.status
@@ -56,7 +56,7 @@ def remove_expired_keys() -> list[str]:
     """
     years = int(app().config.get("ETA_VALIDITY_YEARS", 2))
     lifetime = dt.timedelta(days=366 * years + 1)
-    removed = issuing.keyring().remove_expired(utcnow(), lifetime)
+    removed = authorisations.keyring().remove_expired(utcnow(), lifetime)
     for kid in removed:
         log.info("removed signing key %s: every token it signed has expired", kid)
     return removed

@@ -50,12 +50,12 @@ RETENTION_TIME_LIMIT = 120.0
 
 @job
 def erase_personal_data() -> int:
-    """Erase the personal data of applications past their retention limit (eta.retention).
+    """Erase the personal data of applications past their retention limit (applications.retention).
 
     Batches of BATCH_SIZE, each one transaction with its own `retention.erased` audit event;
     idempotent (erased rows are no longer due). Returns how many applications were erased.
     """
-    from eta.retention import erase_due
+    from eta.applications.retention import erase_due
 
     result = erase_due(db.session, time_limit=RETENTION_TIME_LIMIT)
     return result.applications

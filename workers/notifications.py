@@ -7,10 +7,10 @@ import logging
 from flask import render_template
 from flask_babel import force_locale
 
+from eta.applications.reasons import appeal_text, describe
 from eta.extensions import db, redis_client
 from eta.mail import OutgoingMail, send
 from eta.models import Application
-from eta.refusals import appeal_text, describe
 from workers.context import app, job
 
 log = logging.getLogger(__name__)

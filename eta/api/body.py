@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from eta.problems import PROBLEM_BASE, Problem
+from eta.web.problems import PROBLEM_BASE, Problem
 
 
 def json_object() -> dict[str, Any]:

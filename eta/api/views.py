@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
 from eta.extensions import csrf, limiter
-from eta.problems import PROBLEM_BASE, Problem, validation_problem
+from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # programs authenticate by other means; no browser session is involved
@@ -46,8 +46,8 @@ def _apply_limit() -> str:
 @limiter.limit(_apply_limit)
 def submit_application() -> tuple[Response, int]:
     """Apply for an ETA: the same validation as the web form; 202 with the reference."""
-    from eta.traveller.submission import eligible_nationalities, languages, submit_application
-    from eta.traveller.validation import validate_application
+    from eta.applications.submission import eligible_nationalities, languages, submit_application
+    from eta.applications.validation import validate_application
 
     body = json_object()
     result = validate_application(
@@ -88,7 +88,7 @@ def application_status() -> Response:
     if errors:
         raise validation_problem(errors)
 
-    from eta.traveller.status import find_application, status_document
+    from eta.applications.lookup import find_application, status_document
 
     assert birth_date is not None  # noqa: S101  (errors above otherwise)
     application = find_application(reference, passport, birth_date)

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from eta.carrier.state import VERSION_KEY
 from eta.extensions import limiter
-from eta.problems import PROBLEM_BASE, Problem
+from eta.web.problems import PROBLEM_BASE, Problem
 
 log = logging.getLogger(__name__)
 

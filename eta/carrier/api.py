@@ -26,7 +26,7 @@ from eta.carrier.auth import (
 from eta.carrier.service import MAX_BATCH, check_and_record, parse_passenger
 from eta.carrier.verification import Answer, ApiKeyNotActive, PassengerQuery
 from eta.extensions import csrf, limiter
-from eta.problems import Problem, validation_problem
+from eta.web.problems import Problem, validation_problem
 
 blueprint = Blueprint("carrier_api", __name__, url_prefix="/api/v1/carrier")
 csrf.exempt(blueprint)  # API keys, not browser sessions, authenticate these requests

@@ -14,7 +14,7 @@ from eta.accounts import API_KEY_PREFIX_LENGTH, hash_api_key
 from eta.carrier.admission import Admission, admit
 from eta.extensions import db
 from eta.models import Carrier, CarrierApiKey, CarrierUser
-from eta.problems import PROBLEM_BASE, Problem
+from eta.web.problems import PROBLEM_BASE, Problem
 
 SESSION_USER = "carrier_user_id"
 DEFAULT_RATE_LIMIT = "600/minute"

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from eta import issuing
+from eta import authorisations
 from eta.carrier.querylog import QueryLog
 from eta.carrier.state import CarrierState, cached_state, keep_state, load_state
 from eta.carrier.verification import (
@@ -136,8 +136,8 @@ def carrier_engine() -> Engine:
 def verification_context(now: dt.datetime | None = None) -> VerificationContext:
     """Keys, issuer, clock and exempt nationalities from the app's configuration."""
     return VerificationContext(
-        keys=issuing.key_set(),
-        issuer=issuing.issuer(),
+        keys=authorisations.key_set(),
+        issuer=authorisations.issuer(),
         now=now or utcnow(),
         exempt_countries=frozenset(current_app.config["ETA_EXEMPT_NATIONALITIES"]),
     )

@@ -22,14 +22,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from eta.accounts.passwords import check_password, hash_password, needs_rehash
 from eta.api.body import json_object
 from eta.carrier.auth import SESSION_USER, signed_in_user
 from eta.carrier.service import check_and_record, parse_passenger
 from eta.extensions import db, limiter
 from eta.models import CarrierUser
-from eta.passwords import check_password, hash_password, needs_rehash
-from eta.problems import PROBLEM_BASE, Problem, validation_problem
 from eta.timeutil import utcnow
+from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 
 blueprint = Blueprint("carrier", __name__, url_prefix="/carrier")
 

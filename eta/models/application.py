@@ -55,7 +55,7 @@ class Application(Base):
         # Screening's history check looks for the same person under another passport: without
         # it, that look-up scans every application (84 ms at 210,000 of them on PostgreSQL).
         Index("ix_applications_person", "date_of_birth", "surname_mrz", "given_names_mrz"),
-        # The retention job's look-up of rows due for erasure (eta.retention).
+        # The retention job's look-up of rows due for erasure (eta.applications.retention).
         Index("ix_applications_erase_after", "erase_after"),
     )
 
@@ -69,8 +69,9 @@ class Application(Base):
     channel: Mapped[str] = mapped_column(String(8), default="web")
     language: Mapped[str] = mapped_column(String(8), default="en")
 
-    # Personal columns are NULL once the row is erased (`erased_at` set, see eta.retention) and
-    # never before: the database allows NULL, the Python type keeps saying `str` because every
+    # Personal columns are NULL once the row is erased (`erased_at` set, see
+    # eta.applications.retention) and never before: the database allows NULL, the Python type
+    # keeps saying `str` because every
     # reader but the few that can meet an erased row (they check `erased_at`) would otherwise
     # have to handle a case that cannot reach it.
 

@@ -28,7 +28,7 @@ class Authorisation(Base):
     valid_from: Mapped[dt.datetime]
     valid_until: Mapped[dt.datetime] = mapped_column(index=True)
     # The signed token carries names, date of birth and passport number: NULL once erased
-    # (retention limit, eta.retention), like passport_number_normalised below.
+    # (retention limit, eta.applications.retention), like passport_number_normalised below.
     token: Mapped[str] = mapped_column(Text, nullable=True)
     # Carrier look-ups by passport go straight to this row, without joining applications.
     passport_number_normalised: Mapped[str] = mapped_column(String(20), nullable=True)

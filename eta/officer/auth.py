@@ -19,10 +19,10 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from eta import audit
+from eta.accounts.passwords import check_password, hash_password
 from eta.extensions import db, limiter, login_manager
 from eta.models import Officer, Role
 from eta.officer.blueprint import blueprint, me, role_required
-from eta.passwords import check_password, hash_password
 from eta.timeutil import utcnow
 
 MAX_FAILURES = 5  # consecutive failures before the account locks

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from eta import applications, audit
+from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
 from eta.extensions import db, redis_client
 from eta.models import (
     Actor,
@@ -38,7 +39,6 @@ from eta.models import (
     WatchlistVersion,
 )
 from eta.officer.blueprint import blueprint, has_role, me, role_required
-from eta.refusals import REFUSAL_REASONS, REVOCATION_REASONS
 from eta.timeutil import utcnow
 from eta.traveller.information import information_link
 from workers.enqueue import enqueue
@@ -587,7 +587,7 @@ def request_information(application_id: int) -> ResponseReturnValue:
 @role_required(Role.OFFICER)
 def revoke(application_id: int) -> ResponseReturnValue:
     """Revoke the case's issued authorisation (revocation list updated, traveller emailed)."""
-    from eta import issuing
+    from eta import authorisations
 
     application = _case_or_404(application_id)
     authorisation = application.authorisation
@@ -599,7 +599,7 @@ def revoke(application_id: int) -> ResponseReturnValue:
         return redirect(url_for("officer.case", application_id=application.id))
     try:
         _checked(application)
-        issuing.revoke(
+        authorisations.revoke(
             db.session, authorisation, reason_code=reason, officer_id=me().id, actor=Actor.OFFICER
         )
     except (CaseChanged, StaleDataError, applications.LifecycleError):

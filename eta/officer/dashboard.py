@@ -176,7 +176,7 @@ def compute(session: SessionLike, now: dt.datetime, days: int) -> Dashboard:
             ("age_band", None if age is None else age_band(age)),
         ):
             if value is None:
-                continue  # no age known (never so for a row erased by eta.retention)
+                continue  # no age known (never so for a row erased by eta.applications.retention)
             groups[name][value][1] += 1
             groups[name][value][0] += application_id in referred_at
     band_order = [label for _low, _high, label in AGE_BANDS]

@@ -26,21 +26,21 @@ from eta.models import (
     WatchlistVersion,
 )
 from eta.officer.blueprint import blueprint, me, role_required
-from eta.screening.importers import ImportFormatError
-from eta.screening.rules import (
-    AGE_BANDS,
-    applicant_facts,
-    describe_conditions,
-    rule_matches,
-    validate_conditions,
-)
-from eta.watchlists import (
+from eta.screening.lists.importers import ImportFormatError
+from eta.screening.lists.store import (
     FORMATS,
     MANUAL_FORMAT,
     WatchlistError,
     add_manual_entry,
     edit_manual_entry,
     remove_entry,
+)
+from eta.screening.rules import (
+    AGE_BANDS,
+    applicant_facts,
+    describe_conditions,
+    rule_matches,
+    validate_conditions,
 )
 
 DEFAULT_UPLOAD_BYTES = 200 * 1024 * 1024  # the UN and OFAC lists are tens of megabytes
@@ -87,7 +87,7 @@ def import_list() -> ResponseReturnValue:
     if upload is None or not upload.filename or fmt not in FORMATS or not source:
         flash(_("Choose a file, its format and the name of the list."), "error")
         return redirect(url_for("officer.watchlists"))
-    from eta.watchlists import import_watchlist
+    from eta.screening.lists.store import import_watchlist
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(upload.filename).name

@@ -13,7 +13,7 @@ from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from PIL import Image
 
-from eta import issuing
+from eta import authorisations
 from eta.countries import country_name
 from eta.extensions import db, limiter
 from eta.issuance.qr import qr_png, qr_svg, read_qr
@@ -56,14 +56,14 @@ def open_cors_preflight(response: Response) -> Response:
 @blueprint.get("/.well-known/jwks.json")
 def jwks() -> Response:
     """The public keys that verify tokens: every key whose tokens may be valid, and the next."""
-    body = json.dumps(issuing.public_jwks(), sort_keys=True).encode()
+    body = json.dumps(authorisations.public_jwks(), sort_keys=True).encode()
     return _cacheable(body, "application/jwk-set+json", JWKS_MAX_AGE)
 
 
 @blueprint.get("/api/v1/revocations")
 def revocations() -> Response:
     """The signed revocation list: a compact JWS, typ eta-revocations+jwt (SPEC §4)."""
-    body = issuing.revocation_list_jws(db.session).encode("ascii")
+    body = authorisations.revocation_list_jws(db.session).encode("ascii")
     return _cacheable(body, "application/jwt", REVOCATIONS_MAX_AGE)
 
 
@@ -81,10 +81,10 @@ def _private(response: Response, filename: str | None = None) -> Response:
 @blueprint.get("/authorisation/<link>/eta.pdf")
 def authorisation_pdf(link: str) -> Response:
     """The printable authorisation, for whoever holds a valid signed link."""
-    authorisation = issuing.authorisation_for_link(db.session, link, "pdf")
+    authorisation = authorisations.authorisation_for_link(db.session, link, "pdf")
     if authorisation is None:
         abort(404)
-    body = issuing.authorisation_document_pdf(authorisation)
+    body = authorisations.authorisation_document_pdf(authorisation)
     filename = f"{authorisation.application.reference}.pdf"
     return _private(Response(body, mimetype="application/pdf"), filename)
 
@@ -92,7 +92,7 @@ def authorisation_pdf(link: str) -> Response:
 @blueprint.get("/authorisation/<link>/qr.png")
 def authorisation_png(link: str) -> Response:
     """The authorisation's QR code as a PNG, for whoever holds a valid signed link."""
-    authorisation = issuing.authorisation_for_link(db.session, link, "png")
+    authorisation = authorisations.authorisation_for_link(db.session, link, "png")
     if authorisation is None:
         abort(404)
     return _private(Response(qr_png(authorisation.token), mimetype="image/png"))
@@ -101,7 +101,7 @@ def authorisation_png(link: str) -> Response:
 @blueprint.get("/authorisation/<link>/qr.svg")
 def authorisation_svg(link: str) -> Response:
     """The authorisation's QR code as an SVG, for whoever holds a valid signed link."""
-    authorisation = issuing.authorisation_for_link(db.session, link, "svg")
+    authorisation = authorisations.authorisation_for_link(db.session, link, "svg")
     if authorisation is None:
         abort(404)
     return _private(Response(qr_svg(authorisation.token), mimetype="image/svg+xml"))
@@ -193,7 +193,7 @@ def verify() -> str:
             else:
                 token = "".join(pasted.split())  # line breaks from copying a wrapped code
         if token is not None and not errors:
-            result = issuing.verify_token(token)
+            result = authorisations.verify_token(token)
     headline, explanation = _outcome_words(result) if result else ("", "")
     claims = (
         _shown_claims(result.claims)

@@ -12,7 +12,7 @@ from typing import IO
 
 from eta.countries import to_alpha3
 from eta.documents import normalise_document_number
-from eta.screening.importers import ImportFormatError
+from eta.screening.lists.importers import ImportFormatError
 
 # Characters that OCR, handwriting and hurried typing swap in document numbers, each mapped to the
 # digit it is confused with. Digits are the target because passport numbers are mostly digits:

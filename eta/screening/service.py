@@ -30,10 +30,10 @@ from eta.models import (
     ScreeningRun,
 )
 from eta.models.base import SessionLike
-from eta.pipelined import fetch_together
 from eta.screening import answers, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
+from eta.screening.pipelined import fetch_together
 from eta.screening.types import BirthDate, Subject, TravelDocument
 from eta.timeutil import utcnow
 
@@ -227,7 +227,7 @@ def applicant_subject(application: Application) -> Subject:
 def watchlist_findings(
     subject: Subject, loaded: Any, threshold: float, mrz_name: tuple[str, str] | None = None
 ) -> list[Finding]:
-    """Matches of a subject against loaded lists (eta.watchlists.LoadedWatchlists)."""
+    """Matches of a subject against loaded lists (eta.screening.lists.store.LoadedWatchlists)."""
     matches = {m.entry_id: m for m in loaded.index.match(subject, threshold)}
     if mrz_name is not None:
         given, surname = mrz_name
@@ -270,7 +270,7 @@ def watchlist_findings(
 
 def watchlist_check(ctx: ScreeningContext) -> list[Finding]:
     """Name, date of birth, nationality, sex and passport against every active list."""
-    from eta.watchlists import active_watchlists
+    from eta.screening.lists.store import active_watchlists
 
     loaded = active_watchlists(
         ctx.session, state_rows=ctx.prefetched.pop(CheckName.WATCHLIST, None)
@@ -365,7 +365,7 @@ def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> None:
     elsewhere, or when reading ahead failed: each check then runs its own query, and fails (or
     not) on its own, as without this.
     """
-    from eta.watchlists import ACTIVE_STATE_QUERY
+    from eta.screening.lists.store import ACTIVE_STATE_QUERY
 
     a = ctx.application
     queries = {

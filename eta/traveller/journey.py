@@ -1,7 +1,7 @@
 """The web journey as data: its pages, their questions, and how form answers become a payload.
 
 Each page's answers are turned into the SPEC §4 payload and checked by the one validation
-layer (eta.traveller.validation); a page shows only the errors about its own fields.
+layer (eta.applications.validation); a page shows only the errors about its own fields.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from eta.applications.validation import BACKGROUND_QUESTIONS, PURPOSES
 from eta.countries import all_countries, country_name
-from eta.traveller.validation import BACKGROUND_QUESTIONS, PURPOSES
 
 
 @dataclass(frozen=True)

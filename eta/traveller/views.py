@@ -24,18 +24,18 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from eta.applications import lookup as status_lookup
+from eta.applications.reasons import appeal_text, describe
+from eta.applications.submission import eligible_nationalities, languages, submit_application
+from eta.applications.validation import validate_application
 from eta.documents import normalise_document_number
 from eta.extensions import db, limiter
 from eta.mail import OutgoingMail, send
 from eta.models import ApplicationDraft, ApplicationStatus
-from eta.refusals import appeal_text, describe
 from eta.screening.mrz import icao_transliterate
 from eta.timeutil import utcnow
 from eta.traveller import journey
-from eta.traveller import status as status_lookup
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
-from eta.traveller.submission import eligible_nationalities, languages, submit_application
-from eta.traveller.validation import validate_application
 
 blueprint = Blueprint("traveller", __name__)
 log = logging.getLogger(__name__)

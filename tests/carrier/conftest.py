@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from eta import applications, issuing
+from eta import applications, authorisations
 from eta.accounts import create_carrier
 from eta.issuance.keys import Keyring
 from eta.models import Application, Authorisation
@@ -50,7 +50,7 @@ def authorise(session: Any, signing_key: None) -> Callable[..., Authorisation]:
         application = submitted_application(session, **overrides)
         applications.start_screening(session, application)
         applications.approve(session, application)
-        authorisation = issuing.issue_for(session, application, now=issued_at or utcnow())
+        authorisation = authorisations.issue_for(session, application, now=issued_at or utcnow())
         assert authorisation is not None
         return authorisation
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from eta import applications, issuing
+from eta import applications, authorisations
 from eta.accounts import new_api_key, revoke_api_keys
 from eta.carrier.querylog import QueryLog
 from eta.carrier.service import carrier_engine, query_log
@@ -211,7 +211,7 @@ def test_revoked_immediately_after_revocation(client, session, auth_headers, aut
     authorisation = authorise()
     token = authorisation.token
     assert _post(client, VERIFY, {"token": token}, auth_headers).get_json()["result"] == "OK"
-    issuing.revoke(
+    authorisations.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
     for body in ({"token": token}, {"passport_number": "L898902C3", "issuing_country": "SWE"}):
@@ -344,7 +344,7 @@ def test_batch_of_1000_mixed_passengers_in_order_with_one_query(
 ):
     ok = authorise()
     revoked = authorise(passport_number="RV1", passport_number_normalised="RV1")
-    issuing.revoke(
+    authorisations.revoke(
         session, revoked, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
     expired = authorise(

@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from eta import issuing
+from eta import authorisations
 from eta.accounts import create_carrier
+from eta.accounts.passwords import hash_password
 from eta.issuance.qr import qr_png
 from eta.models import Actor, CarrierUser
-from eta.passwords import hash_password
 from tests.conftest import browser_executable
 
 pytestmark = pytest.mark.browser
@@ -79,7 +79,7 @@ def test_scan_ok_online_then_offline_then_revoked(page, session, authorise, tmp_
     expect(page.locator("#result")).to_have_attribute("data-result", "OK")
 
     page.context.set_offline(False)
-    issuing.revoke(
+    authorisations.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
     page.click("#refresh-cache")

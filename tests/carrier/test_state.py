@@ -8,7 +8,7 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import select, update
 
-from eta import issuing
+from eta import authorisations
 from eta.accounts import create_carrier, revoke_api_keys
 from eta.carrier import state as carrier_state
 from eta.extensions import limiter
@@ -55,7 +55,7 @@ def test_a_revocation_reaches_another_process_at_once(
     body = {"token": authorisation.token}
     assert _result(other, body, auth_headers) == ("OK", "ok")
     assert _result(other, body, auth_headers) == ("OK", "ok")  # from memory now
-    issuing.revoke(
+    authorisations.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
     assert _result(other, body, auth_headers) == ("NOT_OK", "revoked")
@@ -75,7 +75,7 @@ def test_without_redis_the_database_answers_and_revocations_still_count(
     monkeypatch.setattr(storage, "_eta_admit_script", None, raising=False)
     # Redis is unreachable, so the revocation's new state version is lost; the request, with
     # no version to trust, reads the token's record and the key from the database instead.
-    issuing.revoke(
+    authorisations.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
     with carrier_statements() as statements:
@@ -110,7 +110,7 @@ def test_only_changes_that_matter_announce_a_new_version(app, session, redis, au
     carrier, _key = create_carrier(session, "Other Air")  # a new key is confirmed when used
     session.commit()
     assert redis.get(carrier_state.VERSION_KEY) is None
-    issuing.revoke(
+    authorisations.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
     after_revocation = redis.get(carrier_state.VERSION_KEY)

@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eta import applications
+from eta.accounts.passwords import hash_password
 from eta.extensions import db
 from eta.models import Application, Officer, ScreeningHit, ScreeningRun
-from eta.passwords import hash_password
 from eta.timeutil import utcnow
 from tests.factories import submitted_application
 

@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 
 from eta.accounts import create_carrier
+from eta.applications.reasons import describe
 from eta.extensions import db
 from eta.models import Application, Officer
-from eta.refusals import describe
 from tests.accessibility import no_serious_violations
 from tests.officer.conftest import PASSWORD, Staff
 

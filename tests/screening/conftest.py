@@ -16,13 +16,11 @@ T-2,Anna Maria Eriksson,,1950-01-01,NOR,F,
 @pytest.fixture
 def sample_watchlist(session, tmp_path: Path):
     """A national list with a Russian man (year-only DOB) and a namesake of the ICAO specimen."""
-    from eta import watchlists
+    from eta.screening import lists
 
     path = tmp_path / "sample.csv"
     path.write_text(SAMPLE_LIST, encoding="utf-8")
-    return watchlists.import_watchlist(
-        session, source="NATIONAL", fmt="csv", path=path, actor="test"
-    )
+    return lists.import_watchlist(session, source="NATIONAL", fmt="csv", path=path, actor="test")
 
 
 @pytest.fixture

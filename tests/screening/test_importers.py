@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eta.countries import all_countries, country_name, to_alpha3
-from eta.screening.importers import (
+from eta.screening.lists.importers import (
     ImportFormatError,
     natural_order,
     parse_ofac_csv,

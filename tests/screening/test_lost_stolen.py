@@ -6,7 +6,7 @@ import io
 import pytest
 
 from eta.documents import normalise_document_number
-from eta.screening.importers import ImportFormatError
+from eta.screening.lists.importers import ImportFormatError
 from eta.screening.lost_stolen import (
     LostStolenIndex,
     LostStolenRecord,

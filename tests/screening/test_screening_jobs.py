@@ -315,7 +315,7 @@ def test_a_failed_screening_is_recovered_by_the_sweeper(session, redis, run_jobs
 
 
 def test_rescreen_flags_a_new_hit_without_revoking(session, redis, run_jobs, tmp_path):
-    from eta import watchlists
+    from eta.screening import lists
     from workers.screening import enqueue_rescreens
 
     application = submitted_application(session)
@@ -336,7 +336,7 @@ def test_rescreen_flags_a_new_hit_without_revoking(session, redis, run_jobs, tmp
     session.commit()
     path = tmp_path / "new.csv"
     path.write_text("id,full_name,date_of_birth,nationality\nX-9,Anna Maria Erikson,1974,SWE\n")
-    watchlists.import_watchlist(session, source="NEW", fmt="csv", path=path, actor="t")
+    lists.import_watchlist(session, source="NEW", fmt="csv", path=path, actor="t")
 
     assert enqueue_rescreens() == 1
     run_jobs((SCREENING,))

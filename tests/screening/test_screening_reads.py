@@ -9,8 +9,8 @@ from sqlalchemy import event, literal_column, select, table
 
 from eta.models import LostStolenDocument
 from eta.screening import history, service
+from eta.screening.lists.store import active_watchlists
 from eta.timeutil import today
-from eta.watchlists import active_watchlists
 from tests.factories import enabled_rule, refused_application, submitted_application
 
 

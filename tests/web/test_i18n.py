@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eta.i18n import available_languages, language_name
+from eta.web.i18n import available_languages, language_name
 
 
 def test_languages_are_discovered_from_catalogues(tmp_path: Path):

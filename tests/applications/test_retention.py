@@ -8,7 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from eta import applications, retention
+from eta import applications
+from eta.applications import retention
 from eta.audit import verify_chain
 from eta.models import (
     Actor,

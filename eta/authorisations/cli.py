@@ -39,11 +39,11 @@ def _when(value: Any) -> str:
 @with_appcontext
 def keys_generate() -> None:
     """Make sure there is an active key and a next key (idempotent)."""
-    from eta import issuing
+    from eta import authorisations
 
-    active = issuing.keyring().generate()
+    active = authorisations.keyring().generate()
     click.echo(f"Active key: {active.kid} (keys in {current_app.config['ETA_KEYS_DIR']})")
-    if len(issuing.issuer()) > MAX_SAFE_ISSUER_CHARS:
+    if len(authorisations.issuer()) > MAX_SAFE_ISSUER_CHARS:
         click.echo(
             f"Warning: ETA_ISSUER is longer than {MAX_SAFE_ISSUER_CHARS} characters; tokens for "
             "long names may not fit the QR code (see docs/issuance.md).",
@@ -55,9 +55,9 @@ def keys_generate() -> None:
 @with_appcontext
 def keys_rotate() -> None:
     """The next key becomes active, the active one is retired, a new next key is made."""
-    from eta import issuing
+    from eta import authorisations
 
-    ring = issuing.keyring()
+    ring = authorisations.keyring()
     before = {info.kid for info in ring.list() if info.state.value == "active"}
     active = ring.rotate()
     retired = ", ".join(sorted(before - {active.kid})) or "none"
@@ -69,9 +69,9 @@ def keys_rotate() -> None:
 @with_appcontext
 def keys_list() -> None:
     """Every key with its state and dates (removed keys included)."""
-    from eta import issuing
+    from eta import authorisations
 
-    infos = issuing.keyring().list()
+    infos = authorisations.keyring().list()
     if not infos:
         click.echo("No keys yet: run `eta keys generate`.")
         return
@@ -88,10 +88,10 @@ def keys_list() -> None:
 @with_appcontext
 def keys_retire(kid: str) -> None:
     """Retire a next key (a fresh next key replaces it); rotate to retire the active key."""
-    from eta import issuing
+    from eta import authorisations
 
     try:
-        info = issuing.keyring().retire(kid)
+        info = authorisations.keyring().retire(kid)
     except KeyringError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Key {info.kid} is {info.state.value}.")
@@ -106,10 +106,10 @@ def keys_retire(kid: str) -> None:
 @with_appcontext
 def keys_remove(kid: str) -> None:
     """Delete a retired key's private half and stop publishing it."""
-    from eta import issuing
+    from eta import authorisations
 
     try:
-        info = issuing.keyring().remove(kid)
+        info = authorisations.keyring().remove(kid)
     except KeyringError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Key {info.kid} is {info.state.value}.")
@@ -187,9 +187,9 @@ def verify_command(
         if jwks_source:
             keys = KeySet.from_jwks(json.loads(_read_source(jwks_source)))
         else:
-            from eta import issuing
+            from eta import authorisations
 
-            keys = issuing.key_set()
+            keys = authorisations.key_set()
         if revocations_source:
             revocation_list = read_revocation_list(
                 _read_source(revocations_source).decode("ascii").strip(), keys, expected_issuer
@@ -200,10 +200,10 @@ def verify_command(
             revoked = set()
             click.echo("Warning: no --revocations given; revocation not checked.", err=True)
         else:
-            from eta import issuing
+            from eta import authorisations
             from eta.extensions import db
 
-            revoked = issuing.revoked_hashes(db.session)
+            revoked = authorisations.revoked_hashes(db.session)
     except RevocationListError as error:
         message = f"the revocation list does not verify ({error.detail})"
         raise click.ClickException(message) from None

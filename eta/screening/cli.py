@@ -36,8 +36,8 @@ def watchlist_group() -> None:
 @with_appcontext
 def watchlist_import(file: Path, fmt: str, source: str) -> None:
     """Import FILE as a new version of a source, replacing the old one atomically."""
-    from eta.screening.importers import ImportFormatError
-    from eta.watchlists import WatchlistError, import_watchlist
+    from eta.screening.lists.importers import ImportFormatError
+    from eta.screening.lists.store import WatchlistError, import_watchlist
 
     try:
         version = import_watchlist(
@@ -60,7 +60,7 @@ def watchlist_import(file: Path, fmt: str, source: str) -> None:
 
 def _subject_from_row(row: dict[str, str], line: int) -> Subject:
     from eta.countries import to_alpha3
-    from eta.screening.importers import parse_date_of_birth
+    from eta.screening.lists.importers import parse_date_of_birth
 
     name = (row.get("full_name") or "").strip()
     if not name:
@@ -93,8 +93,8 @@ def watchlist_screen(input_file: Path, output_file: Path, threshold: float | Non
     optional). Output: one row per person, id,hit,score,entry_id,source,explanation, with the
     best match (entry_id is the list's own identifier of the entry).
     """
+    from eta.screening.lists.store import active_watchlists
     from eta.screening.service import watchlist_findings
-    from eta.watchlists import active_watchlists
 
     limit = threshold if threshold is not None else current_app.config["ETA_MATCH_THRESHOLD"]
     loaded = active_watchlists(db.session)
@@ -147,8 +147,8 @@ def lost_stolen_group() -> None:
 @with_appcontext
 def lost_stolen_import(file: Path, source: str) -> None:
     """Add the documents of FILE (CSV: country,number[,reported_on,reference])."""
-    from eta.screening.importers import ImportFormatError
-    from eta.watchlists import import_lost_stolen
+    from eta.screening.lists.importers import ImportFormatError
+    from eta.screening.lists.store import import_lost_stolen
 
     try:
         added, known = import_lost_stolen(

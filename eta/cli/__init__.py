@@ -138,7 +138,7 @@ def retention_run(dry_run: bool) -> None:
 
     What the daily maintenance job does, without its time limit; prints the counts.
     """
-    from eta.retention import count_due, erase_due
+    from eta.applications.retention import count_due, erase_due
 
     if dry_run:
         due = count_due(db.session)
@@ -158,7 +158,7 @@ def retention_run(dry_run: bool) -> None:
 @with_appcontext
 def demo_command() -> None:
     """Load demo data (idempotent) and print the demo credentials."""
-    from eta.demo import load_demo
+    from eta.dev.demo import load_demo
 
     for line in load_demo(db.session):
         click.echo(line)
@@ -166,7 +166,7 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Attach eta's commands to the app's CLI."""
-    from eta.carrier_cli import register as register_carrier_commands
+    from eta.carrier.cli import register as register_carrier_commands
 
     register_carrier_commands(carrier_group)
     for command in (
@@ -179,12 +179,12 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(command)
 
-    from eta.issuance_cli import COMMANDS as issuance_commands
+    from eta.authorisations.cli import COMMANDS as issuance_commands
 
     for command in issuance_commands:
         app.cli.add_command(command)
 
-    from eta.cli_screening import COMMANDS as screening_commands
+    from eta.screening.cli import COMMANDS as screening_commands
 
     for command in screening_commands:
         app.cli.add_command(command)

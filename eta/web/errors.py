@@ -8,7 +8,7 @@ from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from eta.problems import Problem, problem_response
+from eta.web.problems import Problem, problem_response
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from eta.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password
 from eta.extensions import db
 from eta.models import Carrier, CarrierApiKey, CarrierQuery, CarrierUser
-from eta.passwords import MIN_PASSWORD_LENGTH, hash_password
 
 
 def _carrier(name: str) -> Carrier:

@@ -7,9 +7,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from eta import accounts
+from eta.accounts.passwords import hash_password
 from eta.models import Carrier, Officer, Role
 from eta.models.base import SessionLike
-from eta.passwords import hash_password
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105  (a published demo credential, by design)
 DEMO_OFFICERS = (
@@ -69,7 +69,7 @@ def load_demo(session: SessionLike) -> list[str]:
         key = accounts.new_api_key(session, carrier, actor="demo")
     lines.append(f"  carrier    {DEMO_CARRIER}  API key {key}")
     lines.append(_check_in_user(session, carrier))
-    from eta.watchlists import load_demo_watchlists
+    from eta.screening.lists.store import load_demo_watchlists
 
     lines.extend(load_demo_watchlists(session))
     return lines

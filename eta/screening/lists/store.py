@@ -32,7 +32,7 @@ from eta.models import (
     WatchlistVersion,
 )
 from eta.models.base import SessionLike
-from eta.screening.importers import (
+from eta.screening.lists.importers import (
     parse_date_of_birth,
     parse_ofac_csv,
     parse_simple_csv,
@@ -598,8 +598,8 @@ def import_lost_stolen(
 
 # ---- demo data ---------------------------------------------------------------------------------
 
-SAMPLE_WATCHLIST = Path(__file__).resolve().parent / "screening" / "data" / "sample_watchlist.csv"
-SHARED_WATCHLISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "watchlists"
+SAMPLE_WATCHLIST = Path(__file__).resolve().parents[1] / "data" / "sample_watchlist.csv"
+SHARED_WATCHLISTS = Path(__file__).resolve().parents[4] / "shared" / "data" / "watchlists"
 DEMO_LISTS = (
     ("UN", "un-xml", "un_consolidated_2026-02-27.xml"),
     ("OFAC", "ofac-csv", "ofac_sdn_2024-05-03.csv"),

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from joserfc import jws
 from joserfc.jwk import KeySet as JoseKeySet
 
-from eta import applications, issuing
+from eta import applications, authorisations
 from eta.issuance.qr import qr_png
 from eta.models import Actor, Application, Authorisation
 from tests.factories import submitted_application
@@ -22,7 +22,7 @@ def _issued(session: Any, **overrides: Any) -> tuple[Application, Authorisation]
     application = submitted_application(session, **overrides)
     applications.start_screening(session, application)
     applications.approve(session, application)
-    authorisation = issuing.issue_for(session, application)
+    authorisation = authorisations.issue_for(session, application)
     assert authorisation is not None
     return application, authorisation
 
@@ -78,7 +78,7 @@ def test_jwks_is_cacheable_cors_open_and_conditional(client: FlaskClient) -> Non
 def test_jwks_publishes_the_next_key_and_changes_etag_on_rotation(
     app_ctx: Any, client: FlaskClient
 ) -> None:
-    ring = issuing.keyring()
+    ring = authorisations.keyring()
     before = client.get("/.well-known/jwks.json")
     kids = {key["kid"] for key in before.get_json()["keys"]}
     next_kid = next(info.kid for info in ring.list() if info.state == "next")
@@ -91,7 +91,9 @@ def test_jwks_publishes_the_next_key_and_changes_etag_on_rotation(
 
 def test_revocation_list_is_a_signed_cacheable_jws(session: Any, client: FlaskClient) -> None:
     _application, authorisation = _issued(session)
-    issuing.revoke(session, authorisation, reason_code="error", officer_id=None, actor=Actor.SYSTEM)
+    authorisations.revoke(
+        session, authorisation, reason_code="error", officer_id=None, actor=Actor.SYSTEM
+    )
     response = client.get("/api/v1/revocations")
     assert response.status_code == 200
     assert response.mimetype == "application/jwt"
@@ -157,7 +159,9 @@ def test_verify_page_rejects_tampered_revoked_and_garbage(
 
     assert "Not an authorisation" in _verify(client, token="hello")
 
-    issuing.revoke(session, authorisation, reason_code="error", officer_id=None, actor="system")
+    authorisations.revoke(
+        session, authorisation, reason_code="error", officer_id=None, actor="system"
+    )
     page = _verify(client, token=authorisation.token)
     assert "eta-result--not-ok" in page
     assert "it has been cancelled" in page

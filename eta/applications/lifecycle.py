@@ -19,10 +19,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm.attributes import set_committed_value
 
 from eta import audit
+from eta.applications.retention import ENDED, erase_after
 from eta.models import Actor, Application, ApplicationEvent, AuditEvent
 from eta.models import ApplicationStatus as S
 from eta.models.base import SessionLike
-from eta.retention import ENDED, erase_after
 from eta.timeutil import utcnow
 
 # Every legal move. Anything else is a LifecycleError: the database's check constraint guards

@@ -19,7 +19,8 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
-from eta import applications, issuing
+from eta import applications, authorisations
+from eta.authorisations import links
 from eta.issuance.qr import read_qr
 from eta.issuance.revocations import read_revocation_list, revocation_hash
 from eta.models import Actor, Application, ApplicationStatus, Authorisation, RevocationListVersion
@@ -73,11 +74,11 @@ def test_approved_application_gets_a_verifying_authorisation_and_email(
     application = approved(session)
     authorisation = issue(application)
 
-    assert authorisation.kid == issuing.keyring().active().kid
+    assert authorisation.kid == authorisations.keyring().active().kid
     assert authorisation.passport_number_normalised == "L898902C3"
     assert authorisation.passport_issuing_country == "SWE"
     assert authorisation.valid_from <= utcnow() < authorisation.valid_until
-    result = issuing.verify_token(
+    result = authorisations.verify_token(
         authorisation.token, expected_passport_number="L898902C3", expected_country="SWE"
     )
     assert result.ok, result
@@ -128,15 +129,15 @@ def test_validity_years_from_configuration(
     monkeypatch.setitem(app.config, "ETA_VALIDITY_YEARS", 1)
     application = approved(session)
     now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
-    authorisation = issuing.issue_for(session, application, now=now)
+    authorisation = authorisations.issue_for(session, application, now=now)
     assert authorisation is not None
     assert authorisation.valid_until == dt.datetime(2027, 11, 28, 12, 0, tzinfo=dt.UTC)
 
 
 def test_expired_passport_is_not_issued(session: Any) -> None:
     application = approved(session, passport_expiry_date=today() - dt.timedelta(days=1))
-    with pytest.raises(issuing.IssuanceError):
-        issuing.issue_for(session, application)
+    with pytest.raises(authorisations.IssuanceError):
+        authorisations.issue_for(session, application)
 
 
 def test_revoked_authorisation_is_published_at_once_and_fails_verification(
@@ -151,9 +152,9 @@ def test_revoked_authorisation_is_published_at_once_and_fails_verification(
     jwks = client.get("/.well-known/jwks.json").get_json()
     before = read_revocation_list(client.get("/api/v1/revocations").text, jwks, "http://eta.test")
     assert before.version == 0
-    assert issuing.verify_token(authorisation.token).ok  # warms the per-process cache
+    assert authorisations.verify_token(authorisation.token).ok  # warms the per-process cache
 
-    issuing.revoke(
+    authorisations.revoke(
         session, authorisation, reason_code="new_information", officer_id=None, actor=Actor.SYSTEM
     )
 
@@ -161,14 +162,14 @@ def test_revoked_authorisation_is_published_at_once_and_fails_verification(
     listed = read_revocation_list(served.text, jwks, "http://eta.test")
     assert listed.version == before.version + 1
     assert listed.revoked == {revocation_hash(authorisation.jti)}
-    result = issuing.verify_token(authorisation.token)
+    result = authorisations.verify_token(authorisation.token)
     assert (result.ok, result.reason) == (False, "revoked")
-    assert issuing.verify_token(other.token).ok
-    assert issuing.revoked_hashes(session) == {revocation_hash(authorisation.jti)}
+    assert authorisations.verify_token(other.token).ok
+    assert authorisations.revoked_hashes(session) == {revocation_hash(authorisation.jti)}
     session.refresh(application)
     assert application.status == ApplicationStatus.REVOKED
     assert authorisation.revocation_reason == "new_information"
-    assert issuing.authorisation_summary(application) is None
+    assert authorisations.authorisation_summary(application) is None
     assert session.scalar(select(func.count()).select_from(RevocationListVersion)) == 1
     notify = Job.fetch(
         f"notify-revoked-{application.id}", connection=redis, serializer=JSONSerializer
@@ -176,7 +177,9 @@ def test_revoked_authorisation_is_published_at_once_and_fails_verification(
     assert notify.args == [application.id, "revoked"]
 
     # Revoking again changes nothing (no second list version).
-    issuing.revoke(session, authorisation, reason_code="other", officer_id=None, actor="system")
+    authorisations.revoke(
+        session, authorisation, reason_code="other", officer_id=None, actor="system"
+    )
     assert session.scalar(select(func.count()).select_from(RevocationListVersion)) == 1
 
 
@@ -189,12 +192,14 @@ def test_a_token_signed_before_rotation_still_verifies(
     old = issue(approved(session))
     result = runner.invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert old.kid not in {info.kid for info in issuing.keyring().list() if info.state == "active"}
+    assert old.kid not in {
+        info.kid for info in authorisations.keyring().list() if info.state == "active"
+    }
 
-    assert issuing.verify_token(old.token).ok
+    assert authorisations.verify_token(old.token).ok
     new = issue(approved(session, passport_number="XA0000002", email="c@example.org"))
     assert new.kid != old.kid
-    assert issuing.verify_token(new.token).ok
+    assert authorisations.verify_token(new.token).ok
     served = {key["kid"] for key in client.get("/.well-known/jwks.json").get_json()["keys"]}
     assert {old.kid, new.kid} <= served
 
@@ -203,13 +208,13 @@ def test_removed_key_no_longer_verifies(
     session: Any, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(app.config, "ETA_KEYS_DIR", str(tmp_path / "keys"))
-    authorisation = issuing.issue_for(session, approved(session))
+    authorisation = authorisations.issue_for(session, approved(session))
     assert authorisation is not None
-    ring = issuing.keyring()
+    ring = authorisations.keyring()
     ring.rotate()
-    assert issuing.verify_token(authorisation.token).ok
+    assert authorisations.verify_token(authorisation.token).ok
     ring.remove(authorisation.kid)
-    result = issuing.verify_token(authorisation.token)
+    result = authorisations.verify_token(authorisation.token)
     assert (result.ok, result.detail) == (False, "unknown_kid")
 
 
@@ -218,7 +223,7 @@ def test_pdf_link_renders_a_pdf_whose_qr_is_the_exact_token(
 ) -> None:
     application = approved(session)
     authorisation = issue(application)
-    summary = issuing.authorisation_summary(application)
+    summary = authorisations.authorisation_summary(application)
     assert summary is not None
     assert set(summary) == {"token", "pdf_url", "qr_png_url", "valid_until"}
     assert summary["token"] == authorisation.token
@@ -249,7 +254,7 @@ def test_pdf_link_renders_a_pdf_whose_qr_is_the_exact_token(
     png = client.get(_path(summary["qr_png_url"]))
     assert png.mimetype == "image/png"
     assert read_qr(png.data) == authorisation.token
-    svg = client.get(_path(issuing.download_url(authorisation, "svg")))
+    svg = client.get(_path(authorisations.download_url(authorisation, "svg")))
     assert svg.mimetype == "image/svg+xml"
     assert svg.text.startswith("<svg")
 
@@ -262,14 +267,16 @@ def test_links_are_signed_typed_and_expire(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     authorisation = issue(approved(session))
-    pdf_link = issuing.link_token(authorisation, "pdf")
+    pdf_link = authorisations.link_token(authorisation, "pdf")
     assert client.get(f"/authorisation/{pdf_link}/eta.pdf").status_code == 200
     # A PDF link does not open the QR image, and a changed link opens nothing.
     assert client.get(f"/authorisation/{pdf_link}/qr.png").status_code == 404
     assert client.get(f"/authorisation/{pdf_link[:-2]}xx/eta.pdf").status_code == 404
     # A day later the link has expired.
-    assert issuing.read_link(pdf_link, "pdf", max_age=issuing.LINK_MAX_AGE) is not None
-    monkeypatch.setattr(issuing, "LINK_MAX_AGE", -1)
+    assert (
+        authorisations.read_link(pdf_link, "pdf", max_age=authorisations.LINK_MAX_AGE) is not None
+    )
+    monkeypatch.setattr(links, "LINK_MAX_AGE", -1)
     assert client.get(f"/authorisation/{pdf_link}/eta.pdf").status_code == 404
 
 
@@ -278,7 +285,7 @@ def test_summary_links_use_the_public_base_outside_requests(
 ) -> None:
     application = approved(session)
     issue(application)
-    summary = issuing.authorisation_summary(application)
+    summary = authorisations.authorisation_summary(application)
     assert summary is not None
     assert summary["pdf_url"].startswith("http://eta.test/authorisation/")
 
@@ -288,7 +295,7 @@ def test_french_application_gets_a_french_pdf(
 ) -> None:
     application = approved(session, language="fr")
     authorisation = issue(application)
-    pdf = client.get(_path(issuing.download_url(authorisation, "pdf")))
+    pdf = client.get(_path(authorisations.download_url(authorisation, "pdf")))
     assert pdf.status_code == 200
     text = subprocess.run(
         ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
@@ -301,8 +308,8 @@ def test_an_issuer_too_long_for_the_qr_code_is_refused(
 ) -> None:
     monkeypatch.setitem(app.config, "ETA_ISSUER", "https://" + "x" * 120 + ".example")
     application = approved(session)
-    with pytest.raises(issuing.IssuanceError, match="ETA_ISSUER"):
-        issuing.issue_for(session, application)
+    with pytest.raises(authorisations.IssuanceError, match="ETA_ISSUER"):
+        authorisations.issue_for(session, application)
     assert session.scalar(select(func.count()).select_from(Authorisation)) == 0
 
 
@@ -313,7 +320,7 @@ def test_periodic_job_removes_keys_whose_tokens_have_all_expired(
     from workers.periodic import PERIODIC_JOBS
 
     monkeypatch.setitem(app.config, "ETA_KEYS_DIR", str(tmp_path / "keys"))
-    ring = issuing.keyring()
+    ring = authorisations.keyring()
     long_ago = utcnow() - dt.timedelta(days=3 * 366)
     oldest = ring.active().kid
     ring.rotate(now=long_ago)  # retired three years ago: its tokens are all expired

@@ -10,9 +10,9 @@ import pyotp
 from sqlalchemy import select
 
 from eta import audit
+from eta.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password
 from eta.models import Carrier, CarrierApiKey, Officer, Role
 from eta.models.base import SessionLike
-from eta.passwords import MIN_PASSWORD_LENGTH, hash_password
 from eta.timeutil import utcnow
 
 API_KEY_PREFIX_LENGTH = 12

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from eta.applications import normalise_reference
+from eta.applications.lifecycle import normalise_reference
 from eta.documents import normalise_document_number
 from eta.extensions import db
 from eta.models import Application, ApplicationStatus
@@ -42,8 +42,8 @@ def authorisation_of(application: Application) -> dict[str, Any] | None:
     """The issued authorisation's summary (token, pdf_url, qr_png_url, valid_until), if any."""
     if application.status != ApplicationStatus.APPROVED:
         return None
-    # Integration point with issuance: eta.issuing.authorisation_summary(application).
-    from eta.issuing import authorisation_summary
+    # Integration point with issuance: eta.authorisations.authorisation_summary(application).
+    from eta.authorisations import authorisation_summary
 
     return authorisation_summary(application)
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from eta import applications, issuing
+from eta import applications, authorisations
 from eta.issuance.qr import qr_png
 from eta.models import Actor, Authorisation
 from tests.factories import submitted_application
@@ -19,7 +19,7 @@ def _issued(session: Any) -> Authorisation:
     application = submitted_application(session)
     applications.start_screening(session, application)
     applications.approve(session, application)
-    authorisation = issuing.issue_for(session, application)
+    authorisation = authorisations.issue_for(session, application)
     assert authorisation is not None
     return authorisation
 
@@ -51,7 +51,7 @@ def test_keys_generate_list_rotate_retire(
     assert rotated.exit_code == 0
     assert f"retired: {first_active}" in rotated.output
     # the active key cannot be retired; a retired one stays retired; unknown kids are errors
-    active = issuing.keyring().active().kid
+    active = authorisations.keyring().active().kid
     refused = runner.invoke(args=["keys", "retire", "--", active])
     assert refused.exit_code != 0
     assert "rotate" in refused.output
@@ -80,7 +80,9 @@ def test_verify_png_offline_ok_then_revoked(
     assert "OK ok (ok)" in ok.output.splitlines()
     assert authorisation.application.reference in ok.output
 
-    issuing.revoke(session, authorisation, reason_code="error", officer_id=None, actor=Actor.SYSTEM)
+    authorisations.revoke(
+        session, authorisation, reason_code="error", officer_id=None, actor=Actor.SYSTEM
+    )
     revocations.write_bytes(client.get("/api/v1/revocations").data)
     revoked = runner.invoke(args=["verify", *arguments])
     assert revoked.exit_code == 1

@@ -1,0 +1,1 @@
+"""For developers only: demo data (refused in production) and `make run`."""

@@ -1,0 +1,41 @@
+"""Watchlists and lost/stolen document lists: importers (formats) and the store (versions)."""
+
+from eta.screening.lists.store import (
+    DEMO_LISTS,
+    MANUAL_FORMAT,
+    SAMPLE_WATCHLIST,
+    SHARED_WATCHLISTS,
+    LoadedWatchlists,
+    ManualPerson,
+    WatchlistError,
+    active_watchlists,
+    add_manual_entry,
+    birth_date_json,
+    edit_manual_entry,
+    entry_person,
+    entry_row,
+    import_lost_stolen,
+    import_watchlist,
+    load_demo_watchlists,
+    remove_entry,
+)
+
+__all__ = [
+    "DEMO_LISTS",
+    "MANUAL_FORMAT",
+    "SAMPLE_WATCHLIST",
+    "SHARED_WATCHLISTS",
+    "LoadedWatchlists",
+    "ManualPerson",
+    "WatchlistError",
+    "active_watchlists",
+    "add_manual_entry",
+    "birth_date_json",
+    "edit_manual_entry",
+    "entry_person",
+    "entry_row",
+    "import_lost_stolen",
+    "import_watchlist",
+    "load_demo_watchlists",
+    "remove_entry",
+]
