@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 translations: $(COMPILED)
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o eta/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _n -o eta/translations/messages.pot .
 	$(BIN)/pybabel update -i eta/translations/messages.pot -d eta/translations --no-fuzzy-matching
 
 lint: install

@@ -137,6 +137,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
             environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES)
         ),
         "ETA_DECISION_HOURS": int(environ.get("ETA_DECISION_HOURS", "96")),
+        # Days a traveller has to answer an officer's questions before the case returns to the
+        # officers' queue unanswered (the link stops taking answers then too).
+        "ETA_INFORMATION_DAYS": int(environ.get("ETA_INFORMATION_DAYS", "21")),
         "ETA_VALIDITY_YEARS": int(environ.get("ETA_VALIDITY_YEARS", "2")),
         "ETA_STUCK_AFTER_SECONDS": int(environ.get("ETA_STUCK_AFTER_SECONDS", "300")),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eta import applications
-from eta.models import Application, Officer, RiskRule, RiskRuleVersion
+from eta.models import (
+    Application,
+    Decision,
+    DecisionKind,
+    DecisionState,
+    Officer,
+    RiskRule,
+    RiskRuleVersion,
+)
 from eta.timeutil import today, utcnow
 
 
@@ -53,6 +61,48 @@ def submitted_application(session: Session, **overrides: Any) -> Application:
     return applications.submit(session, Application(**application_fields(**overrides)))
 
 
+def confirm_refusal(
+    session: Session, application: Application, proposer_id: int, reason_code: str = "x"
+) -> Decision:
+    """Record a refusal of `application` proposed by `proposer_id` and confirmed by a second
+    officer (four eyes), as the lifecycle requires before it refuses; flushed, not committed."""
+    second = Officer(
+        email=f"second-{application.id}-{proposer_id}@example.org",
+        password_hash="x",
+        totp_secret="x",
+        role="supervisor",
+    )
+    session.add(second)
+    session.flush()
+    decision = Decision(
+        application_id=application.id,
+        kind=DecisionKind.REFUSE,
+        state=DecisionState.CONFIRMED,
+        reason_code=reason_code,
+        proposed_by_id=proposer_id,
+        confirmed_by_id=second.id,
+        confirmed_at=utcnow(),
+    )
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def refuse(
+    session: Session,
+    application: Application,
+    *,
+    officer_id: int,
+    reason_code: str,
+    note: str | None = None,
+) -> Application:
+    """Refuse `application` as officers do: a confirmed four-eyes decision, then the move."""
+    confirm_refusal(session, application, officer_id, reason_code)
+    return applications.refuse(
+        session, application, officer_id=officer_id, reason_code=reason_code, note=note
+    )
+
+
 def refused_application(session: Session, **overrides: Any) -> Application:
     """A committed application, screened, referred and refused by an officer of its own."""
     officer = Officer(email="refuser@example.org", password_hash="x", totp_secret="x")
@@ -61,7 +111,7 @@ def refused_application(session: Session, **overrides: Any) -> Application:
     application = submitted_application(session, **overrides)
     applications.start_screening(session, application)
     applications.refer(session, application, deadline=utcnow())
-    applications.refuse(session, application, officer_id=officer.id, reason_code="x", note=None)
+    refuse(session, application, officer_id=officer.id, reason_code="x")
     return application
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from eta import applications
@@ -59,3 +60,13 @@ def erase_personal_data() -> int:
 
     result = erase_due(db.session, time_limit=RETENTION_TIME_LIMIT)
     return result.applications
+
+
+@job
+def lapse_information_requests() -> int:
+    """Return to the officers' queue every case whose questions went unanswered in time."""
+    from eta.applications import decisions
+
+    return decisions.lapse_information(
+        db.session, days=int(current_app.config["ETA_INFORMATION_DAYS"])
+    )

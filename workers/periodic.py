@@ -26,6 +26,8 @@ class Periodic:
 PERIODIC_JOBS: list[Periodic] = [
     Periodic("expire-authorisations", maintenance.expire_authorisations, every=600),
     Periodic("purge-expired-drafts", maintenance.purge_expired_drafts, every=3600),
+    # No case stuck waiting for a traveller who never answers (ETA_INFORMATION_DAYS).
+    Periodic("lapse-information-requests", maintenance.lapse_information_requests, every=3600),
     # Never lost: screening left waiting (Redis down at submission, a killed worker).
     Periodic("sweep-stuck-applications", screening.sweep_stuck_applications, every=60),
     # Retired signing keys leave the JWKS once every token they signed has expired.

@@ -20,7 +20,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from eta import audit
 from eta.applications.retention import ENDED, erase_after
-from eta.models import Actor, Application, ApplicationEvent, AuditEvent
+from eta.models import (
+    Actor,
+    Application,
+    ApplicationEvent,
+    AuditEvent,
+    Decision,
+    DecisionKind,
+    DecisionState,
+)
 from eta.models import ApplicationStatus as S
 from eta.models.base import SessionLike
 from eta.timeutil import utcnow
@@ -51,6 +59,20 @@ REFERENCE_LENGTH = 10
 
 class LifecycleError(Exception):
     """An illegal status change was asked for."""
+
+
+class RefusalPending(LifecycleError):
+    """A refusal proposed on the case waits for a second officer: no other decision may pass."""
+
+
+class RefusalNotConfirmed(LifecycleError):
+    """A refusal without a second officer's confirmation (four eyes) was asked for."""
+
+
+# Moves an officer makes on a case that a pending refusal proposal blocks until a second
+# officer confirms or rejects it: otherwise approving (or revoking, or asking the traveller)
+# would quietly bypass four eyes, and the proposal would linger, unseen, on a decided case.
+BLOCKED_BY_PROPOSAL = frozenset({S.APPROVED, S.REVOKED, S.INFO_REQUESTED})
 
 
 def new_reference() -> str:
@@ -133,6 +155,24 @@ def _end_of(application: Application, to: S, now: dt.datetime) -> dt.datetime:
     return now
 
 
+def _has_decision(session: SessionLike, application: Application, state: DecisionState) -> bool:
+    """Whether a refusal in `state` is recorded for `application` (flushed changes included)."""
+    if application.id is None:
+        return False
+    return (
+        session.scalar(
+            select(Decision.id)
+            .where(
+                Decision.application_id == application.id,
+                Decision.kind == DecisionKind.REFUSE,
+                Decision.state == state,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def transition(
     session: SessionLike,
     application: Application,
@@ -152,8 +192,13 @@ def transition(
     current = S(application.status)
     if to not in TRANSITIONS[current]:
         raise LifecycleError(f"an application cannot go from {current.value} to {to.value}")
-    if to is S.REFUSED and officer_id is None:
-        raise LifecycleError("only an officer can refuse an application")
+    if to is S.REFUSED:
+        if officer_id is None:
+            raise LifecycleError("only an officer can refuse an application")
+        if not _has_decision(session, application, DecisionState.CONFIRMED):
+            raise RefusalNotConfirmed("a refusal needs a second officer's confirmation")
+    if to in BLOCKED_BY_PROPOSAL and _has_decision(session, application, DecisionState.PROPOSED):
+        raise RefusalPending("a proposed refusal waits for a second officer")
     _record(
         session,
         application,
@@ -638,8 +683,9 @@ def refuse(
     officer_id: int,
     reason_code: str,
     note: str | None,
+    commit: bool = True,
 ) -> Application:
-    """Refuse, on an officer's (confirmed) decision: never reached automatically."""
+    """Refuse, on a refusal a second officer confirmed (four eyes): never reached automatically."""
     return transition(
         session,
         application,
@@ -648,11 +694,17 @@ def refuse(
         officer_id=officer_id,
         reason_code=reason_code,
         note=note,
+        commit=commit,
     )
 
 
 def request_info(
-    session: SessionLike, application: Application, *, officer_id: int, note: str | None = None
+    session: SessionLike,
+    application: Application,
+    *,
+    officer_id: int,
+    note: str | None = None,
+    commit: bool = True,
 ) -> Application:
     """Ask the traveller for more information; the decision deadline pauses meanwhile."""
     application.deadline_paused_at = utcnow()
@@ -663,15 +715,36 @@ def request_info(
         actor=Actor.OFFICER,
         officer_id=officer_id,
         note=note,
+        commit=commit,
     )
 
 
-def info_received(session: SessionLike, application: Application) -> Application:
-    """The traveller answered: back to the queue, the deadline extended by the time paused."""
+def _resume_deadline(application: Application) -> None:
+    """The decision deadline runs again, later by the time it was paused."""
     if application.deadline_paused_at and application.decision_deadline:
         application.decision_deadline += utcnow() - application.deadline_paused_at
     application.deadline_paused_at = None
-    return transition(session, application, S.REFERRED, actor=Actor.TRAVELLER)
+
+
+def info_received(
+    session: SessionLike, application: Application, *, commit: bool = True
+) -> Application:
+    """The traveller answered: back to the queue, the deadline extended by the time paused."""
+    _resume_deadline(application)
+    return transition(session, application, S.REFERRED, actor=Actor.TRAVELLER, commit=commit)
+
+
+INFORMATION_NOT_RECEIVED = "information_not_received"
+
+
+def information_lapsed(
+    session: SessionLike, application: Application, *, commit: bool = True
+) -> Application:
+    """No answer came in time: back to the queue (reason `information_not_received`)."""
+    _resume_deadline(application)
+    return transition(
+        session, application, S.REFERRED, reason_code=INFORMATION_NOT_RECEIVED, commit=commit
+    )
 
 
 def revoke(

@@ -6,12 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Set up officer sign-in and register the officer and information-request blueprints."""
+    """Set up officer sign-in and register the officer blueprint."""
     from eta.officer import admin, cases, dashboard, lists  # noqa: F401  (routes register)
     from eta.officer.auth import init_login
     from eta.officer.blueprint import blueprint
-    from eta.traveller.information import blueprint as information_blueprint
 
     init_login(app)
     app.register_blueprint(blueprint)
-    app.register_blueprint(information_blueprint)

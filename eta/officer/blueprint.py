@@ -9,20 +9,15 @@ from typing import ParamSpec, TypeVar
 from flask import Blueprint, abort
 from flask_login import current_user
 
+from eta.accounts.roles import has_role
 from eta.models import Officer, Role
+
+__all__ = ["blueprint", "has_role", "me", "role_required"]
 
 blueprint = Blueprint("officer", __name__, url_prefix="/officer")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Each role includes the powers of the ones before it (see Role).
-ROLE_RANK = {Role.OFFICER.value: 1, Role.SUPERVISOR.value: 2, Role.ADMIN.value: 3}
-
-
-def has_role(officer: Officer, role: Role) -> bool:
-    """True when `officer`'s role is `role` or a more powerful one."""
-    return ROLE_RANK.get(officer.role, 0) >= ROLE_RANK[role.value]
 
 
 def me() -> Officer:

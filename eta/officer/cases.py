@@ -13,19 +13,16 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
-from eta import applications, audit
+from eta import audit
+from eta.applications import decisions
 from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
 from eta.extensions import db, redis_client
 from eta.models import (
-    Actor,
     Application,
     ApplicationStatus,
     Authorisation,
     Decision,
-    DecisionKind,
     DecisionState,
     InformationRequest,
     Officer,
@@ -40,18 +37,14 @@ from eta.models import (
 )
 from eta.officer.blueprint import blueprint, has_role, me, role_required
 from eta.timeutil import utcnow
-from eta.traveller.information import information_link
+from eta.web.links import information_link
 from workers.enqueue import enqueue
 from workers.queues import ISSUANCE, NOTIFICATIONS
 
 log = logging.getLogger(__name__)
 
-IN_QUEUE = (ApplicationStatus.REFERRED, ApplicationStatus.INFO_REQUESTED)
+IN_QUEUE = decisions.IN_QUEUE
 SCOPES = ("all", "mine", "unclaimed", "overdue")
-
-
-class CaseChanged(Exception):
-    """The case was changed by someone else since the officer loaded it."""
 
 
 def _actor() -> str:
@@ -274,33 +267,43 @@ def case(application_id: int) -> str:
     )
 
 
-def _checked(application: Application) -> None:
-    """Refuse to act on a stale page: the form's version must be the case's current version."""
-    if request.form.get("version", "") != str(application.version):
-        raise CaseChanged
+def _version() -> int | None:
+    """The case version the officer's page was built from (the forms' hidden field)."""
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
-def _changed() -> ResponseReturnValue:
+def _refused(error: decisions.DecisionError, application_id: int) -> ResponseReturnValue:
+    """Say why the action was not taken, and show the case again."""
     db.session.rollback()
-    flash(
-        _(
-            "This case changed while you were looking at it. Nothing was saved: "
-            "check the case again before you act."
-        ),
-        "error",
-    )
-    return redirect(url_for("officer.case", application_id=request.view_args["application_id"]))  # type: ignore[index]
+    flash(_(error.message), "error")
+    return redirect(url_for("officer.case", application_id=application_id))
 
 
-def _take(application: Application) -> None:
-    """Act only on a case that is unclaimed or claimed by me; claim it and bump its version."""
-    officer = me()
-    if application.claimed_by_id not in (None, officer.id):
-        abort(403)
-    application.claimed_by_id = officer.id
-    application.claimed_at = application.claimed_at or utcnow()
-    # Every action changes the row, so a second officer's stale form is detected.
-    flag_modified(application, "claimed_by_id")
+def _follow(application: Application, follow_ups: list[decisions.FollowUp]) -> None:
+    """Queue the work a committed decision asks for (issuance, the traveller's email)."""
+    for follow_up in follow_ups:
+        if follow_up.kind == "issue":
+            _enqueue_issuance(application)
+        elif follow_up.message is not None:
+            link = None
+            if follow_up.information_request_id is not None:
+                link = information_link(follow_up.information_request_id)
+            _notify(application, follow_up.message, link)
+
+
+def _enqueue_issuance(application: Application) -> None:
+    try:
+        enqueue(
+            redis_client.client,
+            ISSUANCE,
+            "workers.issuance.issue_authorisation",
+            application.id,
+            job_id=f"issue-{application.id}",
+        )
+    except RedisError:
+        # Approved in the database; the maintenance sweeper re-enqueues issuance.
+        log.exception("could not queue issuance for application %s", application.id)
 
 
 def _notify(application: Application, message: str, link: str | None = None) -> None:
@@ -325,21 +328,11 @@ def claim(application_id: int) -> ResponseReturnValue:
     """Claim a case so others know you are working on it."""
     application = _case_or_404(application_id)
     try:
-        _checked(application)
-        if application.status not in IN_QUEUE:
-            abort(409)
-        _take(application)
-        application.claimed_at = utcnow()
-        audit.record(
-            db.session,
-            "application.claimed",
-            actor=_actor(),
-            object_type="application",
-            object_id=application.reference,
-        )
-        db.session.commit()
-    except (CaseChanged, StaleDataError):
-        return _changed()
+        decisions.claim(db.session, application, me(), version=_version())
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
     flash(_("You have claimed this case."), "success")
     return redirect(url_for("officer.case", application_id=application.id))
 
@@ -349,29 +342,14 @@ def claim(application_id: int) -> ResponseReturnValue:
 def release(application_id: int) -> ResponseReturnValue:
     """Release a claim: your own, or anyone's if you are a supervisor."""
     application = _case_or_404(application_id)
-    if application.claimed_by_id not in (None, me().id) and not has_role(me(), Role.SUPERVISOR):
-        abort(403)
     try:
-        _checked(application)
-        application.claimed_by_id = None
-        application.claimed_at = None
-        audit.record(
-            db.session,
-            "application.released",
-            actor=_actor(),
-            object_type="application",
-            object_id=application.reference,
-        )
-        db.session.commit()
-    except (CaseChanged, StaleDataError):
-        return _changed()
+        decisions.release(db.session, application, me(), version=_version())
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
     flash(_("You have released this case."), "success")
     return redirect(url_for("officer.queue"))
-
-
-def _decidable(application: Application) -> None:
-    if application.status != ApplicationStatus.REFERRED:
-        raise CaseChanged
 
 
 @blueprint.post("/cases/<int:application_id>/approve")
@@ -380,23 +358,12 @@ def approve(application_id: int) -> ResponseReturnValue:
     """Approve the case; issuance follows on the queue."""
     application = _case_or_404(application_id)
     try:
-        _checked(application)
-        _take(application)
-        _decidable(application)
-        applications.approve(db.session, application, officer_id=me().id)
-    except (CaseChanged, StaleDataError, applications.LifecycleError):
-        return _changed()
-    try:
-        enqueue(
-            redis_client.client,
-            ISSUANCE,
-            "workers.issuance.issue_authorisation",
-            application.id,
-            job_id=f"issue-{application.id}",
-        )
-    except RedisError:
-        # Approved in the database; the maintenance sweeper re-enqueues issuance.
-        log.exception("could not queue issuance for application %s", application.id)
+        follow_ups = decisions.approve(db.session, application, me(), version=_version())
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
+    _follow(application, follow_ups)
     flash(_("Approved. The authorisation is being issued."), "success")
     return redirect(url_for("officer.queue"))
 
@@ -406,42 +373,19 @@ def approve(application_id: int) -> ResponseReturnValue:
 def propose_refusal(application_id: int) -> ResponseReturnValue:
     """Propose a refusal; it takes effect only when a different supervisor confirms it."""
     application = _case_or_404(application_id)
-    reason = request.form.get("reason_code", "")
-    note = request.form.get("note", "").strip()
-    if reason not in REFUSAL_REASONS or not note:
-        flash(_("Choose a reason for refusing and write a note for the record."), "error")
-        return redirect(url_for("officer.case", application_id=application.id))
     try:
-        _checked(application)
-        _take(application)
-        _decidable(application)
-        if db.session.scalar(
-            select(Decision.id).where(
-                Decision.application_id == application.id,
-                Decision.state == DecisionState.PROPOSED,
-            )
-        ):
-            raise CaseChanged
-        decision = Decision(
-            application_id=application.id,
-            kind=DecisionKind.REFUSE,
-            reason_code=reason,
-            note=note,
-            proposed_by_id=me().id,
-        )
-        db.session.add(decision)
-        db.session.flush()
-        audit.record(
+        decisions.propose_refusal(
             db.session,
-            "decision.proposed",
-            actor=_actor(),
-            object_type="application",
-            object_id=application.reference,
-            details={"decision": decision.id, "kind": "refuse", "reason": reason},
+            application,
+            me(),
+            version=_version(),
+            reason_code=request.form.get("reason_code", ""),
+            note=request.form.get("note", ""),
         )
-        db.session.commit()
-    except (CaseChanged, StaleDataError):
-        return _changed()
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
     flash(_("Refusal proposed. A supervisor must confirm it before it takes effect."), "success")
     return redirect(url_for("officer.case", application_id=application.id))
 
@@ -454,53 +398,21 @@ def _decision_or_404(application: Application, decision_id: int) -> Decision:
     return decision
 
 
-def _proposal_for_second_officer(
-    application_id: int, decision_id: int
-) -> tuple[Application, Decision]:
-    """The case and its proposed decision, for an officer other than the proposer (else 403)."""
-    application = _case_or_404(application_id)
-    decision = _decision_or_404(application, decision_id)
-    if decision.proposed_by_id == me().id:
-        abort(403)
-    return application, decision
-
-
-def _settle(decision: Decision, state: DecisionState) -> None:
-    """Record the second officer's answer to a proposal."""
-    decision.state = state
-    decision.confirmed_by_id = me().id
-    decision.confirmed_at = utcnow()
-
-
 @blueprint.post("/cases/<int:application_id>/decisions/<int:decision_id>/confirm")
 @role_required(Role.SUPERVISOR)
 def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValue:
     """A second officer (a supervisor, not the proposer) confirms a proposed refusal."""
-    application, decision = _proposal_for_second_officer(application_id, decision_id)
+    application = _case_or_404(application_id)
+    decision = _decision_or_404(application, decision_id)
     try:
-        _checked(application)
-        _decidable(application)
-        if decision.state != DecisionState.PROPOSED:
-            raise CaseChanged
-        _settle(decision, DecisionState.CONFIRMED)
-        audit.record(
-            db.session,
-            "decision.confirmed",
-            actor=_actor(),
-            object_type="application",
-            object_id=application.reference,
-            details={"decision": decision.id, "reason": decision.reason_code},
+        follow_ups = decisions.confirm_refusal(
+            db.session, application, decision, me(), version=_version()
         )
-        applications.refuse(
-            db.session,
-            application,
-            officer_id=decision.proposed_by_id,
-            reason_code=decision.reason_code,
-            note=decision.note,
-        )
-    except (CaseChanged, StaleDataError, applications.LifecycleError):
-        return _changed()
-    _notify(application, "refused")
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
+    _follow(application, follow_ups)
     flash(_("Refusal confirmed. The traveller will be told the reason."), "success")
     return redirect(url_for("officer.decisions"))
 
@@ -509,37 +421,27 @@ def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValu
 @role_required(Role.SUPERVISOR)
 def reject_refusal(application_id: int, decision_id: int) -> ResponseReturnValue:
     """A supervisor sends a proposed refusal back; the case stays in the queue."""
-    application, decision = _proposal_for_second_officer(application_id, decision_id)
+    application = _case_or_404(application_id)
+    decision = _decision_or_404(application, decision_id)
     try:
-        _checked(application)
-        if decision.state != DecisionState.PROPOSED:
-            raise CaseChanged
-        _settle(decision, DecisionState.REJECTED)
-        flag_modified(application, "claimed_by_id")
-        audit.record(
-            db.session,
-            "decision.rejected",
-            actor=_actor(),
-            object_type="application",
-            object_id=application.reference,
-            details={"decision": decision.id},
-        )
-        db.session.commit()
-    except (CaseChanged, StaleDataError):
-        return _changed()
+        decisions.reject_refusal(db.session, application, decision, me(), version=_version())
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
     flash(_("Refusal not confirmed. The case is back with its officer."), "success")
     return redirect(url_for("officer.decisions"))
 
 
-@blueprint.get("/decisions")
+@blueprint.get("/decisions", endpoint="decisions")
 @role_required(Role.SUPERVISOR)
-def decisions() -> str:
+def decisions_waiting() -> str:
     """Refusals waiting for a second officer's confirmation."""
     pending = db.session.execute(
         select(Decision, Application)
         .join(Application, Application.id == Decision.application_id)
         .where(Decision.state == DecisionState.PROPOSED)
-        # A proposal on a case decided otherwise meanwhile (approved, withdrawn) is moot.
+        # A proposal on a case the traveller withdrew meanwhile is moot.
         .where(Application.status == ApplicationStatus.REFERRED)
         .order_by(Decision.proposed_at)
     ).all()
@@ -554,31 +456,19 @@ def decisions() -> str:
 def request_information(application_id: int) -> ResponseReturnValue:
     """Ask the traveller questions; the deadline pauses until they answer on the emailed link."""
     application = _case_or_404(application_id)
-    questions = request.form.get("questions", "").strip()
-    if not questions:
-        flash(_("Write the questions for the traveller."), "error")
-        return redirect(url_for("officer.case", application_id=application.id))
     try:
-        _checked(application)
-        _take(application)
-        _decidable(application)
-        info = InformationRequest(
-            application_id=application.id, officer_id=me().id, questions=questions
-        )
-        db.session.add(info)
-        db.session.flush()
-        audit.record(
+        follow_ups = decisions.request_information(
             db.session,
-            "information.requested",
-            actor=_actor(),
-            object_type="application",
-            object_id=application.reference,
-            details={"request": info.id},
+            application,
+            me(),
+            version=_version(),
+            questions=request.form.get("questions", ""),
         )
-        applications.request_info(db.session, application, officer_id=me().id)
-    except (CaseChanged, StaleDataError, applications.LifecycleError):
-        return _changed()
-    _notify(application, "info_requested", information_link(info.id))
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
+    _follow(application, follow_ups)
     flash(_("Questions sent. The deadline is paused until the traveller answers."), "success")
     return redirect(url_for("officer.queue"))
 
@@ -587,23 +477,19 @@ def request_information(application_id: int) -> ResponseReturnValue:
 @role_required(Role.OFFICER)
 def revoke(application_id: int) -> ResponseReturnValue:
     """Revoke the case's issued authorisation (revocation list updated, traveller emailed)."""
-    from eta import authorisations
-
     application = _case_or_404(application_id)
-    authorisation = application.authorisation
-    reason = request.form.get("reason_code", "")
-    if authorisation is None or authorisation.revoked_at is not None:
-        abort(404)
-    if reason not in REVOCATION_REASONS:
-        flash(_("Choose a reason for revoking."), "error")
-        return redirect(url_for("officer.case", application_id=application.id))
     try:
-        _checked(application)
-        authorisations.revoke(
-            db.session, authorisation, reason_code=reason, officer_id=me().id, actor=Actor.OFFICER
+        decisions.revoke(
+            db.session,
+            application,
+            me(),
+            version=_version(),
+            reason_code=request.form.get("reason_code", ""),
         )
-    except (CaseChanged, StaleDataError, applications.LifecycleError):
-        return _changed()
+    except LookupError:
+        abort(404)
+    except decisions.DecisionError as error:
+        return _refused(error, application_id)
     flash(_("The authorisation is revoked."), "success")
     current_app.logger.info("authorisation of %s revoked", application.reference)
     return redirect(url_for("officer.case", application_id=application.id))

@@ -1,5 +1,6 @@
-"""The traveller's room: the start page, the application journey, and status checks."""
+"""The traveller's room: the start page, the application journey, answers to officers, status."""
 
+from eta.traveller.information import blueprint as information_blueprint
 from eta.traveller.views import blueprint
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "information_blueprint"]

@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 
-from eta import applications, audit
+from eta.applications import decisions
 from eta.extensions import db
 from eta.models import Application, ApplicationStatus, InformationRequest
-from eta.timeutil import utcnow
+from eta.web.links import information_serializer
 
 blueprint = Blueprint("information", __name__)
 
-_SALT = "eta.information-request"
-# Long enough to answer within the usual 14 days to respond, with some slack for slow post.
-LINK_MAX_AGE = 21 * 24 * 3600
 MAX_ANSWER_CHARS = 5000
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
-
-
-def information_token(request_id: int) -> str:
-    """The signed token naming one information request."""
-    return _serializer().dumps(request_id)
-
-
-def information_link(request_id: int) -> str:
-    """The absolute link a traveller follows to answer information request `request_id`."""
-    path = url_for("information.respond", token=information_token(request_id))
-    return f"{current_app.config['ETA_ISSUER']}{path}"
 
 
 def _request_from(token: str) -> InformationRequest:
     try:
-        request_id = _serializer().loads(token, max_age=LINK_MAX_AGE)
+        # The link works as long as the request may be answered (ETA_INFORMATION_DAYS).
+        max_age = int(current_app.config["ETA_INFORMATION_DAYS"]) * 24 * 3600
+        request_id = information_serializer().loads(token, max_age=max_age)
     except SignatureExpired:
         abort(410)
     except BadSignature:
@@ -65,17 +49,10 @@ def respond(token: str) -> ResponseReturnValue:
         elif len(answer) > MAX_ANSWER_CHARS:
             error = _("Your answer must be %(count)d characters or fewer", count=MAX_ANSWER_CHARS)
         else:
-            info.answer = answer
-            info.answered_at = utcnow()
-            audit.record(
-                db.session,
-                "information.answered",
-                actor="traveller",
-                object_type="application",
-                object_id=application.reference,
-                details={"request": info.id},
-            )
-            applications.info_received(db.session, application)
+            try:
+                decisions.answer_information(db.session, info, application, answer)
+            except decisions.CaseChanged:
+                abort(409)
             return render_template("traveller/information_done.html", application=application)
     return render_template(
         "traveller/information.html",

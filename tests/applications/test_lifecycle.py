@@ -23,6 +23,7 @@ from eta.models import (
 )
 from eta.models import ApplicationStatus as S
 from eta.timeutil import utcnow
+from tests import factories
 from tests.factories import submitted_application
 
 # The shortest path from `submitted` to every status, through legal moves only.
@@ -51,6 +52,8 @@ def _officer(session) -> Officer:
 
 def _walk(session, application, path, officer_id):
     for status in path:
+        if status is S.REFUSED:
+            factories.confirm_refusal(session, application, officer_id)
         applications.transition(
             session,
             application,
@@ -88,6 +91,8 @@ def test_every_transition_is_allowed_or_refused_as_the_table_says(session, start
     audits_before = session.scalar(select(func.count(AuditEvent.id)))
 
     if (start, target) in LEGAL:
+        if target is S.REFUSED:
+            factories.confirm_refusal(session, application, officer.id)
         applications.transition(
             session, application, target, actor=Actor.OFFICER, officer_id=officer.id
         )
@@ -116,7 +121,7 @@ def test_refusal_needs_an_officer(session):
         applications.transition(session, application, S.REFUSED)
     session.rollback()
     officer = _officer(session)
-    applications.refuse(
+    factories.refuse(
         session, application, officer_id=officer.id, reason_code="security", note="UN list"
     )
     assert application.status == S.REFUSED
@@ -355,3 +360,39 @@ def test_advance_refuses_an_illegal_path_before_writing(session):
     session.rollback()
     assert application.status == S.SUBMITTED
     assert session.scalar(select(func.count(ApplicationEvent.id))) == 1
+
+
+def test_a_refusal_without_a_confirmed_four_eyes_decision_is_refused(session):
+    """The lifecycle itself, not only the officer pages, insists on a second officer."""
+    officer = _officer(session)
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    applications.refer(session, application, deadline=utcnow() + dt.timedelta(hours=96))
+    with pytest.raises(applications.RefusalNotConfirmed):
+        applications.refuse(session, application, officer_id=officer.id, reason_code="x", note=None)
+    session.rollback()
+
+
+def test_a_proposed_refusal_blocks_approval_in_the_lifecycle(session):
+    from eta.models import Decision, DecisionKind
+
+    officer = _officer(session)
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    applications.refer(session, application, deadline=utcnow() + dt.timedelta(hours=96))
+    session.add(
+        Decision(
+            application_id=application.id,
+            kind=DecisionKind.REFUSE,
+            reason_code="security",
+            proposed_by_id=officer.id,
+        )
+    )
+    session.commit()
+    for target in (S.APPROVED, S.INFO_REQUESTED):
+        with pytest.raises(applications.RefusalPending):
+            applications.transition(
+                session, application, target, actor=Actor.OFFICER, officer_id=officer.id
+            )
+        session.rollback()
+    assert application.status == S.REFERRED

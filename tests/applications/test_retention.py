@@ -29,6 +29,7 @@ from eta.models import ApplicationStatus as S
 from eta.officer.dashboard import Rate, compute
 from eta.screening.rules import age_band
 from eta.timeutil import utcnow
+from tests import factories
 from tests.factories import submitted_application
 from tests.officer.conftest import Staff, session_for
 from workers import maintenance
@@ -65,6 +66,8 @@ def _application(session, status: S, officer_id: int, **overrides) -> Applicatio
         if step is S.EXPIRED:
             session.add(_authorisation(application, utcnow() - dt.timedelta(days=3)))
             session.commit()
+        if step is S.REFUSED:
+            factories.confirm_refusal(session, application, officer_id)
         applications.transition(
             session, application, step, actor=Actor.OFFICER, officer_id=officer_id
         )

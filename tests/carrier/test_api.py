@@ -18,6 +18,7 @@ from eta.carrier.service import carrier_engine, query_log
 from eta.extensions import db
 from eta.models import Actor, Carrier, CarrierQuery, Officer
 from eta.timeutil import today, utcnow
+from tests import factories
 
 VERIFY = "/api/v1/carrier/verify"
 BATCH = "/api/v1/carrier/verify-batch"
@@ -34,7 +35,7 @@ def _refused(session: Any, pending: Any, **overrides: Any) -> None:
     application = pending(**overrides)
     applications.refer(session, application, deadline=utcnow() + dt.timedelta(days=4))
     officer = _officer(session)
-    applications.refuse(
+    factories.refuse(
         session, application, officer_id=officer.id, reason_code="watchlist", note=None
     )
 

@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from werkzeug.routing import Rule
 
+from eta.accounts.roles import ROLE_RANK
 from eta.extensions import db
 from eta.models import AuditEvent, Decision, DecisionKind
 from eta.officer.auth import PUBLIC_ENDPOINTS
-from eta.officer.blueprint import ROLE_RANK
-from eta.traveller.information import information_token
+from eta.web.links import information_token
 from tests.officer.conftest import Staff, csrf_token
 
 SignedIn = Callable[..., tuple[FlaskClient, Staff]]

@@ -20,7 +20,7 @@ from eta.models import (
     DecisionState,
     InformationRequest,
 )
-from eta.traveller.information import information_token
+from eta.web.links import information_token
 from tests.officer.conftest import Staff, csrf_token
 
 SignedIn = Callable[..., tuple[FlaskClient, Staff]]
@@ -238,3 +238,69 @@ def test_information_request_round_trip(
     # The link works once.
     again = traveller.get(f"/respond/{token}").get_data(as_text=True)
     assert "already answered" in again
+
+
+def test_a_pending_refusal_blocks_approval_until_a_second_officer_answers(
+    app: Flask, signed_in: SignedIn, make_case: Callable[..., int]
+) -> None:
+    """Wave 1 approved (and issued) a case whose refusal was proposed: four eyes bypassed."""
+    case_id = make_case()
+    officer, _o = signed_in("officer")
+    _post(officer, case_id, "refuse", reason_code="security", note="UN-listed, score 1.00")
+    blocked = _post(officer, case_id, "approve")
+    assert blocked.status_code == 302
+    page = officer.get(f"/officer/cases/{case_id}").get_data(as_text=True)
+    assert "waits for a supervisor" in page
+    assert _status(app, case_id) == ApplicationStatus.REFERRED
+    # Nor may anyone else approve it, or send it back to the traveller, meanwhile.
+    other, _p = signed_in("supervisor")
+    _post(other, case_id, "release")
+    _post(other, case_id, "approve")
+    _post(other, case_id, "request-information", questions="Why?")
+    assert _status(app, case_id) == ApplicationStatus.REFERRED
+    with app.app_context():
+        decision = db.session.scalars(select(Decision)).one()
+        assert decision.state == DecisionState.PROPOSED
+    # The supervisor's list shows it waiting; once rejected, the case may be approved.
+    with app.app_context():
+        reference = db.session.get(Application, case_id).reference  # type: ignore[union-attr]
+    assert reference in other.get("/officer/decisions").get_data(as_text=True)
+    assert _post(other, case_id, f"decisions/{decision.id}/reject").status_code == 302
+    assert _post(other, case_id, "approve").status_code == 302
+    assert _status(app, case_id) == ApplicationStatus.APPROVED
+
+
+def test_an_unanswered_information_request_returns_the_case_to_the_queue(
+    app: Flask, signed_in: SignedIn, make_case: Callable[..., int]
+) -> None:
+    """Wave 1 left a case in info_requested for ever when the traveller never answered."""
+    import datetime as dt
+
+    from eta.applications import decisions
+    from workers.maintenance import lapse_information_requests
+
+    case_id = make_case()
+    client, _staff = signed_in()
+    _post(client, case_id, "request-information", questions="Where did you work in 2019?")
+    assert _status(app, case_id) == ApplicationStatus.INFO_REQUESTED
+    with app.app_context():
+        days = app.config["ETA_INFORMATION_DAYS"]
+        assert days == 21
+        # Not yet due: nothing moves.
+        assert lapse_information_requests() == 0
+        info = db.session.scalars(select(InformationRequest)).one()
+        info.created_at -= dt.timedelta(days=days, minutes=1)
+        db.session.commit()
+        token = information_token(info.id)
+        assert lapse_information_requests() == 1
+        assert decisions.lapse_information(db.session, days=days) == 0  # once only
+        application = db.session.get(Application, case_id)
+        assert application is not None
+        assert application.status == ApplicationStatus.REFERRED
+        assert application.deadline_paused_at is None
+        assert application.events[-1].reason_code == "information_not_received"
+    page = client.get(f"/officer/cases/{case_id}").get_data(as_text=True)
+    assert "information_not_received" in page or "not received" in page.lower()
+    # The traveller's link no longer takes an answer.
+    late = app.test_client().get(f"/respond/{token}").get_data(as_text=True)
+    assert 'name="answer"' not in late

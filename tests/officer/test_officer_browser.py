@@ -111,6 +111,10 @@ def test_officer_journey_in_chromium(
     page.fill("#note", "Matches a listed person; answer does not explain the hit.")
     page.click("#propose-refusal")
     assert "A supervisor must confirm it" in page.inner_text("main")
+    # Approving past the proposal is refused, with the reason, and changes nothing.
+    page.click("#approve")
+    assert "waits for a supervisor's confirmation" in page.inner_text("main")
+    page.goto(f"/officer/cases/{refused_id}")
 
     # A supervisor (another person) confirms it.
     desk = browser.new_context(base_url=live_server).new_page()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from eta.extensions import db
 from eta.models import Application, ApplicationDraft
 from eta.timeutil import today
+from tests import factories
 
 ARRIVAL = today() + dt.timedelta(days=30)
 
@@ -248,7 +249,7 @@ def test_a_refusal_shows_the_reason_and_how_to_appeal(client):
         db.session.commit()
         applications.start_screening(db.session, application)
         applications.refer(db.session, application, deadline=application.created_at)
-        applications.refuse(
+        factories.refuse(
             db.session, application, officer_id=officer.id, reason_code="document", note=None
         )
         reference = application.reference

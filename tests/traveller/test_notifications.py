@@ -6,6 +6,7 @@ import pytest
 
 from eta import applications
 from eta.extensions import db, redis_client
+from tests import factories
 from tests.factories import submitted_application
 from workers.enqueue import enqueue
 from workers.queues import NOTIFICATIONS
@@ -59,7 +60,7 @@ def test_refusal_email_gives_the_reason_and_the_appeal(app, smtp_server, run_job
         db.session.commit()
         applications.start_screening(db.session, application)
         applications.refer(db.session, application, deadline=application.created_at)
-        applications.refuse(
+        factories.refuse(
             db.session, application, officer_id=officer.id, reason_code="document", note=None
         )
         app_id = application.id

@@ -1,0 +1,28 @@
+"""Signed links emailed to travellers that more than one room builds or reads.
+
+An information request's link is made where the officer asks and read where the traveller
+answers: it lives here, not in either room, so the rooms do not import each other.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+from itsdangerous import URLSafeTimedSerializer
+
+_INFORMATION_SALT = "eta.information-request"
+
+
+def information_serializer() -> URLSafeTimedSerializer:
+    """The signer of information-request links (the app's secret key, their own salt)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_INFORMATION_SALT)
+
+
+def information_token(request_id: int) -> str:
+    """The signed token naming one information request."""
+    return information_serializer().dumps(request_id)
+
+
+def information_link(request_id: int) -> str:
+    """The absolute link a traveller follows to answer information request `request_id`."""
+    path = url_for("information.respond", token=information_token(request_id))
+    return f"{current_app.config['ETA_ISSUER']}{path}"
