@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydifact.control import Characters
-from pydifact.exceptions import EDISyntaxError
+from pydifact.exceptions import EDISyntaxError, ValidationError
 from pydifact.parser import Parser
 from pydifact.segmentcollection import Interchange as EdifactInterchange
 from pydifact.segmentcollection import Message
@@ -156,6 +156,8 @@ class _Unvalidated(SegmentFactory):
 
     @staticmethod
     def create_segment(name: str, *elements: Any, **_: Any) -> Segment:
+        if not elements:  # pydifact would only warn; a bare tag is a broken segment here
+            raise EDISyntaxError(f"segment {name!r} has no data elements")
         return SegmentFactory.create_segment(name, *elements, validate=False)
 
 
@@ -231,7 +233,14 @@ def _segments(data: bytes) -> list[Segment]:
 def _tokenise(text: str) -> list[Segment]:
     try:
         segments = list(Parser(factory=_Unvalidated()).parse(text.strip("\r\n")))
-    except (EDISyntaxError, ValueError, IndexError, TypeError, AttributeError) as error:
+    except (
+        EDISyntaxError,
+        ValidationError,
+        ValueError,
+        IndexError,
+        TypeError,
+        AttributeError,
+    ) as error:
         # pydifact raises several kinds for bad syntax (a lower-case tag is a ValueError).
         raise ManifestError(f"not UN/EDIFACT: {error}") from None
     if not segments:

@@ -9,11 +9,14 @@ certificate). Authorisations are issued from 1 December 2026 so that flight is c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydifact.segmentcollection import Interchange
 from sqlalchemy import select
 
@@ -292,3 +295,22 @@ def test_a_manifest_is_one_batch_row_in_the_query_log(session, client, auth_head
     query_log().flush()
     (row,) = session.scalars(select(CarrierQuery)).all()
     assert (row.kind, row.passengers) == ("batch", 4)  # passports checked: Okafor has two
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet="UNABHZTG+:'?. 0123456789PAXLST", max_size=200))
+def test_any_body_is_read_or_refused_with_a_manifest_error(body):
+    """Whatever arrives, the reader answers or names the fault: nothing else escapes (a 500)."""
+    with contextlib.suppress(paxlst.ManifestError):
+        paxlst.parse(body if isinstance(body, bytes) else body.encode(), today=TODAY)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(PASSENGERS) - 1), st.integers(0, 20), st.binary(max_size=4))
+def test_a_damaged_manifest_is_read_or_refused_with_a_manifest_error(at, cut, insert):
+    body = PASSENGERS[:at] + insert + PASSENGERS[at + cut :]
+    try:
+        interchange = paxlst.parse(body, today=TODAY)
+    except paxlst.ManifestError:
+        return
+    paxlst.answer(interchange, lambda items: [{"result": "OK", "reason": "ok"} for _ in items])
