@@ -220,8 +220,11 @@ def _segments(data: bytes) -> list[Segment]:
             raise ManifestError(
                 f"unknown syntax identifier {syntax!r} in UNB: use UNOA, UNOB, UNOC, UNOW or UNOY"
             )
-        if encoding != "latin-1":
-            segments = _tokenise(data.decode(encoding))
+        if encoding == "ascii":
+            data.decode("ascii")  # the check only: ASCII reads the same as Latin-1
+        elif encoding == "utf-8" and not data.isascii():
+            # Tokenising is most of a manifest's cost: only read again what reads differently.
+            segments = _tokenise(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise ManifestError(
             f"byte {error.start + 1} is not valid {error.encoding.upper()}, "
