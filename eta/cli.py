@@ -167,9 +167,11 @@ def demo_command() -> None:
 def init_app(app: Flask) -> None:
     """Attach eta's commands to the app's CLI."""
     from eta.carrier_cli import register as register_carrier_commands
+    from eta.carrier_cli import vectors_group
 
     register_carrier_commands(carrier_group)
     for command in (
+        vectors_group,
         worker_command,
         officer_group,
         carrier_group,

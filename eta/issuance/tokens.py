@@ -129,12 +129,17 @@ def _check(claims: AuthorisationClaims) -> None:
         raise ValueError("reference and jti are required")
 
 
-def issue(claims: AuthorisationClaims, key: SigningKey, issuer: str) -> str:
-    """Sign ``claims`` with ``key`` as the compact JWS carried in the QR code."""
+def issue(
+    claims: AuthorisationClaims, key: SigningKey, issuer: str, *, audience: str = AUDIENCE
+) -> str:
+    """Sign ``claims`` with ``key`` as the compact JWS carried in the QR code.
+
+    ``audience`` is always the carriers' outside the test vectors' wrong-audience case.
+    """
     _check(claims)
     payload = {
         "iss": issuer,
-        "aud": AUDIENCE,
+        "aud": audience,
         "sub": claims.reference,
         "jti": claims.jti,
         "iat": int(claims.issued_at.timestamp()),
