@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import jwt
-
 from eta.documents import normalise_document_number
-from eta.issuance.keys import ALGORITHM, JWSError, KeySet, SigningKey
+from eta.issuance.keys import JWSError, KeySet, SigningKey, sign_jws
 from eta.issuance.revocations import revocation_hash
 
 AUTHORISATION_TYP = "eta+jwt"
@@ -153,14 +151,7 @@ def issue(
         "dob": claims.date_of_birth.isoformat(),
     }
     encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    # PyJWS, not jwt.encode: the claims are already final, and the header must be exactly
-    # {alg, typ, kid} with our typ (PyJWT would otherwise add typ "JWT").
-    return jwt.api_jws.PyJWS().encode(
-        encoded,
-        key.private_key,
-        algorithm=ALGORITHM,
-        headers={"typ": AUTHORISATION_TYP, "kid": key.kid},
-    )
+    return sign_jws(encoded, key, AUTHORISATION_TYP)
 
 
 def _is_int(value: object) -> bool:
