@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -120,6 +121,28 @@ def usage(name: str) -> None:
     click.echo(f"{carrier.name}: {sum(int(row[2]) for row in rows)} passengers checked")
     for kind, result, passengers in rows:
         click.echo(f"  {kind:<8} {result:<15} {int(passengers)}")
+
+
+@click.group("vectors")
+def vectors_group() -> None:
+    """Test vectors for carriers who build their own verifier (SPEC §6)."""
+
+
+@vectors_group.command("generate")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--issuer", default=None, help="The iss of the tokens (default: a test issuer).")
+def generate_vectors(directory: Path, issuer: str | None) -> None:
+    """Write jwks.json, revocations.jws and one folder per case into DIRECTORY.
+
+    The repository's copy is docs/test-vectors/ (`eta vectors generate docs/test-vectors`).
+    """
+    from eta.carrier.vectors import ISSUER, generate
+    from eta.timeutil import utcnow
+
+    cases = generate(directory, issuer=issuer or ISSUER, now=utcnow())
+    for case in cases:
+        click.echo(f"{case.name:<18} {case.result:<7} {case.reason}")
+    click.echo(f"{len(cases)} cases written to {directory}")
 
 
 COMMANDS = (rotate_key, revoke_keys, add_user, usage)

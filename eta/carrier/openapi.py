@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from eta.carrier.paxlst import MIMETYPE as EDIFACT
+from eta.carrier.paxlst import ROLES
 from eta.carrier.service import MAX_BATCH, MAX_TOKEN_LENGTH
 from eta.carrier.verification import REASONS, RESULTS
 
 _COUNTRY = {"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 3166-1 alpha-3"}
 _PASSPORT = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 <-]{0,29}$"}
 _DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_ERRORS = {
+    "type": "object",
+    "description": "Messages by field (JSON) or by segment (PAXLST: DOC, LOC+91, ...)",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _results(items: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """A ``{"results": [...]}`` answer with these items."""
+    results: dict[str, Any] = {"type": "array", "items": items}
+    if description:
+        results["description"] = description
+    return {
+        "type": "object",
+        "required": ["results"],
+        "additionalProperties": False,
+        "properties": {"results": results},
+    }
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -76,12 +96,53 @@ CARRIER_SCHEMAS: dict[str, Any] = {
             "given_names": {"type": "string"},
         },
     },
-    "CarrierBatchAnswer": {
+    "CarrierPassengerError": {
         "type": "object",
-        "required": ["results"],
+        "description": "A passenger that could not be checked, in its place in the batch",
+        "required": ["result", "errors"],
         "additionalProperties": False,
-        "properties": {"results": {"type": "array", "items": _ref("CarrierAnswer")}},
+        "properties": {
+            "result": {"type": "string", "enum": ["ERROR"]},
+            "errors": _ERRORS,
+        },
     },
+    "CarrierBatchAnswer": _results(
+        {"oneOf": [_ref("CarrierAnswer"), _ref("CarrierPassengerError")]}
+    ),
+    "CarrierManifestAnswer": _results(
+        {
+            "type": "object",
+            "required": [
+                "message",
+                "passenger",
+                "role",
+                "surname",
+                "document_number",
+                "result",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "message": {"type": "string", "description": "UNH message reference"},
+                "passenger": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Position among the message's travellers, from 0",
+                },
+                "role": {"type": "string", "enum": sorted(set(ROLES.values()))},
+                "surname": {"type": "string"},
+                "document_number": {
+                    "type": ["string", "null"],
+                    "description": "The passport the answer is about",
+                },
+                "result": {"type": "string", "enum": [*RESULTS, "ERROR"]},
+                "reason": {"type": "string", "enum": list(REASONS)},
+                "reference": {"type": "string"},
+                "valid_until": {"type": "string", "format": "date-time"},
+                "errors": _ERRORS,
+            },
+        },
+        "One entry per traveller, in interchange order",
+    ),
 }
 
 CARRIER_SECURITY_SCHEMES: dict[str, Any] = {
@@ -120,6 +181,32 @@ def _operation(operation_id: str, summary: str, request: str, response: str) -> 
     }
 
 
+def _manifest_operation() -> dict[str, Any]:
+    operation = _operation(
+        "carrierVerifyManifest",
+        f"Verify a UN/EDIFACT PAXLST manifest (D02B or D05B) of up to {MAX_BATCH} travellers",
+        "CarrierBatch",
+        "CarrierManifestAnswer",
+    )["post"]
+    edifact = {"schema": {"type": "string", "minLength": 1}}
+    operation["description"] = (
+        "Each traveller (NAD+FL, FM, DDU, DDT) is checked by passport as verify-batch checks "
+        "it. With `Accept: application/edifact` the answer is a CUSRES interchange instead: "
+        "per traveller ERP+2, RFF+TN:<message>:<index>, ERC (0Z board, 1Z do not board, "
+        "2Z data error) and FTX+AAP+++<result>:<reason>. A broken envelope or message "
+        "(counts in UNT, UNE, UNZ; unknown message type or directory) is a 422 problem."
+    )
+    operation["requestBody"]["content"] = {EDIFACT: edifact}
+    operation["responses"]["200"]["content"][EDIFACT] = edifact
+    operation["responses"].pop("400")
+    operation["responses"]["415"] = _problem("Not application/edifact")
+    operation["responses"]["422"] = _problem(
+        "The interchange cannot be read (errors names the message and segment), "
+        "or more than the maximum of travellers"
+    )
+    return {"post": operation}
+
+
 CARRIER_PATHS: dict[str, Any] = {
     "/carrier/verify": _operation(
         "carrierVerify",
@@ -133,4 +220,5 @@ CARRIER_PATHS: dict[str, Any] = {
         "CarrierBatch",
         "CarrierBatchAnswer",
     ),
+    "/carrier/paxlst": _manifest_operation(),
 }

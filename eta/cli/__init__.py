@@ -167,9 +167,13 @@ def demo_command() -> None:
 def init_app(app: Flask) -> None:
     """Attach eta's commands to the app's CLI."""
     from eta.carrier.cli import register as register_carrier_commands
+    from eta.carrier.cli import vectors_group
+    from eta.partners.cli import trust_group
 
     register_carrier_commands(carrier_group)
     for command in (
+        vectors_group,
+        trust_group,
         worker_command,
         officer_group,
         carrier_group,

@@ -66,6 +66,16 @@ class SigningKey:
     private_key: ec.EllipticCurvePrivateKey
 
 
+def sign_jws(payload: bytes, key: SigningKey, typ: str) -> str:
+    """``payload`` as a compact ES256 JWS with the header ``{alg, typ, kid}`` and nothing else.
+
+    PyJWS, not jwt.encode: the payloads are final, and PyJWT would add its own typ "JWT".
+    """
+    return jwt.api_jws.PyJWS().encode(
+        payload, key.private_key, algorithm=ALGORITHM, headers={"typ": typ, "kid": key.kid}
+    )
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-
-from eta.issuance.keys import ALGORITHM, JWSError, KeySet, SigningKey
+from eta.issuance.keys import JWSError, KeySet, SigningKey, sign_jws
 
 REVOCATIONS_TYP = "eta-revocations+jwt"
 _HASH_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")  # 16 bytes, base64url without padding
@@ -63,12 +61,7 @@ def sign_revocation_list(
             raise ValueError(f"not a revocation hash: {value!r}")
     claims = {"iss": issuer, "iat": int(now.timestamp()), "ver": version, "revoked": revoked}
     payload = json.dumps(claims, separators=(",", ":")).encode("ascii")
-    return jwt.api_jws.PyJWS().encode(
-        payload,
-        key.private_key,
-        algorithm=ALGORITHM,
-        headers={"typ": REVOCATIONS_TYP, "kid": key.kid},
-    )
+    return sign_jws(payload, key, REVOCATIONS_TYP)
 
 
 def read_revocation_list(jws: str, jwks: Mapping[str, Any] | KeySet, issuer: str) -> RevocationList:

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import jwt
-
 from eta.documents import normalise_document_number
-from eta.issuance.keys import ALGORITHM, JWSError, KeySet, SigningKey
+from eta.issuance.keys import JWSError, KeySet, SigningKey, sign_jws
 from eta.issuance.revocations import revocation_hash
 
 AUTHORISATION_TYP = "eta+jwt"
@@ -129,12 +127,17 @@ def _check(claims: AuthorisationClaims) -> None:
         raise ValueError("reference and jti are required")
 
 
-def issue(claims: AuthorisationClaims, key: SigningKey, issuer: str) -> str:
-    """Sign ``claims`` with ``key`` as the compact JWS carried in the QR code."""
+def issue(
+    claims: AuthorisationClaims, key: SigningKey, issuer: str, *, audience: str = AUDIENCE
+) -> str:
+    """Sign ``claims`` with ``key`` as the compact JWS carried in the QR code.
+
+    ``audience`` is always the carriers' outside the test vectors' wrong-audience case.
+    """
     _check(claims)
     payload = {
         "iss": issuer,
-        "aud": AUDIENCE,
+        "aud": audience,
         "sub": claims.reference,
         "jti": claims.jti,
         "iat": int(claims.issued_at.timestamp()),
@@ -148,14 +151,7 @@ def issue(claims: AuthorisationClaims, key: SigningKey, issuer: str) -> str:
         "dob": claims.date_of_birth.isoformat(),
     }
     encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    # PyJWS, not jwt.encode: the claims are already final, and the header must be exactly
-    # {alg, typ, kid} with our typ (PyJWT would otherwise add typ "JWT").
-    return jwt.api_jws.PyJWS().encode(
-        encoded,
-        key.private_key,
-        algorithm=ALGORITHM,
-        headers={"typ": AUTHORISATION_TYP, "kid": key.kid},
-    )
+    return sign_jws(encoded, key, AUTHORISATION_TYP)
 
 
 def _is_int(value: object) -> bool:

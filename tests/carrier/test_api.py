@@ -323,11 +323,42 @@ def test_bad_bodies_are_422_with_field_paths(client, auth_headers, body, path):
     assert path in response.get_json()["errors"]
 
 
-def test_batch_validation_names_the_passenger(client, auth_headers):
-    body = {"passengers": [{"token": "x"}, {"passport_number": "A1", "issuing_country": "S"}, 3]}
+def test_an_invalid_passenger_gets_errors_in_its_place_and_the_others_are_answered(
+    client, auth_headers, authorise
+):
+    """SPEC §6 batch answers (before: one bad passenger made the whole batch a 422)."""
+    ok = authorise()
+    body = {
+        "passengers": [
+            {"token": ok.token},
+            {"passport_number": "A1", "issuing_country": "S"},
+            3,
+            {"passport_number": "L898902C3", "issuing_country": "SWE", "seat": "12A"},
+            {"passport_number": "L898902C3", "issuing_country": "SWE"},
+        ]
+    }
     response = client.post(BATCH, json=body, headers=auth_headers)
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"passengers.1.issuing_country", "passengers.2"}
+    assert response.status_code == 200
+    first, short_country, not_an_object, unknown_field, last = response.get_json()["results"]
+    assert (first["result"], last["result"]) == ("OK", "OK")
+    assert short_country == {
+        "result": "ERROR",
+        "errors": {
+            "issuing_country": ["Must be the ISO 3166-1 alpha-3 code of the issuing country."]
+        },
+    }
+    assert not_an_object == {"result": "ERROR", "errors": {"": ["Must be an object."]}}
+    assert unknown_field == {"result": "ERROR", "errors": {"seat": ["Unknown field."]}}
+    only_errors = client.post(BATCH, json={"passengers": [7]}, headers=auth_headers)
+    assert only_errors.get_json() == {
+        "results": [{"result": "ERROR", "errors": {"": ["Must be an object."]}}]
+    }
+
+
+def test_a_batch_of_the_wrong_shape_is_a_422(client, auth_headers):
+    assert client.post(BATCH, json={"passengers": {}}, headers=auth_headers).status_code == 422
+    unknown = client.post(BATCH, json={"passengers": [], "flight": 1}, headers=auth_headers)
+    assert set(unknown.get_json()["errors"]) == {"flight", "passengers"}
     too_many = {"passengers": [{"token": "x"}] * 1001}
     assert client.post(BATCH, json=too_many, headers=auth_headers).status_code == 422
     assert client.post(BATCH, json={"passengers": []}, headers=auth_headers).status_code == 422

@@ -1,6 +1,7 @@
 // Carrier check-in page: scans the QR code and verifies the authorisation in the browser
-// (WebCrypto ES256) against the public keys and revocation list saved in localStorage, so a
-// scan still works when the network is down. Passport-number checks call the server.
+// (verifier.js: WebCrypto ES256) against the public keys and revocation list saved in
+// localStorage, so a scan still works when the network is down. Passport-number checks call
+// the server.
 (function () {
   "use strict";
 
@@ -10,125 +11,12 @@
   }
   var text = root.dataset;
   var STORE = "eta.carrier.cache.v1";
-  var AUTHORISATION_TYP = "eta+jwt";
-  var REVOCATIONS_TYP = "eta-revocations+jwt";
-  var AUDIENCE = "eta-carriers";
+  var verifier = window.etaVerifier; // verifier.js, loaded first
 
   var byId = function (id) { return document.getElementById(id); };
   var resultBox = byId("result");
   var canvas = document.createElement("canvas");
   var detector = null;
-
-  // --- base64url and hashing -----------------------------------------------------------
-
-  function b64urlToBytes(value) {
-    var base64 = value.replace(/-/g, "+").replace(/_/g, "/");
-    base64 += "===".slice((base64.length + 3) % 4);
-    var binary = atob(base64);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i += 1) {
-      bytes[i] = binary.charCodeAt(i);
-    }
-    return bytes;
-  }
-
-  function bytesToB64url(bytes) {
-    var binary = "";
-    for (var i = 0; i < bytes.length; i += 1) {
-      binary += String.fromCharCode(bytes[i]);
-    }
-    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function decodeJson(segment) {
-    return JSON.parse(new TextDecoder().decode(b64urlToBytes(segment)));
-  }
-
-  // The published form of a revoked token: base64url of the first 16 bytes of SHA-256(jti).
-  async function revocationHash(jti) {
-    var digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(jti));
-    return bytesToB64url(new Uint8Array(digest).slice(0, 16));
-  }
-
-  // --- JWS verification (typ, kid, alg, ES256 signature) -------------------------------
-
-  async function verifyJws(token, typ, jwks) {
-    var parts = typeof token === "string" ? token.trim().split(".") : [];
-    if (parts.length !== 3 || !parts[0] || !parts[1]) {
-      return { ok: false };
-    }
-    var header;
-    var claims;
-    try {
-      header = decodeJson(parts[0]);
-      claims = decodeJson(parts[1]);
-    } catch (error) {
-      return { ok: false };
-    }
-    if (!header || header.typ !== typ || header.crit !== undefined) {
-      return { ok: false };
-    }
-    var keys = (jwks && Array.isArray(jwks.keys)) ? jwks.keys : [];
-    var jwk = keys.find(function (key) {
-      return key.kid === header.kid && key.kty === "EC" && key.crv === "P-256";
-    });
-    if (!jwk || header.alg !== "ES256") {
-      return { ok: false };
-    }
-    try {
-      var key = await crypto.subtle.importKey(
-        "jwk",
-        { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, ext: true },
-        { name: "ECDSA", namedCurve: "P-256" },
-        false,
-        ["verify"]
-      );
-      var genuine = await crypto.subtle.verify(
-        { name: "ECDSA", hash: "SHA-256" },
-        key,
-        b64urlToBytes(parts[2]),
-        new TextEncoder().encode(parts[0] + "." + parts[1])
-      );
-      return genuine && claims && typeof claims === "object" ? { ok: true, claims: claims } : { ok: false };
-    } catch (error) {
-      return { ok: false };
-    }
-  }
-
-  // SPEC §5 order: typ, kid, signature, iss, aud, nbf/exp, revocation.
-  async function verifyAuthorisation(token, cache) {
-    var checked = await verifyJws(token, AUTHORISATION_TYP, cache.jwks);
-    if (!checked.ok) {
-      return { result: "NOT_OK", reason: "invalid_signature" };
-    }
-    var claims = checked.claims;
-    var audience = claims.aud;
-    var audienceOk = audience === AUDIENCE || (Array.isArray(audience) && audience.indexOf(AUDIENCE) >= 0);
-    if (claims.iss !== text.issuer || !audienceOk || !claims.doc || !claims.nam) {
-      return { result: "NOT_OK", reason: "invalid_signature" };
-    }
-    var now = Date.now() / 1000;
-    if (typeof claims.nbf !== "number" || claims.nbf > now) {
-      return { result: "NOT_OK", reason: "pending" };
-    }
-    if (typeof claims.exp !== "number" || claims.exp <= now) {
-      return { result: "NOT_OK", reason: "expired" };
-    }
-    if (cache.revoked.indexOf(await revocationHash(String(claims.jti))) >= 0) {
-      return { result: "NOT_OK", reason: "revoked" };
-    }
-    return {
-      result: "OK",
-      reason: "ok",
-      reference: claims.sub,
-      valid_until: new Date(claims.exp * 1000).toISOString(),
-      surname: claims.nam.fn,
-      given_names: claims.nam.gn,
-      passport_number: claims.doc.num,
-      issuing_country: claims.doc.cty,
-      date_of_birth: claims.dob
-    };
-  }
 
   // --- the local cache of keys and revocations ----------------------------------------
 
@@ -171,7 +59,9 @@
         throw new Error("refresh failed");
       }
       var jwks = await responses[0].json();
-      var list = await verifyJws(await responses[1].text(), REVOCATIONS_TYP, jwks);
+      var list = await verifier.verifyJws(
+        await responses[1].text(), verifier.REVOCATIONS_TYP, jwks
+      );
       if (!list.ok || list.claims.iss !== text.issuer || !Array.isArray(list.claims.revoked)) {
         throw new Error("revocation list does not verify");
       }
@@ -241,7 +131,7 @@
       showNetwork(text.textNetwork);
       return;
     }
-    showResult(await verifyAuthorisation(token, cache));
+    showResult(await verifier.verifyAuthorisation(token, cache, text.issuer, Date.now() / 1000));
   }
 
   // --- decoding QR codes ---------------------------------------------------------------
