@@ -17,7 +17,9 @@ from functools import lru_cache
 from anyascii import anyascii
 from rapidfuzz.distance import Levenshtein
 
+from eta.screening.han import JAPANESE, KOREAN, MANDARIN, NATIONALITY_LANGUAGE, han_readings, is_han
 from eta.screening.name_variants import PARTICLES, TITLES, VARIANT_GROUPS
+from eta.screening.readings import readings as learned_readings
 
 DEFAULT_THRESHOLD: float = 0.77
 """Score at and above which the shipped configuration takes two names as the same person.
@@ -33,6 +35,9 @@ INITIAL_SIMILARITY = 0.85
 PHONETIC_SIMILARITY = 0.9
 # Equal consonant skeletons when one side comes from a script without short vowels.
 SKELETON_SIMILARITY = 0.9
+
+# A Latin part spelled as one of the learned readings of a part in another script.
+READING_SIMILARITY = 1.0
 
 # Cost, per unit of weight, of name parts left unpaired. A part on each side that found no partner
 # is a substitution (AL-DULAIMI vs AL-TIKRITI): it costs a full part. A part only one side has is an
@@ -70,6 +75,9 @@ class NameToken:
     abjad: bool  # came from Arabic, Hebrew, Thai...: vowels are missing from `text`
     groups: frozenset[int]  # known-variant groups the spelling belongs to
     initial: bool  # a single letter
+    # Other Latin spellings of a part written in another script, with their phonetic keys:
+    # the most probable readings of its letters (eta.screening.readings), best first.
+    readings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +195,7 @@ def _romanise(raw: str) -> tuple[list[str], bool]:
 
 
 @lru_cache(maxsize=100_000)
-def _make_token(text: str, display: str, abjad: bool) -> NameToken:
+def _make_token(text: str, display: str, abjad: bool, readings: tuple[str, ...] = ()) -> NameToken:
     key = _phonetic_key(text)
     if len(text) == 1:
         weight = INITIAL_WEIGHT
@@ -204,6 +212,7 @@ def _make_token(text: str, display: str, abjad: bool) -> NameToken:
         abjad=abjad,
         groups=_VARIANTS.get(text, _NO_GROUPS),
         initial=len(text) == 1,
+        readings=tuple((r, _phonetic_key(r)) for r in readings if r != text),
     )
 
 
@@ -213,21 +222,66 @@ def _raw_part_tokens(raw: str) -> tuple[NameToken, ...]:
     if raw.isascii() and raw.isalpha():
         return (_make_token(raw, raw.upper(), False),)
     texts, abjad = _romanise(raw)
+    if len(texts) == 1 and texts[0]:
+        return (_make_token(texts[0], raw.upper(), abjad, learned_readings(raw)),)
     return tuple(
         _make_token(text, raw.upper() if len(texts) == 1 else text, abjad) for text in texts if text
     )
 
 
+FOREIGN = "foreign"
+"""Reading of a Han name part as a foreign name written in Chinese characters (瑪莎 → Martha)."""
+
+
+@lru_cache(maxsize=200_000)
+def _raw_part_readings(raw: str) -> dict[str, tuple[NameToken, ...]]:
+    """Tokens of one part by reading language; a part not in Han characters has one ("")."""
+    if raw.isascii() or not any(is_han(c) for c in raw):
+        return {"": _raw_part_tokens(raw)}
+    readings: dict[str, tuple[NameToken, ...]] = {}
+    for language, reading in han_readings(raw).items():
+        readings[language] = tuple(
+            _make_token(text, text, False, others) for text, others in reading if text
+        )
+    whole = "".join(t.text for t in readings.get(MANDARIN, ()))
+    if whole:
+        readings[FOREIGN] = (_make_token(whole, raw.upper(), False, learned_readings(raw)),)
+    return readings or {"": _raw_part_tokens(raw)}
+
+
 @lru_cache(maxsize=50_000)
-def name_tokens(name: str) -> tuple[NameToken, ...]:
-    """Split a person name in any script into normalised, romanised parts (titles dropped)."""
+def name_readings(
+    name: str, languages: frozenset[str] | None = None
+) -> tuple[tuple[NameToken, ...], ...]:
+    """Every tokenisation of a name: one, or one per reading of its Han characters.
+
+    `languages` limits the Han readings to those languages (the foreign-name reading is always
+    kept); None reads Han characters in Mandarin, Japanese and Korean.
+    """
     cleaned = _DROPPED.sub("", unicodedata.normalize("NFKC", name).casefold())
-    tokens: list[NameToken] = []
-    for raw in _SEPARATORS.split(cleaned):
-        if raw:
-            tokens.extend(_raw_part_tokens(raw))
-    kept = [t for t in tokens if t.text not in TITLES]
-    return tuple(kept) if kept else tuple(tokens)
+    parts = [_raw_part_readings(raw) for raw in _SEPARATORS.split(cleaned) if raw]
+    present = [
+        lang for lang in (MANDARIN, JAPANESE, KOREAN, FOREIGN) if any(lang in p for p in parts)
+    ]
+    if languages is not None:
+        present = [lang for lang in present if lang in languages or lang == FOREIGN] or present
+    results: list[tuple[NameToken, ...]] = []
+    for language in present or [""]:
+        tokens: list[NameToken] = []
+        for part in parts:
+            tokens.extend(part.get(language) or part.get("") or next(iter(part.values())))
+        kept = tuple(t for t in tokens if t.text not in TITLES) or tuple(tokens)
+        if kept not in results:
+            results.append(kept)
+    return tuple(results)
+
+
+def name_tokens(name: str) -> tuple[NameToken, ...]:
+    """Split a person name in any script into normalised, romanised parts (titles dropped).
+
+    A name in Han characters is read in Mandarin here; `name_readings` gives every reading.
+    """
+    return name_readings(name)[0]
 
 
 def _edit_allowance(length: int) -> int:
@@ -255,7 +309,10 @@ def _edit_similarity(a: str, b: str) -> float:
     return 1.0 - distance / longest
 
 
-_SIMILARITY_CACHE: dict[tuple[str, bool, str, bool], float] = {}
+# Keyed by what the similarity depends on: the spelling, whether it lost its vowels, and its
+# readings (a Han part and a Latin part may share a spelling but not their readings).
+_CacheKey = tuple[str, bool, tuple[tuple[str, str], ...], str, bool, tuple[tuple[str, str], ...]]
+_SIMILARITY_CACHE: dict[_CacheKey, float] = {}
 _SIMILARITY_CACHE_SIZE = 500_000
 
 
@@ -263,7 +320,7 @@ def token_similarity(a: NameToken, b: NameToken) -> float:
     """Similarity in [0, 1] of two name parts."""
     if a.text == b.text:
         return 1.0
-    cache_key = (a.text, a.abjad, b.text, b.abjad)
+    cache_key = (a.text, a.abjad, a.readings, b.text, b.abjad, b.readings)
     cached = _SIMILARITY_CACHE.get(cache_key)
     if cached is not None:
         return cached
@@ -271,7 +328,7 @@ def token_similarity(a: NameToken, b: NameToken) -> float:
     if len(_SIMILARITY_CACHE) >= _SIMILARITY_CACHE_SIZE:
         _SIMILARITY_CACHE.clear()
     _SIMILARITY_CACHE[cache_key] = similarity
-    _SIMILARITY_CACHE[(b.text, b.abjad, a.text, a.abjad)] = similarity
+    _SIMILARITY_CACHE[(b.text, b.abjad, b.readings, a.text, a.abjad, a.readings)] = similarity
     return similarity
 
 
@@ -285,6 +342,8 @@ def _token_similarity(a: NameToken, b: NameToken) -> float:
     if a.key == b.key:
         return PHONETIC_SIMILARITY
     best = _edit_similarity(a.text, b.text)
+    if a.readings or b.readings:
+        best = max(best, _reading_similarity(a, b), _reading_similarity(b, a))
     if best < 0.97:
         best = max(best, 0.97 * _edit_similarity(a.key, b.key))
     if (a.abjad or b.abjad) and a.skeleton and b.skeleton:
@@ -292,6 +351,23 @@ def _token_similarity(a: NameToken, b: NameToken) -> float:
             best = max(best, SKELETON_SIMILARITY)
         elif min(len(a.skeleton), len(b.skeleton)) >= 4:
             best = max(best, 0.9 * _edit_similarity(a.skeleton, b.skeleton))
+    return best
+
+
+def _reading_similarity(a: NameToken, b: NameToken) -> float:
+    """Best similarity of `b` with any of the readings of `a` (a part in another script)."""
+    best = 0.0
+    for text, key in a.readings:
+        if text == b.text:
+            return READING_SIMILARITY
+        if key == b.key:
+            best = max(best, READING_SIMILARITY * PHONETIC_SIMILARITY)
+            continue
+        best = max(
+            best,
+            READING_SIMILARITY * _edit_similarity(text, b.text),
+            READING_SIMILARITY * 0.97 * _edit_similarity(key, b.key),
+        )
     return best
 
 
@@ -402,15 +478,27 @@ def _same_parts(a: tuple[NameToken, ...], b: tuple[NameToken, ...]) -> bool:
 
 def name_similarity(a: str, b: str) -> float:
     """Similarity in [0, 1] of two person names in any script; symmetric in its arguments."""
-    tokens_a = name_tokens(a)
-    tokens_b = name_tokens(b)
+    return max(
+        _token_similarity_score(tokens_a, a, tokens_b, b)
+        for tokens_a in name_readings(a)
+        for tokens_b in name_readings(b)
+    )
+
+
+def _token_similarity_score(
+    tokens_a: tuple[NameToken, ...], a: str, tokens_b: tuple[NameToken, ...], b: str
+) -> float:
     if not tokens_a or not tokens_b:
         return 0.0
     if _same_parts(tokens_a, tokens_b):
         return 1.0
     # Order the two sides canonically so that every tie is broken the same way whichever
     # argument comes first.
-    if (len(tokens_a), a) > (len(tokens_b), b):
+    if (len(tokens_a), a, [t.text for t in tokens_a]) > (
+        len(tokens_b),
+        b,
+        [t.text for t in tokens_b],
+    ):
         tokens_a, tokens_b = tokens_b, tokens_a
     tokens_a, tokens_b = _prepare(tokens_a, tokens_b)
     pairing = _pair_parts(tokens_a, tokens_b)
@@ -425,18 +513,37 @@ def _cap_initials_only(score: float, a: tuple[NameToken, ...], b: tuple[NameToke
     return score
 
 
-def compare_names(query: str, candidate: str, query_surname: str | None = None) -> NameComparison:
+def compare_names(
+    query: str,
+    candidate: str,
+    query_surname: str | None = None,
+    nationality: str | None = None,
+) -> NameComparison:
     """Score a queried name against a listed one and explain the pairing in a short sentence.
 
     `query_surname`, when the caller knows it (the MRZ separates it), makes the family name weigh
     more: a listed name that lacks the surname scores lower than one that lacks a given name.
-    Without a surname the score equals `name_similarity(query, candidate)`.
+    `nationality` (the queried person's) chooses how Han characters are read: in Japanese for
+    JPN, Korean for KOR and PRK, Mandarin for CHN, TWN, HKG, MAC; every reading when None.
+    Without a surname or nationality the score equals `name_similarity(query, candidate)`.
     """
-    q_tokens = name_tokens(query)
-    c_tokens = name_tokens(candidate)
+    language = NATIONALITY_LANGUAGE.get((nationality or "").upper())
+    languages = frozenset((language,)) if language else None
+    surname_texts = {t.text for t in name_tokens(query_surname)} if query_surname else set()
+    best: NameComparison | None = None
+    for q_tokens in name_readings(query, languages):
+        for c_tokens in name_readings(candidate, languages):
+            comparison = _compare_tokens(q_tokens, c_tokens, surname_texts)
+            if best is None or comparison.score > best.score:
+                best = comparison
+    return best or NameComparison(0.0, "no comparable name", (), (), ())
+
+
+def _compare_tokens(
+    q_tokens: tuple[NameToken, ...], c_tokens: tuple[NameToken, ...], surname_texts: set[str]
+) -> NameComparison:
     if not q_tokens or not c_tokens:
         return NameComparison(0.0, "no comparable name", (), (), ())
-    surname_texts = {t.text for t in name_tokens(query_surname)} if query_surname else set()
     q_tokens, c_tokens = _prepare(q_tokens, c_tokens)
     pairing = _pair_parts(q_tokens, c_tokens)
     c_weights = [t.weight for t in c_tokens]

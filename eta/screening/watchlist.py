@@ -26,7 +26,7 @@ from eta.screening.names import (
     NameComparison,
     NameToken,
     compare_names,
-    name_tokens,
+    name_readings,
 )
 from eta.screening.types import BirthDate, DatePrecision, Subject, TravelDocument, WatchlistPerson
 
@@ -45,6 +45,8 @@ CIRCA_YEARS = 2
 
 # Candidate generation: score at most this many listed names per query.
 MAX_CANDIDATES = 40
+# Readings of a part in another script that are indexed (each adds a key).
+READING_KEYS = 3
 # Posting lists longer than this are not walked: they only add weight to names already found.
 _LONG_POSTING = 3_000
 
@@ -84,6 +86,8 @@ def _token_keys(token: NameToken) -> tuple[str, ...]:
     if len(token.key) >= 5:
         keys.append("p" + token.key[:4])  # survives a typo near the end of a long part
     keys.extend(f"g{group}" for group in token.groups)
+    # A part in another script is also found under its likeliest Latin readings.
+    keys.extend({"m" + jellyfish.metaphone(text) for text, _ in token.readings[:READING_KEYS]})
     return tuple(keys)
 
 
@@ -176,13 +180,13 @@ class WatchlistIndex:
     def _name_keys(self, name: str) -> set[str]:
         keys: set[str] = set()
         # Bypass the tokeniser's cache: a million listed names would only churn it.
-        tokens = name_tokens.__wrapped__(name)
-        for token in tokens:
-            token_keys = self._token_key_cache.get(token)
-            if token_keys is None:
-                token_keys = self._token_key_cache[token] = _token_keys(token)
-            keys.update(token_keys)
-        keys.update(_pair_keys(tokens))
+        for tokens in name_readings.__wrapped__(name):
+            for token in tokens:
+                token_keys = self._token_key_cache.get(token)
+                if token_keys is None:
+                    token_keys = self._token_key_cache[token] = _token_keys(token)
+                keys.update(token_keys)
+            keys.update(_pair_keys(tokens))
         return keys
 
     def candidates(self, name: str) -> list[int]:
@@ -191,9 +195,10 @@ class WatchlistIndex:
         Short posting lists are walked; a long one (a very common name part) only adds weight to
         names already found through rarer keys, so a query never costs a scan of the list.
         """
-        tokens = name_tokens(name)
-        query_keys = {key for token in tokens for key in _token_keys(token)}
-        query_keys |= _pair_keys(tokens)
+        query_keys: set[str] = set()
+        for tokens in name_readings(name):
+            query_keys.update(key for token in tokens for key in _token_keys(token))
+            query_keys |= _pair_keys(tokens)
         postings = sorted(
             (self._postings[key] for key in query_keys if key in self._postings), key=len
         )
@@ -238,7 +243,7 @@ class WatchlistIndex:
             if not any(reachable[slot] for slot in slots):
                 continue
             listed = self._names[number]
-            comparison = compare_names(query_name, listed, subject.surname)
+            comparison = compare_names(query_name, listed, subject.surname, subject.nationality)
             for slot in slots:
                 previous = best_names.get(slot)
                 if previous is None or comparison.score > previous[0].score:
@@ -246,7 +251,10 @@ class WatchlistIndex:
         for slot in self._document_slots(subject):
             if slot not in best_names:
                 listed = self._primary_name(slot)
-                best_names[slot] = (compare_names(query_name, listed, subject.surname), listed)
+                best_names[slot] = (
+                    compare_names(query_name, listed, subject.surname, subject.nationality),
+                    listed,
+                )
         matches = []
         for slot, (comparison, listed) in best_names.items():
             entry = self._entries[slot]
