@@ -72,15 +72,29 @@ def _mandarin(text: str) -> Reading:
     return ((syllables[0], ()), ("".join(syllables[1:]), ()))
 
 
+_FINAL_VOICELESS = {"g": "k", "d": "t", "b": "p"}
+
+
 def _korean_spellings(hangul: str) -> tuple[str, tuple[str, ...]]:
     """Revised Romanisation of Hangul syllables and the forms passports commonly use."""
-    revised = latin_letters(anyascii(hangul))
-    folded = revised.replace("eo", "o").replace("eu", "u")
-    others = {folded}
-    if folded[:1] == "g":
-        others.add("k" + folded[1:])
-    if folded[:1] == "b":
-        others.add("p" + folded[1:])
+    syllables = [latin_letters(anyascii(char)) for char in hangul]
+    revised = "".join(syllables)
+    # A final consonant is voiceless in passports and McCune-Reischauer (박 Bak/Pak, not Bag).
+    voiceless = "".join(
+        s[:-1] + _FINAL_VOICELESS[s[-1]]
+        if len(s) > 1 and s[-1] in _FINAL_VOICELESS and s[-2] != "n"
+        else s
+        for s in syllables
+    )
+    others = set()
+    for base in {revised, voiceless}:
+        for folded in (base, base.replace("eo", "o"), base.replace("eo", "u")):
+            folded = folded.replace("eu", "u")
+            others.add(folded)
+            if folded[:1] == "g":
+                others.add("k" + folded[1:])
+            if folded[:1] == "b":
+                others.add("p" + folded[1:])
     others.discard(revised)
     return revised, tuple(sorted(others))
 

@@ -240,4 +240,12 @@ def readings(text: str) -> tuple[str, ...]:
                 if value > grown.get(candidate, -math.inf):
                     grown[candidate] = value
         beam = sorted(((v, c) for c, v in grown.items()), reverse=True)[:BEAM_WIDTH]
-    return tuple(c for _, c in beam[:READINGS_KEPT] if c)
+    spellings = [c for _, c in beam[:READINGS_KEPT] if c]
+    if script == "kana":
+        # Hepburn writes the moraic n as m before p, b and m (トランプ → Trump, not Tranp).
+        spellings = [_labial_n(c) for c in spellings]
+    return tuple(dict.fromkeys(spellings))
+
+
+def _labial_n(text: str) -> str:
+    return text.replace("np", "mp").replace("nb", "mb").replace("nm", "mm")
