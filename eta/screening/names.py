@@ -410,15 +410,18 @@ def _merge_split_parts(
     Catches "Patr ushev" ~ "Patrushev", "Rami Makhlouf" ~ "Ramimakhlouf", "عبد الله" ~ "Abdullah".
     """
     result = list(longer)
+    target_lengths = [len(t.text) for t in shorter]
+    longest_target = max(target_lengths)
     for span in (3, 2):
         i = 0
         while i + span <= len(result):
             parts = tuple(result[i : i + span])
-            length = sum(len(p.text) for p in parts)
-            longest_part = max(len(p.text) for p in parts)
+            lengths = [len(p.text) for p in parts]
+            length = sum(lengths)
+            longest_part = max(lengths)
             # The whole must be near the joined length and longer than any piece of it.
-            if not any(
-                abs(length - len(t.text)) <= 3 and len(t.text) >= longest_part + 2 for t in shorter
+            if longest_target < longest_part + 2 or not any(
+                abs(length - n) <= 3 and n >= longest_part + 2 for n in target_lengths
             ):
                 i += 1
                 continue
@@ -493,6 +496,11 @@ def _pairing_score(
     return min(1.0, score)
 
 
+def _same_texts_but_one(a: tuple[NameToken, ...], b: tuple[NameToken, ...]) -> bool:
+    """All parts but one spelt alike on both sides: nothing left that a join could explain."""
+    return len({t.text for t in a} ^ {t.text for t in b}) <= 2
+
+
 def _prepare(
     query: tuple[NameToken, ...], candidate: tuple[NameToken, ...]
 ) -> tuple[tuple[NameToken, ...], tuple[NameToken, ...]]:
@@ -500,7 +508,7 @@ def _prepare(
         query = _merge_split_parts(query, candidate)
     elif len(candidate) > len(query):
         candidate = _merge_split_parts(candidate, query)
-    elif len(query) > 1:
+    elif len(query) >= 3 and not _same_texts_but_one(query, candidate):
         # As many parts on each side can still hide a split one ("Patr ushev" beside a dropped
         # middle name): join on whichever side it helps.
         query = _merge_split_parts(query, candidate)
@@ -632,9 +640,16 @@ def _compare_tokens(
     )
 
 
+def _same_spelling(q: NameToken, c: NameToken, sim: float) -> bool:
+    """Equal once romanised, not only through one of the other readings of a part."""
+    return sim >= 1.0 and q.text == c.text
+
+
 def _describe_pair(q: NameToken, c: NameToken, sim: float) -> str:
-    if sim >= 1.0:
+    if _same_spelling(q, c, sim):
         return f"{q.display} = {c.display}"
+    if q.readings or c.readings:
+        return f"{q.display} ~ {c.display} (transliterated, {sim:.2f})"
     if q.groups & c.groups:
         return f"{q.display} ~ {c.display} (known variant)"
     if q.initial or c.initial:
@@ -662,12 +677,14 @@ def _explain(
             phrases.append(f"surname {described}")
         else:
             phrases.append("surname not found in listed name")
-    exact_given = all(s >= 1.0 for _, _, s in given_pairs)
+    exact_given = all(_same_spelling(query[i], candidate[j], s) for i, j, s in given_pairs)
     if given_pairs and exact_given and not unmatched_q:
         phrases.append("given names match" if surname_texts else "names match")
     else:
         phrases.extend(
-            _describe_pair(query[i], candidate[j], s) for i, j, s in given_pairs if s < 1.0
+            _describe_pair(query[i], candidate[j], s)
+            for i, j, s in given_pairs
+            if not _same_spelling(query[i], candidate[j], s)
         )
     if unmatched_q:
         missing = " ".join(query[i].display for i in unmatched_q)

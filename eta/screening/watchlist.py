@@ -16,6 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 
@@ -45,6 +46,8 @@ CIRCA_YEARS = 2
 
 # Candidate generation: score at most this many listed names per query.
 MAX_CANDIDATES = 40
+# Posting lists of near skeletons (one consonant away) walked at most this long.
+_NEAR_POSTING = 30
 # Readings of a part in another script that are indexed (each adds a key).
 READING_KEYS = 3
 # Posting lists longer than this are not walked: they only add weight to names already found.
@@ -93,14 +96,42 @@ def _token_keys(token: NameToken) -> tuple[str, ...]:
 
 def _pair_keys(tokens: Iterable[NameToken]) -> set[str]:
     """Keys for two parts of one name together: far rarer than either part alone."""
-    codes = sorted(
-        {
-            jellyfish.metaphone(t.text) if not t.abjad else t.skeleton
-            for t in tokens
-            if not t.initial and t.text not in PARTICLES
-        }
-    )
-    return {f"b{a}|{b}" for i, a in enumerate(codes) for b in codes[i + 1 : i + 5]}
+    every = [
+        jellyfish.metaphone(t.text) if not t.abjad else t.skeleton
+        for t in tokens
+        if not t.initial and t.text not in PARTICLES
+    ]
+    codes = sorted(set(every))
+    keys = {f"b{a}|{b}" for i, a in enumerate(codes) for b in codes[i + 1 : i + 5]}
+    # A part written twice (MOHAMED OMAR MOHAMED) pairs with itself: the query MOHAMED MOHAMED
+    # has no other part to make a rare key with.
+    keys.update(f"b{code}|{code}" for code in codes if every.count(code) > 1)
+    return keys
+
+
+_CONSONANTS = "bcdfghjklmnpqrstxz"
+
+
+def _skeleton_neighbours(token: NameToken) -> frozenset[str]:
+    """Skeleton keys one consonant away (added, dropped or changed): a typo that hit a consonant
+    (HAMZI typed HAMUI) leaves the part with no key in common with the listed spelling."""
+    if token.initial or token.text in PARTICLES or len(token.text) < 4 or len(token.skeleton) < 2:
+        return frozenset()
+    return _near_skeletons(token.skeleton)
+
+
+@lru_cache(maxsize=20_000)
+def _near_skeletons(skeleton: str) -> frozenset[str]:
+    near: set[str] = set()
+    for i in range(len(skeleton) + 1):
+        for c in _CONSONANTS:
+            near.add(skeleton[:i] + c + skeleton[i:])
+            if i < len(skeleton):
+                near.add(skeleton[:i] + c + skeleton[i + 1 :])
+        if i < len(skeleton) and len(skeleton) > 2:
+            near.add(skeleton[:i] + skeleton[i + 1 :])
+    near.discard(skeleton)
+    return frozenset("s" + n for n in near)
 
 
 class WatchlistIndex:
@@ -196,14 +227,24 @@ class WatchlistIndex:
         names already found through rarer keys, so a query never costs a scan of the list.
         """
         query_keys: set[str] = set()
+        near_keys: set[str] = set()
         for tokens in name_readings(name):
             query_keys.update(key for token in tokens for key in _token_keys(token))
             query_keys |= _pair_keys(tokens)
+            for token in tokens:
+                near_keys |= _skeleton_neighbours(token)
         postings = sorted(
             (self._postings[key] for key in query_keys if key in self._postings), key=len
         )
         total = max(len(self._names), 1)
         weights: dict[int, float] = {}
+        for key in near_keys - query_keys:
+            posting = self._postings.get(key)
+            if posting is not None and len(posting) <= _NEAR_POSTING:
+                # Half the weight of an exact key: a near spelling is weaker evidence.
+                weight = 0.5 * math.log(1 + total / len(posting))
+                for number in posting:
+                    weights[number] = weights.get(number, 0.0) + weight
         for posting in postings:
             size = len(posting)
             weight = math.log(1 + total / size)
@@ -244,6 +285,8 @@ class WatchlistIndex:
                 continue
             listed = self._names[number]
             comparison = compare_names(query_name, listed, subject.surname, subject.nationality)
+            if comparison.score <= 0.0:
+                continue  # no part in common: only a passport number could make it a match
             for slot in slots:
                 previous = best_names.get(slot)
                 if previous is None or comparison.score > previous[0].score:
