@@ -542,10 +542,14 @@ def _same_parts(a: tuple[NameToken, ...], b: tuple[NameToken, ...]) -> bool:
 
 def name_similarity(a: str, b: str) -> float:
     """Similarity in [0, 1] of two person names in any script; symmetric in its arguments."""
+    readings_a = name_readings(a)
+    readings_b = name_readings(b)
+    if len(readings_a) == 1 and len(readings_b) == 1:
+        return _token_similarity_score(readings_a[0], a, readings_b[0], b)
     return max(
         _token_similarity_score(tokens_a, a, tokens_b, b)
-        for tokens_a in name_readings(a)
-        for tokens_b in name_readings(b)
+        for tokens_a in readings_a
+        for tokens_b in readings_b
     )
 
 
@@ -558,11 +562,7 @@ def _token_similarity_score(
         return 1.0
     # Order the two sides canonically so that every tie is broken the same way whichever
     # argument comes first.
-    if (len(tokens_a), a, [t.text for t in tokens_a]) > (
-        len(tokens_b),
-        b,
-        [t.text for t in tokens_b],
-    ):
+    if (len(tokens_a), a) > (len(tokens_b), b):
         tokens_a, tokens_b = tokens_b, tokens_a
     tokens_a, tokens_b = _prepare(tokens_a, tokens_b)
     pairing = _pair_parts(tokens_a, tokens_b)
