@@ -75,7 +75,7 @@ def _mandarin(text: str) -> Reading:
 _FINAL_VOICELESS = {"g": "k", "d": "t", "b": "p"}
 
 
-def _korean_spellings(hangul: str) -> tuple[str, tuple[str, ...]]:
+def korean_spellings(hangul: str) -> tuple[str, tuple[str, ...]]:
     """Revised Romanisation of Hangul syllables and the forms passports commonly use."""
     syllables = [latin_letters(anyascii(char)) for char in hangul]
     revised = "".join(syllables)
@@ -107,7 +107,7 @@ def _korean(text: str) -> Reading:
     parts = [family]
     if len(chars) > 1:
         parts.append(hanja.translate("".join(chars[1:]), "substitution"))
-    return tuple(_korean_spellings(p) for p in parts if latin_letters(anyascii(p)))
+    return tuple(korean_spellings(p) for p in parts if latin_letters(anyascii(p)))
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,15 @@ from functools import lru_cache
 from anyascii import anyascii
 from rapidfuzz.distance import Levenshtein
 
-from eta.screening.han import JAPANESE, KOREAN, MANDARIN, NATIONALITY_LANGUAGE, han_readings, is_han
+from eta.screening.han import (
+    JAPANESE,
+    KOREAN,
+    MANDARIN,
+    NATIONALITY_LANGUAGE,
+    han_readings,
+    is_han,
+    korean_spellings,
+)
 from eta.screening.name_variants import PARTICLES, TITLES, VARIANT_GROUPS
 from eta.screening.readings import readings as learned_readings
 
@@ -228,6 +236,13 @@ def _raw_part_tokens(raw: str) -> tuple[NameToken, ...]:
     """Tokens of one space-separated part; cached because parts repeat far more than names."""
     if raw.isascii() and raw.isalpha():
         return (_make_token(raw, raw.upper(), False),)
+    syllables = [c for c in raw if 0xAC00 <= ord(c) <= 0xD7AF]
+    if syllables and len(syllables) == len(raw):
+        # Hangul: family name first, the given name as one part, each with the spellings
+        # passports use (Park, Sung for 박, 성).
+        parts = [syllables[0], "".join(syllables[1:])] if len(syllables) > 1 else syllables
+        spelt = [korean_spellings(part) for part in parts]
+        return tuple(_make_token(text, text, False, others) for text, others in spelt if text)
     texts, abjad = _romanise(raw)
     if len(texts) == 1 and texts[0]:
         return (_make_token(texts[0], raw.upper(), abjad, learned_readings(raw)),)

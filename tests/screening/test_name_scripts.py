@@ -20,6 +20,7 @@ DATA = ROOT / ".." / "shared" / "data" / "names"
 SAME_PERSON = [
     ("金正恩", "Kim Jong Un"),  # Hanja read in Korean
     ("李明博", "Lee Myung-bak"),  # Korean passport spellings: Lee, final k
+    ("박지성", "Park Ji Sung"),  # Hangul: 성 seong written Sung
     ("山田太郎", "Yamada Taro"),  # kanji read in Japanese, long vowel dropped as in passports
     ("田中花子", "Tanaka Hanako"),
     ("鈴木一郎", "Ichiro Suzuki"),  # given name first
