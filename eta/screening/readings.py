@@ -89,7 +89,7 @@ def _position(index: int, count: int) -> str:
 
 
 def learn_readings(
-    pairs: Iterable[tuple[str, str]], script: str, iterations: int = 8
+    pairs: Iterable[tuple[str, str]], script: str, iterations: int = 6
 ) -> dict[str, Table]:
     """Learn unit readings from (Latin part, native part) pairs of one script.
 
