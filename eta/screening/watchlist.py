@@ -16,6 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 
@@ -26,7 +27,7 @@ from eta.screening.names import (
     NameComparison,
     NameToken,
     compare_names,
-    name_tokens,
+    name_readings,
 )
 from eta.screening.types import BirthDate, DatePrecision, Subject, TravelDocument, WatchlistPerson
 
@@ -45,6 +46,10 @@ CIRCA_YEARS = 2
 
 # Candidate generation: score at most this many listed names per query.
 MAX_CANDIDATES = 40
+# Posting lists of near skeletons (one consonant away) walked at most this long.
+_NEAR_POSTING = 30
+# Readings of a part in another script that are indexed (each adds a key).
+READING_KEYS = 3
 # Posting lists longer than this are not walked: they only add weight to names already found.
 _LONG_POSTING = 3_000
 
@@ -84,19 +89,49 @@ def _token_keys(token: NameToken) -> tuple[str, ...]:
     if len(token.key) >= 5:
         keys.append("p" + token.key[:4])  # survives a typo near the end of a long part
     keys.extend(f"g{group}" for group in token.groups)
+    # A part in another script is also found under its likeliest Latin readings.
+    keys.extend({"m" + jellyfish.metaphone(text) for text, _ in token.readings[:READING_KEYS]})
     return tuple(keys)
 
 
 def _pair_keys(tokens: Iterable[NameToken]) -> set[str]:
     """Keys for two parts of one name together: far rarer than either part alone."""
-    codes = sorted(
-        {
-            jellyfish.metaphone(t.text) if not t.abjad else t.skeleton
-            for t in tokens
-            if not t.initial and t.text not in PARTICLES
-        }
-    )
-    return {f"b{a}|{b}" for i, a in enumerate(codes) for b in codes[i + 1 : i + 5]}
+    every = [
+        jellyfish.metaphone(t.text) if not t.abjad else t.skeleton
+        for t in tokens
+        if not t.initial and t.text not in PARTICLES
+    ]
+    codes = sorted(set(every))
+    keys = {f"b{a}|{b}" for i, a in enumerate(codes) for b in codes[i + 1 : i + 5]}
+    # A part written twice (MOHAMED OMAR MOHAMED) pairs with itself: the query MOHAMED MOHAMED
+    # has no other part to make a rare key with.
+    keys.update(f"b{code}|{code}" for code in codes if every.count(code) > 1)
+    return keys
+
+
+_CONSONANTS = "bcdfghjklmnpqrstxz"
+
+
+def _skeleton_neighbours(token: NameToken) -> frozenset[str]:
+    """Skeleton keys one consonant away (added, dropped or changed): a typo that hit a consonant
+    (HAMZI typed HAMUI) leaves the part with no key in common with the listed spelling."""
+    if token.initial or token.text in PARTICLES or len(token.text) < 4 or len(token.skeleton) < 2:
+        return frozenset()
+    return _near_skeletons(token.skeleton)
+
+
+@lru_cache(maxsize=20_000)
+def _near_skeletons(skeleton: str) -> frozenset[str]:
+    near: set[str] = set()
+    for i in range(len(skeleton) + 1):
+        for c in _CONSONANTS:
+            near.add(skeleton[:i] + c + skeleton[i:])
+            if i < len(skeleton):
+                near.add(skeleton[:i] + c + skeleton[i + 1 :])
+        if i < len(skeleton) and len(skeleton) > 2:
+            near.add(skeleton[:i] + skeleton[i + 1 :])
+    near.discard(skeleton)
+    return frozenset("s" + n for n in near)
 
 
 class WatchlistIndex:
@@ -176,13 +211,13 @@ class WatchlistIndex:
     def _name_keys(self, name: str) -> set[str]:
         keys: set[str] = set()
         # Bypass the tokeniser's cache: a million listed names would only churn it.
-        tokens = name_tokens.__wrapped__(name)
-        for token in tokens:
-            token_keys = self._token_key_cache.get(token)
-            if token_keys is None:
-                token_keys = self._token_key_cache[token] = _token_keys(token)
-            keys.update(token_keys)
-        keys.update(_pair_keys(tokens))
+        for tokens in name_readings.__wrapped__(name):
+            for token in tokens:
+                token_keys = self._token_key_cache.get(token)
+                if token_keys is None:
+                    token_keys = self._token_key_cache[token] = _token_keys(token)
+                keys.update(token_keys)
+            keys.update(_pair_keys(tokens))
         return keys
 
     def candidates(self, name: str) -> list[int]:
@@ -191,14 +226,25 @@ class WatchlistIndex:
         Short posting lists are walked; a long one (a very common name part) only adds weight to
         names already found through rarer keys, so a query never costs a scan of the list.
         """
-        tokens = name_tokens(name)
-        query_keys = {key for token in tokens for key in _token_keys(token)}
-        query_keys |= _pair_keys(tokens)
+        query_keys: set[str] = set()
+        near_keys: set[str] = set()
+        for tokens in name_readings(name):
+            query_keys.update(key for token in tokens for key in _token_keys(token))
+            query_keys |= _pair_keys(tokens)
+            for token in tokens:
+                near_keys |= _skeleton_neighbours(token)
         postings = sorted(
             (self._postings[key] for key in query_keys if key in self._postings), key=len
         )
         total = max(len(self._names), 1)
         weights: dict[int, float] = {}
+        for key in near_keys - query_keys:
+            posting = self._postings.get(key)
+            if posting is not None and len(posting) <= _NEAR_POSTING:
+                # Half the weight of an exact key: a near spelling is weaker evidence.
+                weight = 0.5 * math.log(1 + total / len(posting))
+                for number in posting:
+                    weights[number] = weights.get(number, 0.0) + weight
         for posting in postings:
             size = len(posting)
             weight = math.log(1 + total / size)
@@ -238,7 +284,9 @@ class WatchlistIndex:
             if not any(reachable[slot] for slot in slots):
                 continue
             listed = self._names[number]
-            comparison = compare_names(query_name, listed, subject.surname)
+            comparison = compare_names(query_name, listed, subject.surname, subject.nationality)
+            if comparison.score <= 0.0:
+                continue  # no part in common: only a passport number could make it a match
             for slot in slots:
                 previous = best_names.get(slot)
                 if previous is None or comparison.score > previous[0].score:
@@ -246,7 +294,10 @@ class WatchlistIndex:
         for slot in self._document_slots(subject):
             if slot not in best_names:
                 listed = self._primary_name(slot)
-                best_names[slot] = (compare_names(query_name, listed, subject.surname), listed)
+                best_names[slot] = (
+                    compare_names(query_name, listed, subject.surname, subject.nationality),
+                    listed,
+                )
         matches = []
         for slot, (comparison, listed) in best_names.items():
             entry = self._entries[slot]
