@@ -195,7 +195,7 @@ def screening_sets(tuning: bool) -> tuple[WatchlistIndex, list[tuple[Subject, st
     """The UN list as an index, perturbed listed people (with the key expected), and others."""
     import screening as bench_screening  # bench/screening.py: its name pools and perturbations
 
-    from eta.screening.importers import parse_un_xml
+    from eta.screening.lists.importers import parse_un_xml
 
     people = [p for p in parse_un_xml(WATCHLISTS / "un_consolidated_2026-02-27.xml") if p.names]
     index = WatchlistIndex(enumerate(people, 1))
