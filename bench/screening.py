@@ -774,10 +774,10 @@ def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> 
     from eta import applications, create_app
     from eta.extensions import db, redis_client
     from eta.models import Application, ApplicationStatus
+    from eta.outbox import enqueue
     from eta.screening import lists
+    from eta.tasks import SCREENING
     from tests.factories import application_fields
-    from workers.enqueue import enqueue
-    from workers.queues import SCREENING
     from workers.runner import make_worker
 
     # As `eta worker` builds it: no connection ping before each job.

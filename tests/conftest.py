@@ -204,7 +204,7 @@ def redis(app: Flask) -> Redis:
 def run_jobs(app: Flask) -> Callable[..., bool]:
     """Run every queued job with a real RQ worker in burst mode; returns whether any job ran."""
     from eta.extensions import redis_client
-    from workers.queues import ALL_QUEUES
+    from eta.tasks import ALL_QUEUES
     from workers.runner import make_worker
 
     def run(queues: tuple[str, ...] = ALL_QUEUES) -> bool:

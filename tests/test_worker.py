@@ -14,12 +14,12 @@ from rq.worker.base import BaseWorker
 from eta import applications
 from eta.models import ApplicationStatus as S
 from eta.models import Authorisation
+from eta.outbox import enqueue
+from eta.tasks import MAINTENANCE, get_queue
 from eta.timeutil import utcnow
 from tests.factories import submitted_application
 from workers import maintenance
-from workers.enqueue import enqueue
 from workers.periodic import PERIODIC_JOBS, tick
-from workers.queues import MAINTENANCE, get_queue
 from workers.runner import EtaWorker, make_worker
 
 
@@ -78,7 +78,18 @@ def test_a_waiting_job_is_not_enqueued_twice(redis):
 def test_periodic_jobs_are_enqueued_once_however_many_workers_tick(redis):
     assert tick(redis) == [periodic.id for periodic in PERIODIC_JOBS]
     assert tick(redis) == []  # a second worker ticking in the same period
-    assert get_queue(MAINTENANCE, redis).count == len(PERIODIC_JOBS)
+    for queue in {periodic.queue for periodic in PERIODIC_JOBS}:
+        expected = sum(1 for periodic in PERIODIC_JOBS if periodic.queue == queue)
+        assert get_queue(queue, redis).count == expected
+
+
+def test_recovery_is_served_before_any_backlog():
+    """Wave 1 ran its sweeper on the lowest-priority queue: recovery waited behind emails."""
+    from eta.tasks import ALL_QUEUES, RECOVERY
+
+    assert ALL_QUEUES[0] == RECOVERY
+    recovery = {p.id for p in PERIODIC_JOBS if p.queue == RECOVERY}
+    assert {"relay-outbox", "sweep-stuck-applications"} <= recovery
 
 
 def test_the_worker_command_runs_in_burst_mode(runner, redis, session):
@@ -268,7 +279,7 @@ def test_the_eta_worker_leaves_what_rqs_simple_worker_leaves(redis):
 def test_a_queue_is_registered_again_a_minute_after_an_enqueue_registered_it(redis, monkeypatch):
     from rq import Queue
 
-    from workers import enqueue as enqueueing
+    from eta import outbox as enqueueing
 
     def registered() -> bool:
         return redis.sismember(Queue.redis_queues_keys, get_queue(MAINTENANCE, redis).key)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
+from rq import get_current_job
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,6 +25,18 @@ def _worker_app() -> Flask:
     return _app
 
 
+def _done(result: R) -> R:
+    """Mark the outbox row of the job that just ran done: the relay never sends it again."""
+    from eta import outbox
+    from eta.extensions import db
+
+    current = get_current_job()
+    if current is not None:
+        outbox.mark_done(db.session, current.id)
+        db.session.commit()
+    return result
+
+
 def job(func: Callable[P, R]) -> Callable[P, R]:
     """Make `func` an RQ job body: run it in an app context and release the DB session after.
 
@@ -37,12 +50,12 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
 
         if has_app_context():
             try:
-                return func(*args, **kwargs)
+                return _done(func(*args, **kwargs))
             finally:
                 db.session.remove()
         with _worker_app().app_context():
             try:
-                return func(*args, **kwargs)
+                return _done(func(*args, **kwargs))
             finally:
                 db.session.remove()
 

@@ -8,10 +8,10 @@ import logging
 from eta import authorisations
 from eta.extensions import db, redis_client
 from eta.models import Application, ApplicationStatus
+from eta.outbox import enqueue
+from eta.tasks import NOTIFICATIONS
 from eta.timeutil import utcnow
 from workers.context import app, job
-from workers.enqueue import enqueue
-from workers.queues import NOTIFICATIONS
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def purge_expired_drafts() -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-# The job's RQ timeout is 180 s (workers.enqueue): no batch starts after this many seconds,
+# The job's RQ timeout is 180 s (eta.outbox): no batch starts after this many seconds,
 # and the next day's run goes on where this one stopped.
 RETENTION_TIME_LIMIT = 120.0
 
@@ -70,3 +70,12 @@ def lapse_information_requests() -> int:
     return decisions.lapse_information(
         db.session, days=int(current_app.config["ETA_INFORMATION_DAYS"])
     )
+
+
+@job
+def relay_outbox() -> int:
+    """Push every due outbox row to RQ: what Redis was down for, or lost. Returns how many."""
+    from eta import outbox
+    from eta.extensions import redis_client
+
+    return outbox.relay(db.session, redis_client.client)

@@ -6,11 +6,14 @@ import logging
 
 from flask import render_template
 from flask_babel import force_locale
+from rq import get_current_job
 
+from eta import outbox
 from eta.applications.reasons import appeal_text, describe
 from eta.extensions import db, redis_client
 from eta.mail import OutgoingMail, send
 from eta.models import Application
+from eta.web.links import information_link
 from workers.context import app, job
 
 log = logging.getLogger(__name__)
@@ -61,12 +64,24 @@ def render_notification(
 
 
 @job
-def notify_traveller(application_id: int, message: str, link: str | None = None) -> bool:
+def notify_traveller(
+    application_id: int,
+    message: str,
+    link: str | None = None,
+    information_request_id: int | None = None,
+) -> bool:
     """Email the applicant about `message` (one of MESSAGES); `link` is shown when given.
 
-    Idempotent: a message already sent for this application is not sent again. Returns whether
-    an email was sent. Logs carry the application id only, never personal data.
+    With `information_request_id`, the link is the signed one to answer that request.
+    Idempotent: a message whose outbox row is done, or already sent for this application, is
+    not sent again. Returns whether an email was sent. Logs carry the application id only,
+    never personal data.
     """
+    current = get_current_job()
+    if current is not None and outbox.is_done(db.session, current.id):
+        return False
+    if information_request_id is not None:
+        link = information_link(information_request_id)
     application = db.session.get(Application, application_id)
     if application is None:
         log.warning("notification %s for missing application %s", message, application_id)

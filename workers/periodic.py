@@ -8,9 +8,9 @@ from typing import Any
 
 from redis import Redis
 
+from eta.outbox import enqueue
+from eta.tasks import MAINTENANCE, RECOVERY
 from workers import issuance, maintenance, screening
-from workers.enqueue import enqueue
-from workers.queues import MAINTENANCE
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,16 @@ class Periodic:
 
 
 PERIODIC_JOBS: list[Periodic] = [
+    # Nothing lost: outbox rows Redis was down for, or lost, are pushed again (eta.outbox).
+    Periodic("relay-outbox", maintenance.relay_outbox, every=5, queue=RECOVERY),
     Periodic("expire-authorisations", maintenance.expire_authorisations, every=600),
     Periodic("purge-expired-drafts", maintenance.purge_expired_drafts, every=3600),
     # No case stuck waiting for a traveller who never answers (ETA_INFORMATION_DAYS).
     Periodic("lapse-information-requests", maintenance.lapse_information_requests, every=3600),
     # Never lost: screening left waiting (Redis down at submission, a killed worker).
-    Periodic("sweep-stuck-applications", screening.sweep_stuck_applications, every=60),
+    Periodic(
+        "sweep-stuck-applications", screening.sweep_stuck_applications, every=60, queue=RECOVERY
+    ),
     # Retired signing keys leave the JWKS once every token they signed has expired.
     Periodic("remove-expired-keys", issuance.remove_expired_keys, every=24 * 3600),
     # The retention limit: personal data of applications that ended long enough ago.

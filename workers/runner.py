@@ -17,8 +17,8 @@ from rq.serializers import JSONSerializer
 from rq.utils import now
 from rq.worker.base import BaseWorker, WorkerStatus
 
+from eta.tasks import ALL_QUEUES, get_queue
 from workers.periodic import tick
-from workers.queues import ALL_QUEUES, get_queue
 
 log = logging.getLogger(__name__)
 

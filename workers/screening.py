@@ -25,11 +25,11 @@ from eta import applications, audit
 from eta.extensions import db, redis_client
 from eta.models import Application, Authorisation, CheckName
 from eta.models import ApplicationStatus as S
+from eta.outbox import enqueue
 from eta.screening import service
+from eta.tasks import ISSUANCE, SCREENING
 from eta.timeutil import utcnow
 from workers.context import job
-from workers.enqueue import enqueue
-from workers.queues import ISSUANCE, SCREENING
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """An officer's work on a case: claims, approvals, four-eyes refusals, information requests.
 
-Every verb here checks its guards and writes the change, its event and audit record (and the
-work that must follow: issuance, the traveller's email) in one transaction, then commits. The
+Every verb here checks its guards and writes the change, its event and audit record and the
+outbox rows for the work that must follow (issuance, the traveller's email) in one
+transaction, then commits. The
 officer pages only parse the form, call one verb and render; the rules (who may act on a case,
 that a refusal needs a second officer, that a pending refusal blocks every other decision) live
 here, so no page, job or command can skip them.
@@ -10,13 +11,12 @@ here, so no page, job or command can skip them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from eta import audit
+from eta import audit, outbox, tasks
 from eta.accounts.roles import has_role
 from eta.applications import lifecycle
 from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
@@ -84,15 +84,6 @@ class InvalidInput(DecisionError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """Work that follows a committed decision: a job for the traveller or for issuance."""
-
-    kind: str  # "issue" or "notify"
-    message: str | None = None  # for "notify": refused, info_requested, revoked
-    information_request_id: int | None = None
-
-
 def pending_refusal(session: SessionLike, application: Application) -> Decision | None:
     """The refusal proposed on `application` that waits for a second officer, if any."""
     return session.scalar(
@@ -148,9 +139,9 @@ def _audit(
 
 
 def _commit(session: SessionLike) -> None:
-    """Commit, turning a lost optimistic-lock race into CaseChanged (nothing was written)."""
+    """Commit with the outbox rows (pushed to RQ after), or CaseChanged on a lost race."""
     try:
-        session.commit()
+        outbox.commit(session)
     except StaleDataError as error:
         session.rollback()
         raise CaseChanged from error
@@ -186,7 +177,7 @@ def release(
 
 def approve(
     session: SessionLike, application: Application, officer: Officer, *, version: int | None
-) -> list[FollowUp]:
+) -> None:
     """Approve a referred case; its authorisation is issued next.
 
     Refused while a refusal proposed on the case waits for a second officer: four eyes would
@@ -196,8 +187,8 @@ def approve(
     _take(application, officer)
     _decidable(session, application)
     lifecycle.approve(session, application, officer_id=officer.id, commit=False)
+    outbox.add(session, tasks.ISSUE, application.id, key=f"issue-{application.id}")
     _commit(session)
-    return [FollowUp("issue")]
 
 
 def propose_refusal(
@@ -261,7 +252,7 @@ def confirm_refusal(
     officer: Officer,
     *,
     version: int | None,
-) -> list[FollowUp]:
+) -> None:
     """A second officer (a supervisor, not the proposer) confirms a proposed refusal."""
     _second_officer(decision, application, officer)
     _expect_version(application, version)
@@ -283,8 +274,10 @@ def confirm_refusal(
         note=decision.note,
         commit=False,
     )
+    outbox.add(
+        session, tasks.NOTIFY, application.id, "refused", key=f"notify-{application.id}-refused"
+    )
     _commit(session)
-    return [FollowUp("notify", "refused")]
 
 
 def reject_refusal(
@@ -311,7 +304,7 @@ def request_information(
     *,
     version: int | None,
     questions: str,
-) -> list[FollowUp]:
+) -> None:
     """Ask the traveller questions; the decision deadline pauses until they answer.
 
     An unanswered request lapses after ETA_INFORMATION_DAYS (see :func:`lapse_information`).
@@ -331,8 +324,16 @@ def request_information(
     session.flush()
     _audit(session, "information.requested", officer, application, {"request": info.id})
     lifecycle.request_info(session, application, officer_id=officer.id, commit=False)
+    outbox.add(
+        session,
+        tasks.NOTIFY,
+        application.id,
+        "info_requested",
+        None,
+        info.id,
+        key=f"notify-{application.id}-info_requested-{info.id}",
+    )
     _commit(session)
-    return [FollowUp("notify", "info_requested", information_request_id=info.id)]
 
 
 def answer_information(
@@ -409,7 +410,7 @@ def revoke(
     *,
     version: int | None,
     reason_code: str,
-) -> list[FollowUp]:
+) -> None:
     """Revoke the case's issued authorisation (the revocation list follows at once).
 
     Refused while a refusal proposal waits on the case, as approval is.
@@ -438,4 +439,3 @@ def revoke(
     except lifecycle.LifecycleError as error:
         session.rollback()
         raise CaseChanged from error
-    return []

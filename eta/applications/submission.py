@@ -1,4 +1,4 @@
-"""Submitting a validated application: commit it, then queue screening and the receipt email."""
+"""Submitting a validated application: commit it with its screening and receipt email."""
 
 from __future__ import annotations
 
@@ -6,52 +6,32 @@ import logging
 from typing import Any
 
 from flask import current_app
-from redis.exceptions import RedisError
 
-from eta import applications
-from eta.extensions import db, redis_client
+from eta import applications, outbox, tasks
+from eta.extensions import db
 from eta.models import Application
-from workers.enqueue import enqueue
-from workers.queues import NOTIFICATIONS, SCREENING
 
 log = logging.getLogger(__name__)
 
-SCREEN_JOB = "workers.screening.screen_application"
-NOTIFY_JOB = "workers.notifications.notify_traveller"
-
 
 def submit_application(data: dict[str, Any], *, channel: str) -> Application:
-    """Save `data` (validate_application's output) as a submitted application, then queue work.
+    """Save `data` (validate_application's output) as a submitted application, with its work.
 
-    The application is committed first: if Redis is down the traveller still gets a reference,
-    and the screening sweeper picks the application up later.
+    Screening and the receipt email are outbox rows committed with the application, so a
+    Redis that is down (or loses its data) delays them and never loses them.
     """
     application = Application(**data, channel=channel)
-    applications.submit(db.session, application)
-    try:
-        connection = redis_client.client
-        enqueue(
-            connection,
-            SCREENING,
-            SCREEN_JOB,
-            application.id,
-            job_id=f"screen-{application.id}",
-        )
-        enqueue(
-            connection,
-            NOTIFICATIONS,
-            NOTIFY_JOB,
-            application.id,
-            "submitted",
-            job_id=f"notify-{application.id}-submitted",
-        )
-    except (RedisError, OSError) as error:
-        # Only the id: no personal data in logs.
-        log.warning(
-            "application %s saved but not queued (%s); the sweeper will queue it",
-            application.id,
-            type(error).__name__,
-        )
+    applications.submit(db.session, application, commit=False)
+    db.session.flush()
+    outbox.add(db.session, tasks.SCREEN, application.id, key=f"screen-{application.id}")
+    outbox.add(
+        db.session,
+        tasks.NOTIFY,
+        application.id,
+        "submitted",
+        key=f"notify-{application.id}-submitted",
+    )
+    outbox.commit(db.session)
     return application
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from eta import applications, audit
+from eta import applications, audit, outbox, tasks
 from eta.authorisations.keys import issuer, keyring
 from eta.issuance.revocations import revocation_hash, sign_revocation_list
 from eta.models import Actor, Authorisation, RevocationListVersion
@@ -110,7 +110,7 @@ def revoke(
     """Revoke an authorisation: mark it, move its application to revoked, bump the list.
 
     Commits the mark, the status change, the new list version and the audit event together,
-    then enqueues the "revoked" email. Revoking an already revoked authorisation changes
+    with the "revoked" email in the outbox. Revoking an already revoked authorisation changes
     nothing.
     """
     if authorisation.revoked_at is not None:
@@ -138,24 +138,8 @@ def revoke(
         object_id=application.reference,
         details={"reason": reason_code},
     )
-    session.commit()
+    outbox.add(
+        session, tasks.NOTIFY, application.id, "revoked", key=f"notify-revoked-{application.id}"
+    )
+    outbox.commit(session)
     _forget_revocations()
-    _enqueue_notification(application.id, "revoked")
-
-
-def _enqueue_notification(application_id: int, kind: str) -> None:
-    from eta.extensions import redis_client
-    from workers.enqueue import enqueue
-    from workers.queues import NOTIFICATIONS
-
-    try:
-        enqueue(
-            redis_client.client,
-            NOTIFICATIONS,
-            "workers.notifications.notify_traveller",
-            application_id,
-            kind,
-            job_id=f"notify-{kind}-{application_id}",
-        )
-    except Exception:  # the decision stands without Redis; the notification sweeper resends
-        log.exception("could not enqueue the %s email for application %s", kind, application_id)

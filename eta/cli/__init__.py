@@ -49,7 +49,7 @@ def main() -> None:
 @with_appcontext
 def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker (with the scheduler) on eta's queues."""
-    from workers.queues import ALL_QUEUES
+    from eta.tasks import ALL_QUEUES
     from workers.runner import run_worker
 
     names: list[str] = []
@@ -125,6 +125,32 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@click.group("outbox")
+def outbox_group() -> None:
+    """The outbox: jobs and emails waiting to reach the queues."""
+
+
+@outbox_group.command("status")
+@with_appcontext
+def outbox_status() -> None:
+    """Print rows not done, not yet sent, failing, and the age of the oldest (exit 1 if failing)."""
+    from eta import outbox
+
+    figures = outbox.status(db.session)
+    for name, value in figures.items():
+        click.echo(f"{name}: {value}")
+    sys.exit(1 if figures["failing"] else 0)
+
+
+@outbox_group.command("relay")
+@with_appcontext
+def outbox_relay() -> None:
+    """Push every due row to the queues now (the workers do this every few seconds)."""
+    from eta import outbox
+
+    click.echo(f"pushed: {outbox.relay(db.session, redis_client.client)}")
+
+
 @click.group("retention")
 def retention_group() -> None:
     """The retention limit on personal data (ETA_RETENTION_DAYS)."""
@@ -178,6 +204,7 @@ def init_app(app: Flask) -> None:
         officer_group,
         carrier_group,
         audit_group,
+        outbox_group,
         retention_group,
         demo_command,
     ):

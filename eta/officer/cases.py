@@ -10,14 +10,13 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from redis.exceptions import RedisError
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from eta import audit
 from eta.applications import decisions
 from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
-from eta.extensions import db, redis_client
+from eta.extensions import db
 from eta.models import (
     Application,
     ApplicationStatus,
@@ -37,9 +36,6 @@ from eta.models import (
 )
 from eta.officer.blueprint import blueprint, has_role, me, role_required
 from eta.timeutil import utcnow
-from eta.web.links import information_link
-from workers.enqueue import enqueue
-from workers.queues import ISSUANCE, NOTIFICATIONS
 
 log = logging.getLogger(__name__)
 
@@ -280,48 +276,6 @@ def _refused(error: decisions.DecisionError, application_id: int) -> ResponseRet
     return redirect(url_for("officer.case", application_id=application_id))
 
 
-def _follow(application: Application, follow_ups: list[decisions.FollowUp]) -> None:
-    """Queue the work a committed decision asks for (issuance, the traveller's email)."""
-    for follow_up in follow_ups:
-        if follow_up.kind == "issue":
-            _enqueue_issuance(application)
-        elif follow_up.message is not None:
-            link = None
-            if follow_up.information_request_id is not None:
-                link = information_link(follow_up.information_request_id)
-            _notify(application, follow_up.message, link)
-
-
-def _enqueue_issuance(application: Application) -> None:
-    try:
-        enqueue(
-            redis_client.client,
-            ISSUANCE,
-            "workers.issuance.issue_authorisation",
-            application.id,
-            job_id=f"issue-{application.id}",
-        )
-    except RedisError:
-        # Approved in the database; the maintenance sweeper re-enqueues issuance.
-        log.exception("could not queue issuance for application %s", application.id)
-
-
-def _notify(application: Application, message: str, link: str | None = None) -> None:
-    try:
-        enqueue(
-            redis_client.client,
-            NOTIFICATIONS,
-            "workers.notifications.notify_traveller",
-            application.id,
-            message,
-            *([link] if link else []),
-            job_id=f"notify-{message}-{application.id}-{utcnow().timestamp():.0f}",
-        )
-    except RedisError:
-        # The decision is committed; the email is best effort and logged for the operator.
-        log.exception("could not queue the %s email for application %s", message, application.id)
-
-
 @blueprint.post("/cases/<int:application_id>/claim")
 @role_required(Role.OFFICER)
 def claim(application_id: int) -> ResponseReturnValue:
@@ -358,12 +312,11 @@ def approve(application_id: int) -> ResponseReturnValue:
     """Approve the case; issuance follows on the queue."""
     application = _case_or_404(application_id)
     try:
-        follow_ups = decisions.approve(db.session, application, me(), version=_version())
+        decisions.approve(db.session, application, me(), version=_version())
     except decisions.NotYours:
         abort(403)
     except decisions.DecisionError as error:
         return _refused(error, application_id)
-    _follow(application, follow_ups)
     flash(_("Approved. The authorisation is being issued."), "success")
     return redirect(url_for("officer.queue"))
 
@@ -405,14 +358,11 @@ def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValu
     application = _case_or_404(application_id)
     decision = _decision_or_404(application, decision_id)
     try:
-        follow_ups = decisions.confirm_refusal(
-            db.session, application, decision, me(), version=_version()
-        )
+        decisions.confirm_refusal(db.session, application, decision, me(), version=_version())
     except decisions.NotYours:
         abort(403)
     except decisions.DecisionError as error:
         return _refused(error, application_id)
-    _follow(application, follow_ups)
     flash(_("Refusal confirmed. The traveller will be told the reason."), "success")
     return redirect(url_for("officer.decisions"))
 
@@ -457,7 +407,7 @@ def request_information(application_id: int) -> ResponseReturnValue:
     """Ask the traveller questions; the deadline pauses until they answer on the emailed link."""
     application = _case_or_404(application_id)
     try:
-        follow_ups = decisions.request_information(
+        decisions.request_information(
             db.session,
             application,
             me(),
@@ -468,7 +418,6 @@ def request_information(application_id: int) -> ResponseReturnValue:
         abort(403)
     except decisions.DecisionError as error:
         return _refused(error, application_id)
-    _follow(application, follow_ups)
     flash(_("Questions sent. The deadline is paused until the traveller answers."), "success")
     return redirect(url_for("officer.queue"))
 

@@ -27,14 +27,14 @@ from eta.models import (
 )
 from eta.models import ApplicationStatus as S
 from eta.officer.dashboard import Rate, compute
+from eta.outbox import enqueue
 from eta.screening.rules import age_band
+from eta.tasks import MAINTENANCE
 from eta.timeutil import utcnow
 from tests import factories
 from tests.factories import submitted_application
 from tests.officer.conftest import Staff, session_for
 from workers import maintenance
-from workers.enqueue import enqueue
-from workers.queues import MAINTENANCE
 
 RETENTION = dt.timedelta(days=5 * 365)
 

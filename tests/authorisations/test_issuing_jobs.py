@@ -24,10 +24,10 @@ from eta.authorisations import links
 from eta.issuance.qr import read_qr
 from eta.issuance.revocations import read_revocation_list, revocation_hash
 from eta.models import Actor, Application, ApplicationStatus, Authorisation, RevocationListVersion
+from eta.outbox import enqueue
+from eta.tasks import ISSUANCE
 from eta.timeutil import today, utcnow
 from tests.factories import submitted_application
-from workers.enqueue import enqueue
-from workers.queues import ISSUANCE
 
 
 def approved(session: Any, **overrides: Any) -> Application:

@@ -192,7 +192,7 @@ def test_approval_queues_issuance(
     assert _status(app, case_id) == ApplicationStatus.APPROVED
     from rq.job import Job
 
-    from workers.queues import ISSUANCE, get_queue
+    from eta.tasks import ISSUANCE, get_queue
 
     job = Job.fetch(
         f"issue-{case_id}", connection=redis, serializer=get_queue(ISSUANCE, redis).serializer

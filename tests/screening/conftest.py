@@ -26,8 +26,8 @@ def sample_watchlist(session, tmp_path: Path):
 @pytest.fixture
 def enqueue_screening(redis) -> Callable[[int], object]:
     """Enqueue an application's screening the way the traveller journey does."""
-    from workers.enqueue import enqueue
-    from workers.queues import SCREENING
+    from eta.outbox import enqueue
+    from eta.tasks import SCREENING
 
     def put(application_id: int) -> object:
         return enqueue(

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from eta.models import Application, ApplicationEvent, ScreeningRun
 from eta.models import ApplicationStatus as S
+from eta.outbox import enqueue
+from eta.tasks import SCREENING
 from tests.factories import submitted_application
-from workers.enqueue import enqueue
-from workers.queues import SCREENING
 from workers.screening import SCREEN_JOB, TEST_DELAY_VARIABLE, sweep_stuck_applications
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_a_connection_the_server_dropped_fails_one_job_which_is_retried(make_app
     from sqlalchemy import text
 
     from eta.extensions import db
-    from workers.queues import get_queue
+    from eta.tasks import get_queue
     from workers.runner import make_worker
     from workers.screening import screen_job_id
 

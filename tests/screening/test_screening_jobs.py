@@ -18,9 +18,9 @@ from eta.models import (
 )
 from eta.models import ApplicationStatus as S
 from eta.screening import service
+from eta.tasks import SCREENING
 from eta.timeutil import today, utcnow
 from tests.factories import enabled_rule, refused_application, submitted_application
-from workers.queues import SCREENING
 
 
 def _screen(session, enqueue_screening, run_jobs, **overrides):
@@ -275,7 +275,7 @@ def test_a_withdrawal_during_screening_wins_over_the_decision(
 def test_a_job_delivered_twice_makes_one_run_and_one_decision(
     session, redis, enqueue_screening, run_jobs
 ):
-    from workers.enqueue import enqueue
+    from eta.outbox import enqueue
 
     application = submitted_application(session)
     enqueue_screening(application.id)

@@ -101,7 +101,7 @@ def test_a_timeout_while_reading_ahead_refers_the_application(
     from rq.timeouts import JobTimeoutException
 
     from eta.models import ApplicationStatus, ScreeningHit
-    from workers.queues import SCREENING
+    from eta.tasks import SCREENING
 
     def too_slow(session, queries):
         raise JobTimeoutException("Task exceeded maximum timeout value (180 seconds)")

@@ -6,10 +6,10 @@ import pytest
 
 from eta import applications
 from eta.extensions import db, redis_client
+from eta.outbox import enqueue
+from eta.tasks import NOTIFICATIONS
 from tests import factories
 from tests.factories import submitted_application
-from workers.enqueue import enqueue
-from workers.queues import NOTIFICATIONS
 
 
 def _enqueue(app, *args):

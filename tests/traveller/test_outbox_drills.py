@@ -1,0 +1,115 @@
+"""Fault drills for the outbox: work survives Redis being down or losing its data, once each.
+
+Real parts: a real SMTP server (aiosmtpd), the real RQ worker, the test Redis, and for "Redis
+down" a real client pointed at a port where nothing listens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from redis import Redis
+from sqlalchemy import select
+
+from eta import outbox
+from eta.applications import decisions
+from eta.extensions import RedisClient, db
+from eta.models import Application, ApplicationStatus, Officer, OutboxMessage
+from eta.timeutil import utcnow
+from tests.officer.conftest import referred_case
+
+# Nothing listens on the discard port here: connecting fails at once, as when Redis is down.
+DOWN = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1)
+
+
+def _officers(session):
+    proposer = Officer(email="p@example.gov", password_hash="x", totp_secret="x")
+    supervisor = Officer(
+        email="s@example.gov", password_hash="x", totp_secret="x", role="supervisor"
+    )
+    session.add_all([proposer, supervisor])
+    session.commit()
+    return proposer, supervisor
+
+
+def test_redis_down_while_an_officer_refuses_the_email_arrives_after_it_returns(
+    app, smtp_server, run_jobs
+):
+    """Wave 1 enqueued the refusal email once, best effort: with Redis down it was lost."""
+    with app.app_context():
+        application = referred_case(db.session)
+        proposer, supervisor = _officers(db.session)
+        decision = decisions.propose_refusal(
+            db.session,
+            application,
+            proposer,
+            version=application.version,
+            reason_code="security",
+            note="Listed person",
+        )
+        with pytest.MonkeyPatch.context() as redis_down:
+            redis_down.setattr(RedisClient, "client", property(lambda _self: DOWN))
+            decisions.confirm_refusal(
+                db.session, application, decision, supervisor, version=application.version
+            )
+        assert application.status == ApplicationStatus.REFUSED
+        row = db.session.scalars(select(OutboxMessage)).one()
+        assert row.sent_at is None  # the push failed: the row waits for the relay
+        # The relay finds Redis down too: the row backs off, counted as failing.
+        assert outbox.relay(db.session, DOWN) == 0
+        assert outbox.status(db.session)["failing"] == 1
+        application_id = application.id
+    assert smtp_server.messages == []
+    # Redis is back: the next relay (after the backoff) pushes it, the worker emails once.
+    with app.app_context():
+        from eta.extensions import redis_client
+
+        later = utcnow() + dt.timedelta(minutes=1)
+        assert outbox.relay(db.session, redis_client.client, now=later) == 1
+    run_jobs()
+    assert len(smtp_server.messages) == 1
+    assert "Decision on your ETA application" in smtp_server.messages[0]["Subject"]
+    with app.app_context():
+        from eta.extensions import redis_client
+
+        assert outbox.status(db.session)["not_done"] == 0
+        # A relay much later pushes nothing: the job marked its row done.
+        much_later = utcnow() + outbox.RESEND_AFTER * 2
+        assert outbox.relay(db.session, redis_client.client, now=much_later) == 0
+        assert db.session.get(Application, application_id) is not None
+    run_jobs()
+    assert len(smtp_server.messages) == 1
+
+
+def test_receipts_survive_redis_losing_its_jobs_and_arrive_once(app, client, smtp_server, run_jobs):
+    """Wave 1 lost 2,779 of 5,384 receipt emails when Redis lost its jobs."""
+    from tests.factories import valid_payload
+
+    references = []
+    for number in ("L898902C3", "X1234567", "Y7654321"):
+        body = valid_payload()
+        body["passport"]["number"] = number
+        response = client.post("/api/v1/applications", json=body)
+        assert response.status_code == 202, response.get_json()
+        references.append(response.get_json()["reference"])
+    with app.app_context():
+        from eta.extensions import redis_client
+
+        assert len(db.session.scalars(select(OutboxMessage)).all()) == 6  # screen + receipt each
+        redis_client.client.flushdb()  # Redis restarted without its data
+        # Pushed, never done: after RESEND_AFTER the relay pushes every one again.
+        assert outbox.relay(db.session, redis_client.client) == 0
+        later = utcnow() + outbox.RESEND_AFTER + dt.timedelta(seconds=1)
+        assert outbox.relay(db.session, redis_client.client, now=later) == 6
+        # Pushing again while the jobs still wait queues nothing twice (same job ids).
+        for row in db.session.scalars(select(OutboxMessage)):
+            row.sent_at = utcnow() - outbox.RESEND_AFTER * 2
+        db.session.commit()
+        assert outbox.relay(db.session, redis_client.client, now=later) == 6
+    run_jobs()
+    subjects = [m["Subject"] for m in smtp_server.messages]
+    receipts = [s for s in subjects if "received" in s.lower()]
+    assert sorted(r for r in references for s in receipts if r in s) == sorted(references)
+    assert len(receipts) == 3
+    assert len(subjects) == len(set(subjects))  # screened and approved too: no email twice
