@@ -168,7 +168,11 @@ def _condition_holds(item: dict[str, Any], facts: dict[str, Any]) -> bool:
 
 
 def rule_matches(conditions: dict[str, Any], facts: dict[str, Any]) -> bool:
-    """True when every condition holds for these facts; an invalid rule never matches."""
+    """True when every condition holds for these facts.
+
+    An invalid rule does not match here; screening checks validity first and refers the
+    application with a `check_failed` finding naming the rule (fail closed).
+    """
     if validate_conditions(conditions):
         return False
     items = _conditions_list(conditions) or []

@@ -276,6 +276,9 @@ def watchlist_check(ctx: ScreeningContext) -> list[Finding]:
         ctx.session, state_rows=ctx.prefetched.pop(CheckName.WATCHLIST, None)
     )
     ctx.list_versions.update(loaded.versions)
+    if not loaded.versions:
+        # Fail closed: with no list loaded every applicant would clear.
+        return [check_failed(CheckName.WATCHLIST, NO_WATCHLIST)]
     a = ctx.application
     return watchlist_findings(
         applicant_subject(a), loaded, ctx.threshold, (a.given_names_mrz, a.surname_mrz)
@@ -289,6 +292,21 @@ def rules_check(ctx: ScreeningContext) -> list[Finding]:
     applied: dict[str, int] = {}
     for name, version_id, number, conditions in _rows(ctx, CheckName.RULE, (_RULES_QUERY, {})):
         applied[name] = number
+        problems = rules.validate_conditions(conditions)
+        if problems:
+            # Fail closed: a rule that no longer validates is not "never matches" but a check
+            # that could not run; an officer looks at the application and at the rule.
+            findings.append(
+                Finding(
+                    CheckName.CHECK_FAILED,
+                    "rule_invalid",
+                    f"Rule {name!r} version {number} is not valid ({problems[0]}): "
+                    "screen this application by hand and correct the rule",
+                    rule_version_id=version_id,
+                    details={"check": "rule", "rule": name, "version": number},
+                )
+            )
+            continue
         if rules.rule_matches(conditions, facts):
             findings.append(
                 Finding(
@@ -345,6 +363,9 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, OperationalError | ConnectionError | TimeoutError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+NO_WATCHLIST = "no watchlist loaded"
 
 
 def check_failed(check: CheckName | str, reason: str) -> Finding:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from eta.extensions import db, redis_client
+from eta.models import WatchlistSource
 
 blueprint = Blueprint("health", __name__)
 
@@ -18,7 +19,7 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """The database and Redis are reachable; 503 naming whichever is not."""
+    """The database and Redis are reachable and a watchlist is loaded; else 503 naming why."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -31,8 +32,17 @@ def readyz() -> tuple[Response, int]:
         checks["redis"] = "ok"
     except Exception:  # connection refused, timeout, auth: all mean Redis is not usable
         checks["redis"] = "unavailable"
+    if checks["database"] == "ok":
+        # Screening refers every applicant while no watchlist is loaded: not ready to serve.
+        loaded = db.session.scalar(
+            select(func.count()).where(WatchlistSource.active_version_id.is_not(None))
+        )
+        checks["watchlist"] = "ok" if loaded else "no watchlist loaded"
     down = [name for name, state in checks.items() if state != "ok"]
     body = {"status": "ok" if not down else "unavailable", "checks": checks}
     if down:
-        body["detail"] = f"{' and '.join(down)} unreachable"
+        body["detail"] = "; ".join(
+            f"{name}: {'unreachable' if checks[name] == 'unavailable' else checks[name]}"
+            for name in down
+        )
     return jsonify(body), (503 if down else 200)

@@ -362,3 +362,40 @@ def test_the_threshold_setting_defaults_to_the_name_matcher_default(value):
     from eta.screening.names import DEFAULT_THRESHOLD
 
     assert DEFAULT_MATCH_THRESHOLD == DEFAULT_THRESHOLD == float(value)
+
+
+@pytest.mark.no_watchlist
+def test_with_no_watchlist_loaded_screening_refers_and_readyz_says_why(
+    app, session, client, enqueue_screening, run_jobs
+):
+    """Wave 1 approved every applicant when no watchlist was loaded, and /readyz said 200."""
+    application = submitted_application(session)
+    application_id = application.id
+    session.commit()
+    enqueue_screening(application_id)
+    run_jobs()
+    session.expire_all()
+    application = session.get(Application, application_id)
+    assert application.status == S.REFERRED
+    hits = session.scalars(select(ScreeningHit)).all()
+    assert [(h.check_name, h.code) for h in hits] == [("check_failed", "watchlist_failed")]
+    assert "no watchlist loaded" in hits[0].explanation
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "no watchlist loaded" in ready.get_json()["detail"]
+
+
+def test_a_rule_that_no_longer_validates_refers_naming_the_rule(
+    app, session, enqueue_screening, run_jobs
+):
+    """Wave 1: an enabled rule whose conditions no longer validated "never matched"."""
+    enabled_rule(session, "broken-rule", {"all": [{"field": "no_such_field", "op": "eq"}]})
+    session.commit()
+    application_id = submitted_application(session).id
+    enqueue_screening(application_id)
+    run_jobs()
+    session.expire_all()
+    assert session.get(Application, application_id).status == S.REFERRED
+    hit = session.scalars(select(ScreeningHit)).one()
+    assert (hit.check_name, hit.code) == ("check_failed", "rule_invalid")
+    assert "broken-rule" in hit.explanation
