@@ -1,4 +1,5 @@
-"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago, retention."""
+"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago, retention, and
+the audit log's sequencer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from eta import applications
 from eta.extensions import db
 from eta.models import Application, ApplicationDraft, ApplicationStatus, Authorisation
 from eta.timeutil import utcnow
-from workers.context import job
+from workers.context import app, job
 
 
 @job
@@ -59,3 +60,18 @@ def erase_personal_data() -> int:
 
     result = erase_due(db.session, time_limit=RETENTION_TIME_LIMIT)
     return result.applications
+
+
+@job
+def sequence_audit_log() -> int:
+    """Place committed audit events in the Merkle tree and sign a checkpoint (eta.audit.sequencer).
+
+    One sequencer at a time by its lease in the database: a second one running at the same time
+    returns at once, and one that died mid-batch committed nothing, so the next tick's redoes
+    its work. Returns how many events this run sequenced.
+    """
+    from eta.audit import sequencer
+    from eta.audit.checkpoints import log_signer
+
+    keyring, origin = log_signer(app().config)
+    return sequencer.run(db.session, keyring, origin).sequenced

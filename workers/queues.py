@@ -10,10 +10,12 @@ SCREENING = "screening"
 ISSUANCE = "issuance"
 NOTIFICATIONS = "notifications"
 MAINTENANCE = "maintenance"
+AUDIT = "audit"
 
-# Order matters: a worker listening on all of them takes screening work first, so travellers
-# waiting for an answer are served before housekeeping.
-ALL_QUEUES = (SCREENING, ISSUANCE, NOTIFICATIONS, MAINTENANCE)
+# Order matters: a worker listening on all of them takes the audit log's sequencer first (a
+# short job every few seconds: checkpoint lag must not grow with a screening backlog), then
+# screening work, so travellers waiting for an answer are served before housekeeping.
+ALL_QUEUES = (AUDIT, SCREENING, ISSUANCE, NOTIFICATIONS, MAINTENANCE)
 
 
 def get_queue(name: str, connection: Redis) -> Queue:
