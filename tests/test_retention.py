@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from eta import applications, retention
-from eta.audit import verify_chain
 from eta.models import (
     Actor,
     Application,
@@ -28,7 +27,7 @@ from eta.models import ApplicationStatus as S
 from eta.officer.dashboard import Rate, compute
 from eta.screening.rules import age_band
 from eta.timeutil import utcnow
-from tests.factories import submitted_application
+from tests.factories import submitted_application, verified_log
 from tests.officer.conftest import Staff, session_for
 from workers import maintenance
 from workers.enqueue import enqueue
@@ -255,7 +254,7 @@ def test_the_job_erases_exactly_the_due_rows_and_keeps_the_skeleton(session, red
         select(AuditEvent).where(AuditEvent.action == "retention.erased")
     ).all()
     assert [event.details for event in erased_events] == [{"count": 3}]
-    assert verify_chain(session).ok
+    assert verified_log(session).ok
     for event in session.scalars(select(AuditEvent)):
         text = json.dumps([event.actor, event.object_id, event.details])
         assert not any(value in text for value in PERSONAL), text

@@ -82,7 +82,7 @@ class Verifier:
 
 def parse_verifier_key(text: str) -> Verifier:
     """Read a verifier key written by `verifier_key`; NoteError if it is not one."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # the base64 key may hold "+" itself
     if len(parts) != 3:
         raise NoteError("a verifier key is <name>+<hex key ID>+<base64 key>")
     name, hex_id, encoded = parts

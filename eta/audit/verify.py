@@ -9,7 +9,7 @@ problem found is reported, naming the event, tree node or checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +232,12 @@ def verify_log(session: SessionLike, origin: str, verifiers: list[checkpoints.Ve
     except _Failed as failed:
         return Report(total, checker.frontier.size, checker.checked, failed.finding)
     return Report(total, checker.frontier.size, checker.checked, None)
+
+
+def verify_configured(session: SessionLike, config: Mapping[str, Any]) -> Report:
+    """`verify_log` with the app's origin and audit keys (what `eta audit verify` runs)."""
+    keyring, origin = checkpoints.log_signer(config)
+    return verify_log(session, origin, checkpoints.verifiers(keyring, origin))
 
 
 def _unsequenced(session: SessionLike) -> Iterator[Any]:
