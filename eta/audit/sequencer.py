@@ -54,40 +54,40 @@ class LostRace(RuntimeError):
 
 def lease(session: SessionLike) -> AuditLogState | None:
     """Take the sequencer's lease in the session's transaction; None if another holds it."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        state = session.scalars(
-            select(AuditLogState)
-            .where(AuditLogState.id == STATE_ID)
-            .with_for_update(skip_locked=True)
-        ).first()
+    for _ in range(2):
+        state = _locked_state(session)
         if state is not None:
             return state
         if session.scalar(select(AuditLogState.id).where(AuditLogState.id == STATE_ID)):
             return None  # held by another sequencer
-    else:
-        # SQLite: this write takes the database's write lock before anything is read, so the
-        # state read next is the one the last sequencer committed.
-        session.execute(
-            update(AuditLogState)
+        _create_state(session)
+    return None
+
+
+def _locked_state(session: SessionLike) -> AuditLogState | None:
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalars(
+            select(AuditLogState)
             .where(AuditLogState.id == STATE_ID)
-            .values(tree_size=AuditLogState.tree_size)
-        )
-        state = session.get(AuditLogState, STATE_ID, populate_existing=True)
-        if state is not None:
-            return state
-    return _first_state(session)
+            .with_for_update(skip_locked=True)
+        ).first()
+    # SQLite: this write takes the database's write lock before anything is read, so the
+    # state read next is the one the last sequencer committed.
+    session.execute(
+        update(AuditLogState)
+        .where(AuditLogState.id == STATE_ID)
+        .values(tree_size=AuditLogState.tree_size)
+    )
+    return session.get(AuditLogState, STATE_ID, populate_existing=True)
 
 
-def _first_state(session: SessionLike) -> AuditLogState | None:
-    """Create the state row of an empty log; None if another sequencer just did."""
+def _create_state(session: SessionLike) -> None:
+    """Create the state row of an empty log, committed on its own so it can then be locked."""
     try:
-        with session.begin_nested():
-            state = AuditLogState(id=STATE_ID, tree_size=0, root_hash=None)
-            session.add(state)
-    except IntegrityError:
-        return None
-    return state
+        session.add(AuditLogState(id=STATE_ID, tree_size=0, root_hash=None))
+        session.commit()
+    except IntegrityError:  # another sequencer created it first
+        session.rollback()
 
 
 def sequence_batch(session: SessionLike, batch_size: int = BATCH_SIZE) -> int | None:
