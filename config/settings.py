@@ -71,6 +71,25 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
 )
 
 
+def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = environ.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _default_origin(issuer: str) -> str:
+    """The audit log's origin: the issuer without its scheme, then /audit (`eta.example/audit`)."""
+    host = issuer.split("://", 1)[-1].rstrip("/")
+    return f"{host}/audit".replace(" ", "")
+
+
 def _optional_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for name, kind in OPTIONAL_OVERRIDES:
@@ -147,6 +166,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
             environ.get("ETA_MATCH_THRESHOLD", str(DEFAULT_MATCH_THRESHOLD))
         ),
         "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
+        # The audit log: a checkpoint signed this often (seconds) while events arrive, and the
+        # log's name in them (C2SP tlog-checkpoint origin; by default the issuer's host + /audit).
+        "ETA_AUDIT_CHECKPOINT_SECONDS": _whole_number(environ, "ETA_AUDIT_CHECKPOINT_SECONDS", 5),
+        "ETA_AUDIT_ORIGIN": environ.get("ETA_AUDIT_ORIGIN")
+        or _default_origin(environ.get("ETA_ISSUER", "http://127.0.0.1:5000")),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # Rate limits (flask-limiter syntax), shared across processes through Redis.

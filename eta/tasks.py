@@ -12,15 +12,17 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 RECOVERY = "recovery"
+AUDIT = "audit"
 SCREENING = "screening"
 ISSUANCE = "issuance"
 NOTIFICATIONS = "notifications"
 MAINTENANCE = "maintenance"
 
 # Order matters: a worker listening on all of them takes recovery first (the outbox relay: a
-# backlog of emails must never delay re-sending what Redis lost), then screening, so travellers
+# backlog of emails must never delay re-sending what Redis lost), then the audit log's
+# sequencer (checkpoints on time), then screening, so travellers
 # waiting for an answer are served before housekeeping.
-ALL_QUEUES = (RECOVERY, SCREENING, ISSUANCE, NOTIFICATIONS, MAINTENANCE)
+ALL_QUEUES = (RECOVERY, AUDIT, SCREENING, ISSUANCE, NOTIFICATIONS, MAINTENANCE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eta import applications
+from eta.audit import sequencer
+from eta.audit.checkpoints import log_signer
+from eta.audit.verify import Report, verify_configured
 from eta.models import (
     Application,
     Decision,
@@ -165,3 +168,12 @@ def valid_payload(**overrides: Any) -> dict[str, Any]:
     payload["travel"]["intended_arrival"] = (today() + dt.timedelta(days=30)).isoformat()
     payload.update(overrides)
     return payload
+
+
+def verified_log(session: Any) -> Report:
+    """Sequence the audit events waiting, sign a checkpoint, then check the whole audit log."""
+    from flask import current_app
+
+    keyring, origin = log_signer(current_app.config)
+    sequencer.run(session, keyring, origin)
+    return verify_configured(session, current_app.config)

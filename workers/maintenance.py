@@ -1,4 +1,5 @@
-"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago, retention."""
+"""Housekeeping jobs: authorisations that ran out, journeys abandoned long ago, retention, and
+the audit log's sequencer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from eta import applications
 from eta.extensions import db
 from eta.models import Application, ApplicationDraft, ApplicationStatus, Authorisation
 from eta.timeutil import utcnow
-from workers.context import job
+from workers.context import app, job
 
 
 @job
@@ -79,3 +80,18 @@ def relay_outbox() -> int:
     from eta.extensions import redis_client
 
     return outbox.relay(db.session, redis_client.client)
+
+
+@job
+def sequence_audit_log() -> int:
+    """Place committed audit events in the Merkle tree and sign a checkpoint (eta.audit.sequencer).
+
+    One sequencer at a time by its lease in the database: a second one running at the same time
+    returns at once, and one that died mid-batch committed nothing, so the next tick's redoes
+    its work. Returns how many events this run sequenced.
+    """
+    from eta.audit import sequencer
+    from eta.audit.checkpoints import log_signer
+
+    keyring, origin = log_signer(app().config)
+    return sequencer.run(db.session, keyring, origin).sequenced

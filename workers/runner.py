@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask import current_app, has_app_context
 from redis import Redis
 from redis.client import Pipeline
 from rq import Queue, SimpleWorker
@@ -18,17 +19,17 @@ from rq.utils import now
 from rq.worker.base import BaseWorker, WorkerStatus
 
 from eta.tasks import ALL_QUEUES, get_queue
-from workers.periodic import tick
+from workers.periodic import tick, tick_seconds
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 15
 
 
-def _ticker(connection: Redis, stop: threading.Event) -> None:
-    while not stop.wait(TICK_SECONDS):
+def _ticker(connection: Redis, stop: threading.Event, config: Mapping[str, Any] | None) -> None:
+    while not stop.wait(tick_seconds(TICK_SECONDS, config)):
         try:
-            tick(connection)
+            tick(connection, config=config)
         except Exception:  # the ticker must outlive a Redis blip; the next tick retries
             log.exception("periodic tick failed")
 
@@ -194,8 +195,10 @@ def run_worker(
     worker = make_worker(connection, queues)
     stop = threading.Event()
     if not burst:
-        tick(connection)
-        threading.Thread(target=_ticker, args=(connection, stop), daemon=True).start()
+        # The ticker thread has no app context: it reads the periods from this copy.
+        config = dict(current_app.config) if has_app_context() else None
+        tick(connection, config=config)
+        threading.Thread(target=_ticker, args=(connection, stop, config), daemon=True).start()
     try:
         return bool(worker.work(burst=burst, with_scheduler=True))
     finally:

@@ -13,9 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.types.json import Json
-from sqlalchemy import JSON, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from eta import audit
@@ -24,7 +22,6 @@ from eta.models import (
     Actor,
     Application,
     ApplicationEvent,
-    AuditEvent,
     Decision,
     DecisionKind,
     DecisionState,
@@ -231,7 +228,6 @@ class Attached:
 
 _APPLICATIONS: Table = Application.__table__  # type: ignore[assignment]
 _EVENTS: Table = ApplicationEvent.__table__  # type: ignore[assignment]
-_AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 _INSERT_EVENTS = insert(_EVENTS)
 # Built once per set of columns (building a statement costs more than running it). The loaded
 # version and status must still hold: anyone else's change (another run's decision, a
@@ -300,8 +296,7 @@ def advance(
     step; `reason_code` goes with the last step), written with Core statements in the caller's
     transaction: one UPDATE of the application, one INSERT of its events, one of its audit
     records, then `attach`'s rows (a screening run and its hits). For hot paths (the screening
-    job): no unit of work, no flush. On PostgreSQL all of it is one statement, sent with the
-    chain's lock (and with `commit`, the COMMIT) in one round trip; see `_advance_postgresql`.
+    job): no unit of work, no flush; the same statements on every database.
 
     Returns False, having changed nothing, when the application is no longer as loaded (its
     version or status moved: another run decided, the traveller withdrew); the caller then
@@ -361,21 +356,16 @@ def advance(
         "b_status": application.status,
     }
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        moved = _advance_postgresql(session, guard, values, events, entries, attach, commit=commit)
-    else:
-        # The chain's lock (here the database's write lock, taken by the UPDATE) comes with the
-        # first write, before the head is read: see audit._chain_head.
-        updated = connection.execute(
-            _advance_statement(frozenset(values)),
-            {**guard, **{f"new_{name}": value for name, value in values.items()}},
-        )
-        moved = updated.rowcount == 1
-        if moved:
-            connection.execute(_INSERT_EVENTS, events)
-            audit.append(session, entries)
-            if attach is not None:
-                insert_attached(session, attach)
+    updated = connection.execute(
+        _advance_statement(frozenset(values)),
+        {**guard, **{f"new_{name}": value for name, value in values.items()}},
+    )
+    moved = updated.rowcount == 1
+    if moved:
+        connection.execute(_INSERT_EVENTS, events)
+        audit.append(session, entries)
+        if attach is not None:
+            insert_attached(session, attach)
     if not moved:
         if commit:
             session.rollback()
@@ -384,241 +374,8 @@ def advance(
     for name, value in values.items():
         set_committed_value(application, name, value)
     if commit:
-        # On PostgreSQL the server committed already: this ends the session's transaction.
         session.commit()
     return True
-
-
-def _advance_postgresql(
-    session: SessionLike,
-    guard: dict[str, Any],
-    values: dict[str, Any],
-    events: list[dict[str, Any]],
-    entries: list[audit.Entry],
-    attach: Attached | None,
-    *,
-    commit: bool,
-) -> bool:
-    """The chain's lock, the decision statement and, with `commit`, COMMIT: one round trip.
-
-    psycopg's pipeline mode sends the three together; the server runs them in order, each with
-    its own snapshot (READ COMMITTED), so the decision statement reads the chain's head once
-    the lock is held, as `audit._LOCK_AND_HEAD` does, and links the audit records to it by
-    computing their hashes itself (`audit.HASH_SQL`, over bodies built here). A COMMIT after a
-    statement that matched no row commits nothing.
-    """
-    known = audit.known_head(session)  # events this transaction appended already, if any
-    at = [utcnow() for _ in entries]
-    audit_rows = [
-        {
-            "at": at[index],
-            "actor": entry.actor,
-            "action": entry.action,
-            "object_type": entry.object_type,
-            "object_id": entry.object_id,
-            "details": entry.details or {},
-            "body": audit.body(
-                at[index],
-                entry.actor,
-                entry.action,
-                entry.object_type,
-                entry.object_id,
-                entry.details or {},
-            ),
-        }
-        for index, entry in enumerate(entries)
-    ]
-    child_columns: tuple[str, ...] = ()
-    if attach is not None and attach.children:
-        child_columns = tuple(attach.children[0])
-    shape = (
-        tuple(sorted(values)),
-        tuple(events[0]),
-        len(events),
-        len(audit_rows),
-        None if attach is None else (attach.table, tuple(attach.row)),
-        None if attach is None else (attach.child_table, attach.child_key),
-        child_columns,
-        len(attach.children) if attach is not None else 0,
-    )
-    statement, adapters = _advance_sql(shape)
-    params: dict[str, Any] = {**guard, "known_head": known, "genesis": audit.GENESIS_HASH}
-    params.update({f"new_{name}": value for name, value in values.items()})
-    for index, row in enumerate(events):
-        params.update({f"e{index}_{name}": value for name, value in row.items()})
-    for index, row in enumerate(audit_rows):
-        params.update({f"a{index}_{name}": value for name, value in row.items()})
-    if attach is not None:
-        params.update({f"r_{name}": value for name, value in attach.row.items()})
-        for index, child in enumerate(attach.children):
-            params.update({f"c{index}_{name}": value for name, value in child.items()})
-    for name in adapters:
-        params[name] = Json(params[name])
-    connection = session.connection()
-    raw = connection.connection.dbapi_connection
-    assert raw is not None  # noqa: S101  (a checked-out connection)
-    try:
-        with raw.pipeline():
-            raw.execute(audit.LOCK_SQL)
-            cursor = raw.execute(statement, params)
-            if commit:
-                raw.execute("COMMIT")
-        row = cursor.fetchone()
-    except Exception:
-        if raw.closed or raw.broken:
-            connection.invalidate()  # as SQLAlchemy does on a disconnect: not back to the pool
-        raise
-    assert row is not None  # noqa: S101  (the statement always returns one row)
-    moved, last_hash = row
-    if not moved:
-        return False
-    if not commit:
-        audit.linked(session, last_hash)
-    return True
-
-
-_PG = postgresql.dialect()
-
-
-def _column(table: Table, name: str) -> str:
-    """The quoted name of one of `table`'s own columns (KeyError for anything else).
-
-    The statements below are put together from names, never from values: every name is
-    checked against the table's metadata, and every value is a bound parameter.
-    """
-    return _PG.identifier_preparer.quote(table.c[name].name)
-
-
-def _cast(name: str, table: Table, column: str, adapters: set[str]) -> str:
-    """`CAST(%(name)s AS type)`: parameters in VALUES lists have no type of their own."""
-    sql_type = table.c[column].type
-    if isinstance(sql_type, JSON):
-        adapters.add(name)  # sent as JSON text (psycopg's Json)
-    return f"CAST(%({name})s AS {sql_type.compile(dialect=_PG)})"
-
-
-def _values_sql(
-    adapters: set[str], table: Table, columns: Sequence[str], count: int, prefix: str
-) -> str:
-    """`(VALUES (0, ...), (1, ...)) AS v(_position, ...)`: `count` rows of parameters."""
-    names = ", ".join(_column(table, c) for c in columns)
-    rows = ", ".join(
-        f"({index}, "
-        + ", ".join(_cast(f"{prefix}{index}_{c}", table, c, adapters) for c in columns)
-        + ")"
-        for index in range(count)
-    )
-    return f"(VALUES {rows}) AS v(_position, {names})"
-
-
-def _insert_rows_sql(
-    adapters: set[str],
-    table: Table,
-    columns: Sequence[str],
-    count: int,
-    prefix: str,
-    source: str,
-    source_key: str | None = None,
-) -> str:
-    """`INSERT INTO table ... SELECT` `count` rows of parameters, once per row of `source`.
-
-    The rows go in their order (ORDER BY their position), so ids follow it. With `source_key`,
-    that column takes source's id.
-    """
-    names = ", ".join(_column(table, c) for c in columns)
-    key_column = f"{_column(table, source_key)}, " if source_key else ""
-    key_value = f"{source}.id, " if source_key else ""
-    picked = ", ".join(f"v.{_column(table, c)}" for c in columns)
-    target = _PG.identifier_preparer.format_table(table)
-    values = _values_sql(adapters, table, columns, count, prefix)
-    return (
-        f"INSERT INTO {target} ({key_column}{names}) "  # noqa: S608  (names checked, values bound)
-        f"SELECT {key_value}{picked} FROM {source} CROSS JOIN {values} ORDER BY v._position"
-    )
-
-
-_AUDIT_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "details")
-
-
-@functools.lru_cache(maxsize=256)
-def _advance_sql(shape: tuple[Any, ...]) -> tuple[str, frozenset[str]]:
-    """The whole decision as one PostgreSQL statement, built once per shape of its rows.
-
-    A data-modifying WITH: the guarded UPDATE (`moved`, no row when the application changed
-    since it was loaded), then the events, the audit records and the attached rows, each
-    selected from `moved`, so that they are written exactly when the UPDATE matched. The audit
-    records link to the chain's head, read by this statement (or known to the transaction),
-    with hashes the server computes. The chain's lock is not taken here: a statement's snapshot
-    predates any lock it waits for, so the lock is taken by the statement sent before this one.
-    Returns the statement (psycopg's %(name)s parameters) and the parameters sent as JSON.
-    """
-    (
-        value_columns,
-        event_columns,
-        event_count,
-        audit_count,
-        parent,
-        child,
-        child_columns,
-        child_count,
-    ) = shape
-    adapters: set[str] = set()
-    assignments = ", ".join(
-        f"{_column(_APPLICATIONS, name)} = " + _cast(f"new_{name}", _APPLICATIONS, name, adapters)
-        for name in value_columns
-    )
-    parts = [
-        f"moved AS (UPDATE applications SET {assignments} "  # noqa: S608  (see _column)
-        "WHERE id = %(b_id)s AND version = %(b_version)s AND status = %(b_status)s "
-        "RETURNING id)",
-        "events AS ("
-        + _insert_rows_sql(adapters, _EVENTS, event_columns, event_count, "e", "moved")
-        + ")",
-        # The head: what this transaction appended last, else the last stored event.
-        "h0 AS (SELECT COALESCE(CAST(%(known_head)s AS VARCHAR), "
-        "(SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), "
-        "CAST(%(genesis)s AS VARCHAR)) AS hash)",
-    ]
-    for index in range(audit_count):
-        hashed = audit.HASH_SQL.format(
-            prev=f"h{index}.hash", body=f"CAST(%(a{index}_body)s AS TEXT)"
-        )
-        parts.append(
-            f"h{index + 1} AS (SELECT {index} AS _position, h{index}.hash AS prev, "  # noqa: S608
-            f"{hashed} AS hash FROM h{index})"
-        )
-    links = " UNION ALL ".join(
-        f"SELECT _position, prev, hash FROM h{index + 1}"  # noqa: S608  (numbers only)
-        for index in range(audit_count)
-    )
-    names = ", ".join(_column(_AUDIT_EVENTS, c) for c in _AUDIT_COLUMNS)
-    picked = ", ".join(f"v.{_column(_AUDIT_EVENTS, c)}" for c in _AUDIT_COLUMNS)
-    values = _values_sql(adapters, _AUDIT_EVENTS, _AUDIT_COLUMNS, audit_count, "a")
-    parts.append(
-        f"audit AS (INSERT INTO audit_events ({names}, prev_hash, hash) "  # noqa: S608
-        f"SELECT {picked}, link.prev, link.hash FROM moved CROSS JOIN {values} "
-        f"JOIN ({links}) AS link ON link._position = v._position ORDER BY v._position)"
-    )
-    if parent is not None:
-        table, columns = parent
-        names = ", ".join(_column(table, name) for name in columns)
-        picked = ", ".join(_cast(f"r_{name}", table, name, adapters) for name in columns)
-        target = _PG.identifier_preparer.format_table(table)
-        parts.append(
-            f"parent AS (INSERT INTO {target} ({names}) SELECT {picked} "  # noqa: S608
-            "FROM moved RETURNING id)"
-        )
-        child_table, child_key = child
-        if child_count and child_table is not None:
-            parts.append(
-                "children AS ("
-                + _insert_rows_sql(
-                    adapters, child_table, child_columns, child_count, "c", "parent", child_key
-                )
-                + ")"
-            )
-    result = f"SELECT (SELECT count(*) FROM moved), (SELECT hash FROM h{audit_count})"  # noqa: S608
-    return "WITH " + ", ".join(parts) + " " + result, frozenset(adapters)
 
 
 def submit(session: SessionLike, application: Application, *, commit: bool = True) -> Application:

@@ -12,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from eta.issuance.keys import KeyringError, KeySet
+from eta.issuance.keys import PURPOSE_ALGORITHMS, KeyPurpose, Keyring, KeyringError, KeySet
 from eta.issuance.qr import read_qr
 from eta.issuance.revocations import RevocationListError, read_revocation_list
 from eta.issuance.tokens import verify
@@ -28,7 +28,29 @@ _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
 @click.group("keys")
 def keys_group() -> None:
-    """Signing keys (ES256) in ETA_KEYS_DIR: next → active → retired → removed."""
+    """Signing keys in ETA_KEYS_DIR: next → active → retired → removed.
+
+    Two purposes: tokens (ES256, authorisations) and audit (Ed25519, the audit log's
+    checkpoints, in ETA_KEYS_DIR/audit).
+    """
+
+
+_PURPOSE = click.option(
+    "--purpose",
+    type=click.Choice([purpose.value for purpose in KeyPurpose]),
+    default=KeyPurpose.TOKENS.value,
+    show_default=True,
+    help="Which keyring: token signing keys or the audit log's checkpoint keys.",
+)
+
+
+def _ring(purpose: str) -> Keyring:
+    from eta import authorisations
+    from eta.audit.checkpoints import log_signer
+
+    if purpose == KeyPurpose.AUDIT.value:
+        return log_signer(current_app.config)[0]
+    return authorisations.keyring()
 
 
 def _when(value: Any) -> str:
@@ -36,14 +58,16 @@ def _when(value: Any) -> str:
 
 
 @keys_group.command("generate")
+@_PURPOSE
 @with_appcontext
-def keys_generate() -> None:
+def keys_generate(purpose: str) -> None:
     """Make sure there is an active key and a next key (idempotent)."""
     from eta import authorisations
 
-    active = authorisations.keyring().generate()
-    click.echo(f"Active key: {active.kid} (keys in {current_app.config['ETA_KEYS_DIR']})")
-    if len(authorisations.issuer()) > MAX_SAFE_ISSUER_CHARS:
+    ring = _ring(purpose)
+    active = ring.generate()
+    click.echo(f"Active {purpose} key: {active.kid} (keys in {ring.path})")
+    if purpose == KeyPurpose.TOKENS.value and len(authorisations.issuer()) > MAX_SAFE_ISSUER_CHARS:
         click.echo(
             f"Warning: ETA_ISSUER is longer than {MAX_SAFE_ISSUER_CHARS} characters; tokens for "
             "long names may not fit the QR code (see docs/issuance.md).",
@@ -52,46 +76,49 @@ def keys_generate() -> None:
 
 
 @keys_group.command("rotate")
+@_PURPOSE
 @with_appcontext
-def keys_rotate() -> None:
+def keys_rotate(purpose: str) -> None:
     """The next key becomes active, the active one is retired, a new next key is made."""
-    from eta import authorisations
-
-    ring = authorisations.keyring()
+    ring = _ring(purpose)
     before = {info.kid for info in ring.list() if info.state.value == "active"}
     active = ring.rotate()
     retired = ", ".join(sorted(before - {active.kid})) or "none"
     click.echo(f"Active key: {active.kid}; retired: {retired}.")
-    click.echo("Retired keys stay published until the last token they signed expires.")
+    if purpose == KeyPurpose.AUDIT.value:
+        click.echo("Retired audit keys keep verifying the checkpoints they signed.")
+    else:
+        click.echo("Retired keys stay published until the last token they signed expires.")
 
 
 @keys_group.command("list")
 @with_appcontext
 def keys_list() -> None:
-    """Every key with its state and dates (removed keys included)."""
-    from eta import authorisations
-
-    infos = authorisations.keyring().list()
-    if not infos:
+    """Every key of both purposes with its state and dates (removed keys included)."""
+    rows = [(purpose, info) for purpose in KeyPurpose for info in _ring(purpose.value).list()]
+    if not rows:
         click.echo("No keys yet: run `eta keys generate`.")
         return
-    click.echo(f"{'kid':<12}  {'state':<8}  {'created':<20}  {'retired':<20}  removed")
-    for info in infos:
+    click.echo(
+        f"{'purpose':<7}  {'algorithm':<9}  {'kid':<12}  {'state':<8}  {'created':<20}  "
+        f"{'retired':<20}  removed"
+    )
+    for purpose, info in rows:
         click.echo(
-            f"{info.kid:<12}  {info.state.value:<8}  {_when(info.created_at):<20}  "
+            f"{purpose.value:<7}  {PURPOSE_ALGORITHMS[purpose]:<9}  {info.kid:<12}  "
+            f"{info.state.value:<8}  {_when(info.created_at):<20}  "
             f"{_when(info.retired_at):<20}  {_when(info.removed_at)}"
         )
 
 
 @keys_group.command("retire")
 @click.argument("kid")
+@_PURPOSE
 @with_appcontext
-def keys_retire(kid: str) -> None:
+def keys_retire(kid: str, purpose: str) -> None:
     """Retire a next key (a fresh next key replaces it); rotate to retire the active key."""
-    from eta import authorisations
-
     try:
-        info = authorisations.keyring().retire(kid)
+        info = _ring(purpose).retire(kid)
     except KeyringError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Key {info.kid} is {info.state.value}.")

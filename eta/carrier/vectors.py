@@ -129,7 +129,10 @@ def generate(directory: Path, *, issuer: str = ISSUER, now: datetime) -> list[Ca
     key, stranger = _new_key(), _new_key()
     cases = make_cases(key, stranger, issuer)
     directory.mkdir(parents=True, exist_ok=True)
-    _write(directory / "jwks.json", {"keys": [public_jwk(key.private_key.public_key(), key.kid)]})
+    public = key.private_key.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):  # token keys are ES256 (P-256)
+        raise TypeError("test vectors need an ES256 token key")
+    _write(directory / "jwks.json", {"keys": [public_jwk(public, key.kid)]})
     revoked = [revocation_hash(f"test-vector-{name}") for name in ("revoked", "withdrawn-1")]
     revocations = sign_revocation_list(revoked, 1, issuer, key, now)
     (directory / "revocations.jws").write_text(revocations + "\n", encoding="ascii")

@@ -106,25 +106,6 @@ def carrier_create(name: str) -> None:
     click.echo(key)
 
 
-@click.group("audit")
-def audit_group() -> None:
-    """The tamper-evident audit log."""
-
-
-@audit_group.command("verify")
-@with_appcontext
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 naming the first broken event."""
-    from eta.audit import verify_chain
-
-    report = verify_chain(db.session)
-    if report.ok:
-        click.echo(f"Audit chain intact: {report.events} events.")
-        return
-    click.echo(f"Audit chain broken at event {report.broken_event_id}: {report.problem}.", err=True)
-    sys.exit(1)
-
-
 @click.group("outbox")
 def outbox_group() -> None:
     """The outbox: jobs and emails waiting to reach the queues."""
@@ -192,6 +173,7 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Attach eta's commands to the app's CLI."""
+    from eta.audit.cli import audit_group
     from eta.carrier.cli import register as register_carrier_commands
     from eta.carrier.cli import vectors_group
     from eta.partners.cli import trust_group

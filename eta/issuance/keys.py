@@ -1,4 +1,8 @@
-"""The ES256 signing keyring: key files, rotation states, the public JWKS and signature checks."""
+"""The signing keyrings: key files, rotation states, the public JWKS and signature checks.
+
+One keyring per purpose, each in its own directory: ES256 keys that sign authorisations
+(tokens), and Ed25519 keys that sign the audit log's checkpoints (C2SP signed notes).
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,26 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 ALGORITHM = "ES256"
 MANIFEST_NAME = "keyring.json"
 _LOCK_NAME = ".keyring.lock"
 _MANIFEST_FORMAT = 1
 _COORDINATE_BYTES = 32  # P-256 coordinates are 256 bits
+
+
+class KeyPurpose(StrEnum):
+    """What a keyring's keys sign; each purpose has its own algorithm and directory."""
+
+    TOKENS = "tokens"  # ES256: authorisations and revocation lists (ETA_KEYS_DIR)
+    AUDIT = "audit"  # Ed25519: audit log checkpoints (ETA_KEYS_DIR/audit)
+
+
+# The algorithm of each purpose's keys (for the audit log: one that C2SP signed notes define).
+PURPOSE_ALGORITHMS = {KeyPurpose.TOKENS: ALGORITHM, KeyPurpose.AUDIT: "Ed25519"}
+
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
 class KeyState(StrEnum):
@@ -63,7 +80,7 @@ class SigningKey:
     """The active private key with its kid, ready to sign."""
 
     kid: str
-    private_key: ec.EllipticCurvePrivateKey
+    private_key: PrivateKey
 
 
 def sign_jws(payload: bytes, key: SigningKey, typ: str) -> str:
@@ -94,6 +111,12 @@ def public_jwk(public_key: ec.EllipticCurvePublicKey, kid: str | None = None) ->
         "y": _b64url(numbers.y.to_bytes(_COORDINATE_BYTES, "big")),
     }
     return {**jwk, "kid": kid or key_id(public_key), "use": "sig", "alg": ALGORITHM}
+
+
+def ed25519_key_id(public_key: ed25519.Ed25519PublicKey) -> str:
+    """An Ed25519 key's kid: base64url of the first 8 bytes of SHA-256 of its raw public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return _b64url(hashlib.sha256(raw).digest()[:8])
 
 
 def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
@@ -225,23 +248,29 @@ def _require_aware(value: datetime, name: str) -> None:
 
 
 class Keyring:
-    """ES256 keys in one directory: ``<kid>.pem`` files (mode 0600) and a JSON manifest.
+    """One purpose's keys in one directory: ``<kid>.pem`` files (mode 0600) and a JSON manifest.
 
     Several processes (web, workers, CLI) share the directory: changes take an exclusive lock,
     re-read the manifest, and replace it atomically; readers pick up a new manifest on their
     next call.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, purpose: KeyPurpose = KeyPurpose.TOKENS) -> None:
         self.path = Path(path)
+        self.purpose = purpose
         self._infos: list[KeyInfo] = []
         self._stamp: tuple[int, int, int] | None = None
-        self._private_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self._private_keys: dict[str, PrivateKey] = {}
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm this keyring's keys sign with."""
+        return PURPOSE_ALGORITHMS[self.purpose]
 
     @classmethod
-    def load(cls, path: Path) -> Keyring:
+    def load(cls, path: Path, purpose: KeyPurpose = KeyPurpose.TOKENS) -> Keyring:
         """Open the keyring in ``path``, creating the directory (mode 0700) if missing."""
-        keyring = cls(path)
+        keyring = cls(path, purpose)
         keyring.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         keyring._refresh()
         return keyring
@@ -319,8 +348,13 @@ class Keyring:
             os.close(fd)
 
     def _new_key(self, state: KeyState, now: datetime) -> KeyInfo:
-        private_key = ec.generate_private_key(ec.SECP256R1())
-        kid = key_id(private_key.public_key())
+        private_key: PrivateKey
+        if self.purpose is KeyPurpose.AUDIT:
+            private_key = ed25519.Ed25519PrivateKey.generate()
+            kid = ed25519_key_id(private_key.public_key())
+        else:
+            private_key = ec.generate_private_key(ec.SECP256R1())
+            kid = key_id(private_key.public_key())
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -415,6 +449,10 @@ class Keyring:
         """
         now = now or _utcnow()
         _require_aware(now, "now")
+        if self.purpose is KeyPurpose.AUDIT:
+            # A checkpoint signed by a removed key could no longer be checked by `eta audit
+            # verify`: the log's history would lose its proof.
+            raise KeyringError("audit keys verify the log's history: retire them, never remove")
         with self._locked() as infos:
             index = self._find(infos, kid)
             info = infos[index]
@@ -461,19 +499,45 @@ class Keyring:
                 return info
         raise KeyringError(f"no {state.value} key in {self.path} (run `eta keys generate`)")
 
-    def _private_key(self, kid: str) -> ec.EllipticCurvePrivateKey:
+    def _private_key(self, kid: str) -> PrivateKey:
         cached = self._private_keys.get(kid)
         if cached is not None:
             return cached
         loaded = serialization.load_pem_private_key(self._key_path(kid).read_bytes(), None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey) or not isinstance(
-            loaded.curve, ec.SECP256R1
-        ):
-            raise KeyringError(f"{kid}.pem is not a P-256 private key")
-        if key_id(loaded.public_key()) != kid:
+        named: str
+        if self.purpose is KeyPurpose.AUDIT:
+            if not isinstance(loaded, ed25519.Ed25519PrivateKey):
+                raise KeyringError(f"{kid}.pem is not an Ed25519 private key")
+            named = ed25519_key_id(loaded.public_key())
+        else:
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey) or not isinstance(
+                loaded.curve, ec.SECP256R1
+            ):
+                raise KeyringError(f"{kid}.pem is not a P-256 private key")
+            named = key_id(loaded.public_key())
+        if named != kid:
             raise KeyringError(f"{kid}.pem does not hold the key named {kid}")
         self._private_keys[kid] = loaded
         return loaded
+
+    def _token_key(self, kid: str) -> ec.EllipticCurvePrivateKey:
+        key = self._private_key(kid)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise KeyringError(f"{kid} is not a token signing key")
+        return key
+
+    def audit_keys(self) -> dict[str, ed25519.Ed25519PublicKey]:
+        """Every audit key not removed, by kid: what checks the log's checkpoints."""
+        self._refresh()
+        keys: dict[str, ed25519.Ed25519PublicKey] = {}
+        for info in self._infos:
+            if info.state is KeyState.REMOVED:
+                continue
+            key = self._private_key(info.kid)
+            if not isinstance(key, ed25519.Ed25519PrivateKey):
+                raise KeyringError(f"{info.kid} is not an audit key")
+            keys[info.kid] = key.public_key()
+        return keys
 
     def active(self) -> SigningKey:
         """The key to sign new tokens with."""
@@ -485,7 +549,7 @@ class Keyring:
         self._refresh()
         return {
             "keys": [
-                public_jwk(self._private_key(info.kid).public_key(), info.kid)
+                public_jwk(self._token_key(info.kid).public_key(), info.kid)
                 for info in self._infos
                 if info.state is not KeyState.REMOVED
             ]

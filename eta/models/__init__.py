@@ -11,7 +11,7 @@ from eta.models.application import (
     DecisionState,
     InformationRequest,
 )
-from eta.models.audit import AuditEvent
+from eta.models.audit import AuditCheckpoint, AuditEvent, AuditLogState, AuditTreeNode
 from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
 from eta.models.outbox import OutboxMessage
@@ -31,7 +31,10 @@ __all__ = [
     "ApplicationDraft",
     "ApplicationEvent",
     "ApplicationStatus",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditLogState",
+    "AuditTreeNode",
     "Authorisation",
     "Base",
     "Carrier",

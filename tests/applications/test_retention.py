@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from eta import applications
 from eta.applications import retention
-from eta.audit import verify_chain
 from eta.models import (
     Actor,
     Application,
@@ -32,7 +31,7 @@ from eta.screening.rules import age_band
 from eta.tasks import MAINTENANCE
 from eta.timeutil import utcnow
 from tests import factories
-from tests.factories import submitted_application
+from tests.factories import submitted_application, verified_log
 from tests.officer.conftest import Staff, session_for
 from workers import maintenance
 
@@ -259,7 +258,7 @@ def test_the_job_erases_exactly_the_due_rows_and_keeps_the_skeleton(session, red
         select(AuditEvent).where(AuditEvent.action == "retention.erased")
     ).all()
     assert [event.details for event in erased_events] == [{"count": 3}]
-    assert verify_chain(session).ok
+    assert verified_log(session).ok
     for event in session.scalars(select(AuditEvent)):
         text = json.dumps([event.actor, event.object_id, event.details])
         assert not any(value in text for value in PERSONAL), text

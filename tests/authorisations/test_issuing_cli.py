@@ -38,14 +38,15 @@ def test_keys_generate_list_rotate_retire(
     generated = runner.invoke(args=["keys", "generate"])
     assert generated.exit_code == 0, generated.output
     listed = runner.invoke(args=["keys", "list"])
-    states = [line.split()[1] for line in listed.output.splitlines()[1:]]
-    assert sorted(states) == ["active", "next"]
-    first_active = next(
-        line.split()[0] for line in listed.output.splitlines() if " active " in line
-    )
+    # Columns: purpose, algorithm, kid, state, ...; the audit keyring is listed beside it.
+    tokens = [line.split() for line in listed.output.splitlines()[1:] if line.startswith("tokens")]
+    assert sorted(row[3] for row in tokens) == ["active", "next"]
+    assert all(row[1] == "ES256" for row in tokens)
+    first_active = next(row[2] for row in tokens if row[3] == "active")
     # generate again changes nothing
     assert runner.invoke(args=["keys", "generate"]).exit_code == 0
-    assert len(runner.invoke(args=["keys", "list"]).output.splitlines()) == 3
+    relisted = runner.invoke(args=["keys", "list"]).output.splitlines()
+    assert len([line for line in relisted if line.startswith("tokens")]) == 2
 
     rotated = runner.invoke(args=["keys", "rotate"])
     assert rotated.exit_code == 0

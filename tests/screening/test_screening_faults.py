@@ -20,7 +20,7 @@ from eta.models import Application, ApplicationEvent, ScreeningRun
 from eta.models import ApplicationStatus as S
 from eta.outbox import enqueue
 from eta.tasks import SCREENING
-from tests.factories import submitted_application
+from tests.factories import submitted_application, verified_log
 from workers.screening import SCREEN_JOB, TEST_DELAY_VARIABLE, sweep_stuck_applications
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +151,6 @@ def test_two_workers_screening_one_application_at_once_decide_once(app, session,
     """
     import threading
 
-    from eta.audit import verify_chain
     from eta.screening import service
     from workers.screening import screen_application
 
@@ -187,4 +186,4 @@ def test_two_workers_screening_one_application_at_once_decide_once(app, session,
         .order_by(ApplicationEvent.id)
     ).all()
     assert events == [S.SUBMITTED, S.SCREENING, S.APPROVED]
-    assert verify_chain(session).ok
+    assert verified_log(session).ok
