@@ -71,6 +71,31 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
 )
 
 
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    """ETA_* variable `name` as a whole number (`default` when unset or empty).
+
+    Anything else is a ConfigurationError naming the variable, in one line.
+    """
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    """ETA_* variable `name` as a decimal number; a ConfigurationError in one line otherwise."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+
+
 def _optional_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for name, kind in OPTIONAL_OVERRIDES:
@@ -136,14 +161,16 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_EXEMPT_NATIONALITIES": _csv(
             environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES)
         ),
-        "ETA_DECISION_HOURS": int(environ.get("ETA_DECISION_HOURS", "96")),
-        "ETA_VALIDITY_YEARS": int(environ.get("ETA_VALIDITY_YEARS", "2")),
-        "ETA_STUCK_AFTER_SECONDS": int(environ.get("ETA_STUCK_AFTER_SECONDS", "300")),
+        "ETA_DECISION_HOURS": _integer(environ, "ETA_DECISION_HOURS", 96),
+        "ETA_VALIDITY_YEARS": _integer(environ, "ETA_VALIDITY_YEARS", 2),
+        "ETA_STUCK_AFTER_SECONDS": _integer(environ, "ETA_STUCK_AFTER_SECONDS", 300),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.
-        "ETA_MATCH_THRESHOLD": float(
-            environ.get("ETA_MATCH_THRESHOLD", str(DEFAULT_MATCH_THRESHOLD))
-        ),
-        "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
+        "ETA_MATCH_THRESHOLD": _number(environ, "ETA_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD),
+        "ETA_RETENTION_DAYS": _integer(environ, "ETA_RETENTION_DAYS", 5 * 365),
+        # How long an unsubmitted web journey (and its emailed resume link) is kept.
+        "ETA_DRAFT_DAYS": _integer(environ, "ETA_DRAFT_DAYS", 30),
+        # How long an API client's Idempotency-Key answers a retry with the first answer.
+        "ETA_IDEMPOTENCY_HOURS": _integer(environ, "ETA_IDEMPOTENCY_HOURS", 24),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # Rate limits (flask-limiter syntax), shared across processes through Redis.

@@ -14,6 +14,7 @@ from eta.models.application import (
 from eta.models.audit import AuditEvent
 from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
+from eta.models.idempotency import IdempotencyKey
 from eta.models.people import Carrier, CarrierApiKey, CarrierQuery, CarrierUser, Officer, Role
 from eta.models.rules import RiskRule, RiskRuleVersion
 from eta.models.screening import CheckName, RunOutcome, ScreeningHit, ScreeningRun
@@ -41,6 +42,7 @@ __all__ = [
     "Decision",
     "DecisionKind",
     "DecisionState",
+    "IdempotencyKey",
     "InformationRequest",
     "LostStolenDocument",
     "Officer",
