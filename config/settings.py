@@ -90,6 +90,31 @@ def _default_origin(issuer: str) -> str:
     return f"{host}/audit".replace(" ", "")
 
 
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    """ETA_* variable `name` as a whole number (`default` when unset or empty).
+
+    Anything else is a ConfigurationError naming the variable, in one line.
+    """
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    """ETA_* variable `name` as a decimal number; a ConfigurationError in one line otherwise."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+
+
 def _optional_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for name, kind in OPTIONAL_OVERRIDES:
@@ -155,17 +180,19 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_EXEMPT_NATIONALITIES": _csv(
             environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES)
         ),
-        "ETA_DECISION_HOURS": int(environ.get("ETA_DECISION_HOURS", "96")),
+        "ETA_DECISION_HOURS": _integer(environ, "ETA_DECISION_HOURS", 96),
         # Days a traveller has to answer an officer's questions before the case returns to the
         # officers' queue unanswered (the link stops taking answers then too).
-        "ETA_INFORMATION_DAYS": int(environ.get("ETA_INFORMATION_DAYS", "21")),
-        "ETA_VALIDITY_YEARS": int(environ.get("ETA_VALIDITY_YEARS", "2")),
-        "ETA_STUCK_AFTER_SECONDS": int(environ.get("ETA_STUCK_AFTER_SECONDS", "300")),
+        "ETA_INFORMATION_DAYS": _integer(environ, "ETA_INFORMATION_DAYS", 21),
+        "ETA_VALIDITY_YEARS": _integer(environ, "ETA_VALIDITY_YEARS", 2),
+        "ETA_STUCK_AFTER_SECONDS": _integer(environ, "ETA_STUCK_AFTER_SECONDS", 300),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.
-        "ETA_MATCH_THRESHOLD": float(
-            environ.get("ETA_MATCH_THRESHOLD", str(DEFAULT_MATCH_THRESHOLD))
-        ),
-        "ETA_RETENTION_DAYS": int(environ.get("ETA_RETENTION_DAYS", str(5 * 365))),
+        "ETA_MATCH_THRESHOLD": _number(environ, "ETA_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD),
+        "ETA_RETENTION_DAYS": _integer(environ, "ETA_RETENTION_DAYS", 5 * 365),
+        # How long an unsubmitted web journey (and its emailed resume link) is kept.
+        "ETA_DRAFT_DAYS": _integer(environ, "ETA_DRAFT_DAYS", 30),
+        # How long an API client's Idempotency-Key answers a retry with the first answer.
+        "ETA_IDEMPOTENCY_HOURS": _integer(environ, "ETA_IDEMPOTENCY_HOURS", 24),
         # The audit log: a checkpoint signed this often (seconds) while events arrive, and the
         # log's name in them (C2SP tlog-checkpoint origin; by default the issuer's host + /audit).
         "ETA_AUDIT_CHECKPOINT_SECONDS": _whole_number(environ, "ETA_AUDIT_CHECKPOINT_SECONDS", 5),

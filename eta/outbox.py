@@ -23,6 +23,7 @@ from rq import Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from eta.models import OutboxMessage
 from eta.models.base import SessionLike
@@ -125,8 +126,9 @@ def _push(connection: Redis, row: OutboxMessage | Any) -> None:
 def commit(session: SessionLike, connection: Redis | None = None) -> int:
     """Commit the caller's transaction, then push the rows it wrote to RQ; mark them sent.
 
-    Pushing is best effort: a row that cannot be pushed stays due, and the relay sends it
-    later. Returns how many rows were pushed.
+    Pushing is best effort and never fails the caller, whose change is committed: a row that
+    cannot be pushed (Redis down, or the database gone right after the commit) stays due, and
+    the relay sends it later. Returns how many rows were pushed.
     """
     keys = session.info.pop(_PENDING, None)
     session.commit()
@@ -136,6 +138,15 @@ def commit(session: SessionLike, connection: Redis | None = None) -> int:
         from eta.extensions import redis_client
 
         connection = redis_client.client
+    try:
+        return _push_rows(session, connection, keys)
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.warning("outbox: rows left for the relay (%s)", type(error).__name__)
+        return 0
+
+
+def _push_rows(session: SessionLike, connection: Redis, keys: list[str]) -> int:
     rows = session.execute(
         select(OutboxMessage.key, OutboxMessage.task, OutboxMessage.args).where(
             OutboxMessage.key.in_(keys), OutboxMessage.sent_at.is_(None)

@@ -56,10 +56,13 @@ def erase_personal_data() -> int:
 
     Batches of BATCH_SIZE, each one transaction with its own `retention.erased` audit event;
     idempotent (erased rows are no longer due). Returns how many applications were erased.
+    Also deletes the idempotency keys of API submissions whose lifetime has ended.
     """
+    from eta.applications.idempotency import purge_expired
     from eta.applications.retention import erase_due
 
     result = erase_due(db.session, time_limit=RETENTION_TIME_LIMIT)
+    purge_expired(db.session)
     return result.applications
 
 

@@ -82,8 +82,29 @@ PATHS: dict[str, Any] = {
             "summary": "Apply for an ETA",
             "description": (
                 "The same validation as the web form. Accepted applications are screened "
-                "asynchronously; follow them with /applications/status."
+                "asynchronously; follow them with /applications/status. Send an "
+                "Idempotency-Key to retry safely: the same key with the same body within 24 "
+                "hours answers the first response again (same reference, 202, with "
+                "Idempotent-Replayed: true); the same key with another body is a 422 problem."
             ),
+            "parameters": [
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "A key the client makes up for this one application (a random UUID, "
+                        "say) and sends again with every retry of it. Keys are kept 24 hours."
+                    ),
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": "^[\\x21-\\x7e]+$",
+                    },
+                    "example": "3f0c2a9e-5d1b-4c7e-9a51-0d6b2f8e7c41",
+                }
+            ],
             "requestBody": _json_body("ApplicationRequest"),
             "responses": {
                 "202": {
@@ -92,10 +113,25 @@ PATHS: dict[str, Any] = {
                         "Location": {
                             "description": "The status page",
                             "schema": {"type": "string"},
-                        }
+                        },
+                        "Idempotent-Replayed": {
+                            "description": (
+                                "`true` when this is the stored answer to an earlier request "
+                                "with the same Idempotency-Key and body"
+                            ),
+                            "schema": {"type": "string", "enum": ["true"]},
+                        },
                     },
                 },
                 **_BODY_PROBLEMS,
+                "400": _problem(
+                    "Malformed JSON, an empty body, or an Idempotency-Key that is not 1 to 255 "
+                    "visible characters (`errors.Idempotency-Key`)"
+                ),
+                "422": _problem(
+                    "Invalid fields (`errors` maps each field path to its messages), or an "
+                    "Idempotency-Key already used with another body"
+                ),
             },
         }
     },

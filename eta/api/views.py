@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
@@ -42,25 +42,47 @@ def _apply_limit() -> str:
     return str(current_app.config.get("ETA_APPLY_RATE_LIMIT", "30/minute;300/hour"))
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 @blueprint.post("/applications")
 @limiter.limit(_apply_limit)
 def submit_application() -> tuple[Response, int]:
-    """Apply for an ETA: the same validation as the web form; 202 with the reference."""
-    from eta.applications.submission import eligible_nationalities, languages, submit_application
-    from eta.applications.validation import validate_application
+    """Apply for an ETA: the same validation as the web form; 202 with the reference.
+
+    With an Idempotency-Key header, a retry answers as the first request did (SPEC §6).
+    """
+    from eta.applications.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
+    from eta.applications.submission import InvalidApplication, submit_document
 
     body = json_object()
-    result = validate_application(
-        body, eligible_nationalities=eligible_nationalities(), languages=languages()
-    )
-    if result.errors:
-        raise validation_problem(result.errors)
-    application = submit_application(result.data, channel="api")
+    try:
+        submitted = submit_document(
+            body, channel="api", idempotency_key=request.headers.get(IDEMPOTENCY_HEADER)
+        )
+    except InvalidIdempotencyKey as error:
+        raise Problem(
+            400,
+            "Bad Request",
+            str(error),
+            type_=PROBLEM_BASE + "invalid-idempotency-key",
+            errors={IDEMPOTENCY_HEADER: [str(error)]},
+        ) from None
+    except IdempotencyKeyReused:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "This Idempotency-Key was already used with another request body: "
+            "use a new key for a new application.",
+            type_=PROBLEM_BASE + "idempotency-key-reused",
+        ) from None
+    except InvalidApplication as error:
+        raise validation_problem(error.errors) from None
     status_url = url_for("traveller.status", _external=True)
-    response = jsonify(
-        {"reference": application.reference, "status": application.status, "status_url": status_url}
-    )
+    response = jsonify({**submitted.answer(), "status_url": status_url})
     response.headers["Location"] = status_url
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response, 202
 
 

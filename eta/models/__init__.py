@@ -14,6 +14,7 @@ from eta.models.application import (
 from eta.models.audit import AuditCheckpoint, AuditEvent, AuditLogState, AuditTreeNode
 from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
+from eta.models.idempotency import IdempotencyKey
 from eta.models.outbox import OutboxMessage
 from eta.models.people import Carrier, CarrierApiKey, CarrierQuery, CarrierUser, Officer, Role
 from eta.models.rules import RiskRule, RiskRuleVersion
@@ -45,6 +46,7 @@ __all__ = [
     "Decision",
     "DecisionKind",
     "DecisionState",
+    "IdempotencyKey",
     "InformationRequest",
     "LostStolenDocument",
     "Officer",

@@ -26,7 +26,14 @@ from werkzeug.wrappers import Response
 
 from eta.applications import lookup as status_lookup
 from eta.applications.reasons import appeal_text, describe
-from eta.applications.submission import eligible_nationalities, languages, submit_application
+from eta.applications.submission import (
+    DraftGone,
+    Submitted,
+    eligible_nationalities,
+    languages,
+    submit_draft,
+    submitted_draft,
+)
 from eta.applications.validation import validate_application
 from eta.documents import normalise_document_number
 from eta.extensions import db, limiter
@@ -40,10 +47,14 @@ from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
 blueprint = Blueprint("traveller", __name__)
 log = logging.getLogger(__name__)
 
-DRAFT_DAYS = 30
 RESUME_SALT = "eta.traveller.resume"
 SESSION_DRAFT = "draft"
 SESSION_REFERENCE = "submitted_reference"
+
+
+def _draft_days() -> int:
+    """How long a journey is kept unsubmitted, with its resume link (ETA_DRAFT_DAYS)."""
+    return int(current_app.config["ETA_DRAFT_DAYS"])
 
 
 def _language() -> str:
@@ -80,7 +91,7 @@ def _expired(draft: ApplicationDraft) -> bool:
 def _new_draft() -> ApplicationDraft:
     draft = ApplicationDraft(
         token=secrets.token_urlsafe(32),
-        expires_at=utcnow() + dt.timedelta(days=DRAFT_DAYS),
+        expires_at=utcnow() + dt.timedelta(days=_draft_days()),
         language=_language(),
         data={"form": {}},
     )
@@ -332,8 +343,13 @@ def _summary_rows(answers: dict[str, str], data: dict[str, Any]) -> list[dict[st
 @blueprint.route("/apply/check", methods=["GET", "POST"])
 def check_answers() -> Response | str:
     """Check your answers, with a Change link per row; submitting sends the application."""
+    token = session.get(SESSION_DRAFT)
     draft = _current_draft()
     if draft is None:
+        # Sent twice (a double click, or Back and submit again): the first one's confirmation.
+        earlier = submitted_draft(token) if token and request.method == "POST" else None
+        if earlier is not None:
+            return _confirm(earlier)
         return redirect(url_for("traveller.apply"))
     answers = _answers(draft)
     data, errors = _validate(answers)
@@ -353,11 +369,17 @@ def check_answers() -> Response | str:
             back=url_for("traveller.question", slug=PAGES[-1].slug),
             fee=current_app.config["ETA_FEE"],
         )
-    application = submit_application(data, channel="web")
-    draft.application_id = application.id
-    db.session.commit()
+    try:
+        submitted = submit_draft(draft.token, data)
+    except DraftGone:
+        session.pop(SESSION_DRAFT, None)
+        return redirect(url_for("traveller.apply"))
+    return _confirm(submitted)
+
+
+def _confirm(submitted: Submitted) -> Response:
     session.pop(SESSION_DRAFT, None)
-    session[SESSION_REFERENCE] = application.reference
+    session[SESSION_REFERENCE] = submitted.reference
     return redirect(url_for("traveller.confirmation"))
 
 
@@ -413,7 +435,7 @@ def save() -> Response | str:
 def _send_resume_link(email: str, link: str, expires: dt.datetime) -> None:
     config = current_app.config
     with force_locale(_language()):
-        context = {"link": link, "days": DRAFT_DAYS, "service_name": config["ETA_SERVICE_NAME"]}
+        context = {"link": link, "days": _draft_days(), "service_name": config["ETA_SERVICE_NAME"]}
         mail = OutgoingMail(
             to=email,
             subject=_("Continue your ETA application"),
@@ -428,7 +450,7 @@ def _send_resume_link(email: str, link: str, expires: dt.datetime) -> None:
 def resume(token: str) -> Response | str:
     """Open a saved application from the emailed link (signed; valid for 30 days)."""
     try:
-        draft_token = _serializer().loads(token, max_age=DRAFT_DAYS * 24 * 3600)
+        draft_token = _serializer().loads(token, max_age=_draft_days() * 24 * 3600)
     except BadSignature:
         return render_template("traveller/resume_expired.html"), 410  # type: ignore[return-value]
     draft = db.session.scalar(select(ApplicationDraft).where(ApplicationDraft.token == draft_token))
