@@ -64,8 +64,7 @@ def load_demo(session: SessionLike) -> list[str]:
     """
     if current_app.config["ETA_ENV"] == "production":
         raise DemoRefused(
-            "eta demo refuses to run with ETA_ENV=production: its accounts have published "
-            "passwords"
+            "eta demo refuses to run with ETA_ENV=production: its accounts have published passwords"
         )
     lines = ["Demo accounts (password for all: " + DEMO_PASSWORD + "):"]
     issuer = current_app.config["ETA_SERVICE_NAME"]
