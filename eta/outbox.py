@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
@@ -109,13 +110,23 @@ def enqueue(
         return queue.enqueue(target, *args, **options)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A row this transaction wrote, as the push after its commit needs it."""
+
+    key: str
+    task: str
+    args: list[Any]
+
+
 def add(session: SessionLike, task: Task, *args: int | str | None, key: str) -> None:
     """Record that `task(*args)` must run once this transaction commits (no commit here).
 
     `key` names the work uniquely (say `notify-refused-42`): the same key twice is one job.
     """
     session.add(OutboxMessage(key=key, task=task.name, args=list(args)))
-    session.info.setdefault(_PENDING, []).append(key)
+    # Kept on the session too, so pushing after the commit reads nothing back.
+    session.info.setdefault(_PENDING, []).append(_Pending(key, task.name, list(args)))
 
 
 def _push(connection: Redis, row: OutboxMessage | Any) -> None:
@@ -130,28 +141,23 @@ def commit(session: SessionLike, connection: Redis | None = None) -> int:
     cannot be pushed (Redis down, or the database gone right after the commit) stays due, and
     the relay sends it later. Returns how many rows were pushed.
     """
-    keys = session.info.pop(_PENDING, None)
+    pending = session.info.pop(_PENDING, None)
     session.commit()
-    if not keys:
+    if not pending:
         return 0
     if connection is None:
         from eta.extensions import redis_client
 
         connection = redis_client.client
     try:
-        return _push_rows(session, connection, keys)
+        return _push_rows(session, connection, pending)
     except SQLAlchemyError as error:
         session.rollback()
         log.warning("outbox: rows left for the relay (%s)", type(error).__name__)
         return 0
 
 
-def _push_rows(session: SessionLike, connection: Redis, keys: list[str]) -> int:
-    rows = session.execute(
-        select(OutboxMessage.key, OutboxMessage.task, OutboxMessage.args).where(
-            OutboxMessage.key.in_(keys), OutboxMessage.sent_at.is_(None)
-        )
-    ).all()
+def _push_rows(session: SessionLike, connection: Redis, rows: list[_Pending]) -> int:
     sent = []
     try:
         for row in rows:

@@ -55,3 +55,12 @@ def test_demo_is_idempotent_and_prints_credentials(runner, session):
     assert len(session.scalars(select(Officer)).all()) == 3
     assert "officer@demo.eta" in second.output
     assert "API key eta_" in second.output
+
+
+def test_demo_refuses_in_production_with_one_line_and_exit_2(app, runner, session, monkeypatch):
+    monkeypatch.setitem(app.config, "ETA_ENV", "production")
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "ETA_ENV=production" in lines[0]
+    assert session.scalars(select(Officer)).all() == []

@@ -108,3 +108,14 @@ def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(session):
         pytest.skip("SQLite only")
     assert session.scalar(text("PRAGMA journal_mode")) == "wal"
     assert session.scalar(text("PRAGMA synchronous")) == 1  # NORMAL
+
+
+@pytest.mark.parametrize("name", ["ETA_DRAFT_DAYS", "ETA_IDEMPOTENCY_HOURS", "ETA_DECISION_HOURS"])
+def test_a_bad_integer_is_a_one_line_configuration_error(tmp_path, name):
+    with pytest.raises(ConfigurationError, match=f"^{name} must be a whole number, not 'ten'$"):
+        load_settings(tmp_path, {name: "ten"})
+
+
+def test_policy_numbers_have_their_defaults_in_settings(tmp_path):
+    settings = load_settings(tmp_path, {"ETA_DRAFT_DAYS": "7"})
+    assert (settings["ETA_DRAFT_DAYS"], settings["ETA_IDEMPOTENCY_HOURS"]) == (7, 24)

@@ -165,9 +165,14 @@ def retention_run(dry_run: bool) -> None:
 @with_appcontext
 def demo_command() -> None:
     """Load demo data (idempotent) and print the demo credentials."""
-    from eta.dev.demo import load_demo
+    from eta.dev.demo import DemoRefused, load_demo
 
-    for line in load_demo(db.session):
+    try:
+        lines = load_demo(db.session)
+    except DemoRefused as refused:
+        click.echo(f"eta: {refused}", err=True)
+        sys.exit(2)
+    for line in lines:
         click.echo(line)
 
 

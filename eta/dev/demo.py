@@ -20,6 +20,10 @@ DEMO_OFFICERS = (
 DEMO_CARRIER = "Demo Airways"
 
 
+class DemoRefused(RuntimeError):
+    """Demo data was asked for in production, where its published passwords would be a door."""
+
+
 def _officer(session: SessionLike, email: str, role: Role) -> Officer:
     officer = session.scalar(select(Officer).where(Officer.email == email))
     if officer is None:
@@ -53,7 +57,15 @@ def _check_in_user(session: SessionLike, carrier: Carrier) -> str:
 
 
 def load_demo(session: SessionLike) -> list[str]:
-    """Create (or refresh) the demo accounts; return lines describing how to sign in."""
+    """Create (or refresh) the demo accounts; return lines describing how to sign in.
+
+    Raises DemoRefused, changing nothing, when ETA_ENV is production: the demo resets an
+    admin account to a password printed in the README.
+    """
+    if current_app.config["ETA_ENV"] == "production":
+        raise DemoRefused(
+            "eta demo refuses to run with ETA_ENV=production: its accounts have published passwords"
+        )
     lines = ["Demo accounts (password for all: " + DEMO_PASSWORD + "):"]
     issuer = current_app.config["ETA_SERVICE_NAME"]
     for email, role in DEMO_OFFICERS:
