@@ -72,13 +72,8 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
 
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = environ.get(name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+    """ETA_* variable `name` as a whole number of at least 1 (see `_integer`)."""
+    value = _integer(environ, name, default)
     if value < 1:
         raise ConfigurationError(f"{name} must be at least 1, not {value}")
     return value
