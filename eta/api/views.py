@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, url_for
+from flask import Blueprint, Response, current_app, jsonify
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
 from eta.extensions import csrf, limiter
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
+from eta.web.urls import public_url
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # programs authenticate by other means; no browser session is involved
@@ -56,7 +57,7 @@ def submit_application() -> tuple[Response, int]:
     if result.errors:
         raise validation_problem(result.errors)
     application = submit_application(result.data, channel="api")
-    status_url = url_for("traveller.status", _external=True)
+    status_url = public_url("traveller.status")
     response = jsonify(
         {"reference": application.reference, "status": application.status, "status_url": status_url}
     )
@@ -99,4 +100,4 @@ def application_status() -> Response:
             "We could not find an application with those details.",
             type_=PROBLEM_BASE + "not-found",
         )
-    return jsonify(status_document(application, url_for("traveller.status", _external=True)))
+    return jsonify(status_document(application, public_url("traveller.status")))

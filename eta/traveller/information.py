@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -11,6 +11,7 @@ from eta import applications, audit
 from eta.extensions import db
 from eta.models import Application, ApplicationStatus, InformationRequest
 from eta.timeutil import utcnow
+from eta.web.urls import public_url
 
 blueprint = Blueprint("information", __name__)
 
@@ -31,8 +32,7 @@ def information_token(request_id: int) -> str:
 
 def information_link(request_id: int) -> str:
     """The absolute link a traveller follows to answer information request `request_id`."""
-    path = url_for("information.respond", token=information_token(request_id))
-    return f"{current_app.config['ETA_ISSUER']}{path}"
+    return public_url("information.respond", token=information_token(request_id))
 
 
 def _request_from(token: str) -> InformationRequest:
