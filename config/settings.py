@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -33,6 +34,34 @@ class ConfigurationError(RuntimeError):
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+
+
+def _public_url(environ: Mapping[str, str], issuer: str) -> str:
+    """ETA_PUBLIC_URL (default: ETA_ISSUER): the one base of every absolute link eta sends."""
+    url = (environ.get("ETA_PUBLIC_URL") or issuer).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"ETA_PUBLIC_URL must be an absolute http(s) URL like https://eta.example.gov, "
+            f"not {url!r}"
+        )
+    return url
+
+
+def _trusted_hosts(environ: Mapping[str, str], production: bool, *urls: str) -> list[str] | None:
+    """Host names requests may name (Flask's TRUSTED_HOSTS); None lets any Host in.
+
+    ETA_TRUSTED_HOSTS, comma-separated ("eta.example.gov,.eta.example.gov" for subdomains). In
+    production it defaults to the hosts of ETA_PUBLIC_URL and ETA_ISSUER, so a request naming
+    another Host is refused (400) instead of being served under a name eta does not own.
+    """
+    listed = [part.strip().lower() for part in environ.get("ETA_TRUSTED_HOSTS", "").split(",")]
+    hosts = [host for host in listed if host]
+    if hosts:
+        return hosts
+    if not production:
+        return None
+    return sorted({str(urlsplit(url).hostname).lower() for url in urls})
 
 
 def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) -> str | None:
@@ -149,6 +178,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         if not redis_url:
             raise ConfigurationError("ETA_REDIS_URL is not set: production needs a real Redis")
 
+    issuer = environ.get("ETA_ISSUER", "http://127.0.0.1:5000").rstrip("/")
+    public_url = _public_url(environ, issuer)
     keys_dir = Path(environ.get("ETA_KEYS_DIR") or instance_path / "keys")
     mail_url = environ.get("ETA_MAIL_URL") or f"file://{instance_path / 'outbox'}"
 
@@ -163,7 +194,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # fails one job, which RQ retries, and the pool is invalidated for the next.
         "ETA_DATABASE_PRE_PING": True,
         "ETA_REDIS_URL": redis_url,
-        "ETA_ISSUER": environ.get("ETA_ISSUER", "http://127.0.0.1:5000").rstrip("/"),
+        "ETA_ISSUER": issuer,
+        # Every absolute link (emails, status_url, Location, download links) starts here, never
+        # at the request's Host header, which the client chooses.
+        "ETA_PUBLIC_URL": public_url,
+        "TRUSTED_HOSTS": _trusted_hosts(environ, production, public_url, issuer),
         "ETA_KEYS_DIR": str(keys_dir),
         "ETA_MAIL_URL": mail_url,
         "ETA_MAIL_SENDER": environ.get("ETA_MAIL_SENDER", "eta@example.gov"),

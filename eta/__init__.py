@@ -23,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from eta.redis_connection import limiter_storage_uri
     from eta.traveller import blueprint as traveller_blueprint
     from eta.traveller import information_blueprint
-    from eta.web import errors, i18n, security, sessions
+    from eta.web import edge, errors, i18n, security, sessions
     from eta.web.health import blueprint as health_blueprint
 
     app = Flask(
@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     redis_client.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["ETA_REDIS_URL"]))
     limiter.init_app(app)
+    edge.init_app(app)  # before the blueprints: their <int:...> routes use its converter
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -19,7 +19,9 @@ from sqlalchemy import Engine, event
 from eta.models.base import Base
 from eta.redis_connection import connect, embedded_url, ensure_embedded
 
-db = SQLAlchemy(model_class=Base)
+# Every engine (the app's and the carrier API's bind): a failed statement's error shows its SQL,
+# never its values. Parameters carry passport numbers and names, and the error goes to the logs.
+db = SQLAlchemy(model_class=Base, engine_options={"hide_parameters": True})
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

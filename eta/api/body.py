@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import current_app, request
 
-from eta.web.problems import PROBLEM_BASE, Problem
+from eta.web.edge import UNSTORABLE_MESSAGE, json_float, json_integer, json_unstorable_paths
+from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 
 
 def json_object() -> dict[str, Any]:
@@ -36,7 +37,12 @@ def json_object() -> dict[str, Any]:
             type_=PROBLEM_BASE + "malformed-json",
         )
     try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        document = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_int=json_integer,
+            parse_float=json_float,
+        )
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise Problem(
             400,
@@ -52,6 +58,11 @@ def json_object() -> dict[str, Any]:
             type_=PROBLEM_BASE + "validation",
             errors={"": ["Send a JSON object, not a list or a single value."]},
         )
+    # NUL and lone surrogates only get into a str through \u escapes (raw, they are invalid
+    # JSON or invalid UTF-8): without one, the walk over every string is skipped.
+    unstorable = sorted(set(json_unstorable_paths(document))) if b"\\u" in raw else []
+    if unstorable:
+        raise validation_problem({path: [UNSTORABLE_MESSAGE] for path in unstorable})
     return document
 
 

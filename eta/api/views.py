@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
 from eta.extensions import csrf, limiter
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
+from eta.web.urls import public_url
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # programs authenticate by other means; no browser session is involved
@@ -78,7 +79,7 @@ def submit_application() -> tuple[Response, int]:
         ) from None
     except InvalidApplication as error:
         raise validation_problem(error.errors) from None
-    status_url = url_for("traveller.status", _external=True)
+    status_url = public_url("traveller.status")
     response = jsonify({**submitted.answer(), "status_url": status_url})
     response.headers["Location"] = status_url
     if submitted.replayed:
@@ -121,4 +122,4 @@ def application_status() -> Response:
             "We could not find an application with those details.",
             type_=PROBLEM_BASE + "not-found",
         )
-    return jsonify(status_document(application, url_for("traveller.status", _external=True)))
+    return jsonify(status_document(application, public_url("traveller.status")))

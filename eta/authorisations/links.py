@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from eta.authorisations.keys import issuer
 from eta.models import Authorisation
 from eta.models.base import SessionLike
+from eta.web.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +76,11 @@ def authorisation_for_link(session: SessionLike, token: str, kind: str) -> Autho
     return authorisation
 
 
-def _external_url(endpoint: str, **values: Any) -> str:
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    # Jobs (the decision email) have no request: links start at the public base, ETA_ISSUER.
-    with current_app.test_request_context(base_url=issuer() + "/"):
-        return url_for(endpoint, _external=True, **values)
-
-
 def download_url(authorisation: Authorisation, kind: str) -> str:
     """A signed link (valid :data:`LINK_MAX_AGE` seconds) to the PDF, PNG or SVG."""
-    return _external_url(f"public.authorisation_{kind}", link=link_token(authorisation, kind))
+    return public_url(f"public.authorisation_{kind}", link=link_token(authorisation, kind))
 
 
 def verify_page_url() -> str:
     """The public page where anyone checks an authorisation."""
-    return _external_url("public.verify")
+    return public_url("public.verify")

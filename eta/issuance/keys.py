@@ -24,6 +24,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 ALGORITHM = "ES256"
+# The last second a datetime can show (9999-12-31T23:59:59Z). A time claim past it, even in a
+# JWS signed by a real key, could not be compared, printed or stored without overflowing: the
+# verifiers refuse it (claim_out_of_range).
+MAX_TIMESTAMP = 253_402_300_799
 MANIFEST_NAME = "keyring.json"
 _LOCK_NAME = ".keyring.lock"
 _MANIFEST_FORMAT = 1

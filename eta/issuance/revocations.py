@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eta.issuance.keys import JWSError, KeySet, SigningKey, sign_jws
+from eta.issuance.keys import MAX_TIMESTAMP, JWSError, KeySet, SigningKey, sign_jws
 
 REVOCATIONS_TYP = "eta-revocations+jwt"
 _HASH_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")  # 16 bytes, base64url without padding
@@ -82,6 +82,8 @@ def read_revocation_list(jws: str, jwks: Mapping[str, Any] | KeySet, issuer: str
         raise RevocationListError("malformed", "ver is not a non-negative integer")
     if isinstance(issued_at, bool) or not isinstance(issued_at, int):
         raise RevocationListError("malformed", "iat is not an integer")
+    if not 0 <= issued_at <= MAX_TIMESTAMP:
+        raise RevocationListError("claim_out_of_range", "iat is not a time from 1970 to 9999")
     if not isinstance(revoked, list) or not all(isinstance(item, str) for item in revoked):
         raise RevocationListError("malformed", "revoked is not a list of strings")
     return RevocationList(

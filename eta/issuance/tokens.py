@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from eta.documents import normalise_document_number
-from eta.issuance.keys import JWSError, KeySet, SigningKey, sign_jws
+from eta.issuance.keys import MAX_TIMESTAMP, JWSError, KeySet, SigningKey, sign_jws
 from eta.issuance.revocations import revocation_hash
 
 AUTHORISATION_TYP = "eta+jwt"
@@ -28,6 +28,7 @@ REASON_FOR_DETAIL: dict[str, str] = {
     "bad_signature": "invalid_signature",
     "wrong_iss": "invalid_signature",
     "wrong_aud": "invalid_signature",
+    "claim_out_of_range": "invalid_signature",
     "not_yet_valid": "pending",
     "expired": "expired",
     "revoked": "revoked",
@@ -38,6 +39,9 @@ _MRZ_NAME = re.compile(r"^[A-Z]+(?: [A-Z]+)*$")
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
 _DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9]{1,20}$")
 _REQUIRED_CLAIMS = ("iss", "aud", "sub", "jti", "iat", "nbf", "exp", "doc", "nam", "dob")
+_TIME_CLAIMS = ("iat", "nbf", "exp")
+# Names, numbers and references are short (SPEC §5); a longer string is not one of ours.
+MAX_CLAIM_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,26 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _in_range(claims: Mapping[str, Any]) -> bool:
+    """Every time claim a second from 1970 to 9999, in order, and every string claim short."""
+    iat, nbf, exp = (claims[name] for name in _TIME_CLAIMS)
+    strings = (
+        claims["sub"],
+        claims["jti"],
+        claims["dob"],
+        claims["doc"]["num"],
+        claims["doc"]["cty"],
+        claims["nam"]["fn"],
+        claims["nam"]["gn"],
+    )
+    return (
+        all(0 <= claims[name] <= MAX_TIMESTAMP for name in _TIME_CLAIMS)
+        and iat <= exp
+        and nbf <= exp
+        and all(len(text) <= MAX_CLAIM_CHARS for text in strings)
+    )
+
+
 def _well_formed(claims: Mapping[str, Any]) -> bool:
     if any(name not in claims for name in _REQUIRED_CLAIMS):
         return False
@@ -189,7 +213,8 @@ def verify(
 ) -> VerificationResult:
     """Check a token in the order of SPEC §5 and say whether it allows travel.
 
-    Order: typ, kid known, ES256 signature (allow-list of one), iss, aud, nbf/exp,
+    Order: typ, kid known, ES256 signature (allow-list of one), claims well formed and in range
+    (times from 1970 to 9999, iat and nbf not after exp: ``claim_out_of_range``), iss, aud, nbf/exp,
     revocation (``revoked`` holds :func:`revocation_hash` values), then — only when
     ``expected_passport_number`` / ``expected_country`` are given — the document against the
     passport presented. ``leeway`` tolerates clock skew on nbf/exp. Pass a :class:`KeySet`
@@ -203,6 +228,8 @@ def verify(
         return VerificationResult.failure(error.detail)
     if not _well_formed(claims):
         return VerificationResult.failure("malformed")
+    if not _in_range(claims):
+        return VerificationResult.failure("claim_out_of_range")
     if claims["iss"] != issuer:
         return VerificationResult.failure("wrong_iss")
     audience = claims["aud"]

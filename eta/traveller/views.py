@@ -43,6 +43,7 @@ from eta.screening.mrz import icao_transliterate
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.web.urls import public_url
 
 blueprint = Blueprint("traveller", __name__)
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def question(slug: str) -> Response | str:
         answers[name] = request.form.get(name, "").strip()
     _save_answers(draft, answers)
     if "save" in request.form:
-        return redirect(url_for("traveller.save"))
+        return redirect(url_for("traveller.save", page=page.slug))
     if page.slug == "passport" and _ineligible(answers):
         return redirect(url_for("traveller.not_eligible"))
     errors = _page_errors(page, _validate(answers)[1])
@@ -403,6 +404,7 @@ def save() -> Response | str:
     if draft is None:
         return redirect(url_for("traveller.apply"))
     answers = _answers(draft)
+    came_from = _save_asked_from()
     email = request.form.get("email", answers.get("email", "")).strip()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -413,9 +415,7 @@ def save() -> Response | str:
                 _("Enter an email address in the correct format, like name@example.com")
             ]
         if not errors:
-            link = url_for(
-                "traveller.resume", token=_serializer().dumps(draft.token), _external=True
-            )
+            link = public_url("traveller.resume", token=_serializer().dumps(draft.token))
             try:
                 _send_resume_link(email, link, draft.expires_at)
             except OSError:
@@ -428,8 +428,18 @@ def save() -> Response | str:
         email=email,
         errors=errors,
         form={"errors": errors},
-        back=request.referrer or url_for("traveller.question", slug=PAGES[0].slug),
+        back=url_for("traveller.question", slug=came_from.slug),
+        came_from=came_from.slug,
     )
+
+
+def _save_asked_from() -> Page:
+    """The journey's page "save and come back later" was asked from: the back link's target.
+
+    Never the Referer (another site's address, or a javascript: URL): the request only names a
+    page of the journey, and a name the journey does not have falls back to its first page.
+    """
+    return PAGE_BY_SLUG.get(request.args.get("page", ""), PAGES[0])
 
 
 def _send_resume_link(email: str, link: str, expires: dt.datetime) -> None:

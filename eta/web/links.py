@@ -6,8 +6,10 @@ answers: it lives here, not in either room, so the rooms do not import each othe
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
+
+from eta.web.urls import public_url
 
 _INFORMATION_SALT = "eta.information-request"
 
@@ -24,12 +26,4 @@ def information_token(request_id: int) -> str:
 
 def information_link(request_id: int) -> str:
     """The absolute link a traveller follows to answer information request `request_id`."""
-    base = str(current_app.config["ETA_ISSUER"]).rstrip("/")
-    token = information_token(request_id)
-    if has_request_context():
-        path = url_for("information.respond", token=token)
-    else:
-        # Jobs (the email) have no request: build the path as the public site serves it.
-        with current_app.test_request_context(base_url=base + "/"):
-            path = url_for("information.respond", token=token)
-    return f"{base}{path}"
+    return public_url("information.respond", token=information_token(request_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import schemathesis
@@ -13,6 +14,21 @@ from eta.carrier.paxlst import MIMETYPE as EDIFACT
 
 # PAXLST bodies are text: schemathesis sends the generated strings as they are.
 schemathesis.serializer.alias(EDIFACT, "text/plain")
+
+
+# Characters eta refuses in any string (a 422 naming the field), which the schema cannot say.
+REFUSED_AT_EDGE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON value (keys included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
 
 
 def test_carrier_endpoints_match_their_schema(
@@ -43,7 +59,14 @@ def test_carrier_endpoints_match_their_schema(
                 # A PAXLST body is any string to the schema, but only an EDIFACT interchange
                 # is accepted: random strings get a 422, so that check cannot hold there. No
                 # 5xx, and every answer's schema, still hold.
-                excluded = [positive_data_acceptance] if case.path == "/carrier/paxlst" else []
+                # NUL and lone surrogates are refused at the edge, in every string (a 422 naming
+                # the field): valid JSON to the schema, so acceptance cannot hold for them either.
+                refused_at_edge = any(REFUSED_AT_EDGE.search(text) for text in _strings(case.body))
+                excluded = (
+                    [positive_data_acceptance]
+                    if case.path == "/carrier/paxlst" or refused_at_edge
+                    else []
+                )
                 response = case.call_and_validate(headers=auth_headers, excluded_checks=excluded)
                 statuses.add(response.status_code)
 
