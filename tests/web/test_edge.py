@@ -118,7 +118,10 @@ def test_nul_in_a_form_field_is_a_400_page(client: FlaskClient, path: str, field
     ],
 )
 def test_the_signed_in_pages_that_answered_500(
-    signed_in: Callable[..., tuple[FlaskClient, Staff]], role: str, path: str, expected: int
+    signed_in: Callable[..., tuple[FlaskClient, Staff]],  # noqa: F811  (the fixture)
+    role: str,
+    path: str,
+    expected: int,
 ) -> None:
     client, _staff = signed_in(role)
     assert client.get(path).status_code == expected
