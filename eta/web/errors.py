@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from eta.web.problems import Problem, problem_response
 
@@ -63,6 +63,10 @@ def _render(code: int, description: str | None = None) -> tuple[str, int]:
 def handle_http_exception(error: HTTPException) -> Response | tuple[str, int]:
     """Answer a werkzeug HTTP error in the form the client expects."""
     code = error.code or 500
+    if isinstance(error, SecurityError):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page that links
+        # anywhere; a plain answer that names nothing of the request.
+        return problem_response(400, "Bad Request", "This host name is not served here.")
     if _wants_problem():
         headers = {}
         if code == 405 and error.valid_methods:  # type: ignore[attr-defined]
