@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 ISSUE_JOB = "workers.issuance.issue_authorisation"
 SCREEN_JOB = "workers.screening.screen_application"
-RESCREEN_JOB = "workers.screening.rescreen_authorisation"
 # Test-only: seconds to sleep once screening has started (fault drills kill the worker then).
 TEST_DELAY_VARIABLE = "ETA_TEST_SCREENING_DELAY"
 
@@ -197,31 +196,6 @@ def rescreen_authorisation(application_id: int) -> int:
         )
     session.commit()
     return len(new)
-
-
-def enqueue_rescreens() -> int:
-    """Enqueue a re-screen of every valid authorisation; returns how many were enqueued."""
-    now = utcnow()
-    ids = db.session.scalars(
-        select(Authorisation.application_id)
-        .join(Application, Application.id == Authorisation.application_id)
-        .where(
-            Application.status == S.APPROVED,
-            Authorisation.revoked_at.is_(None),
-            Authorisation.valid_until > now,
-        )
-        .order_by(Authorisation.application_id)
-    ).all()
-    stamp = now.strftime("%Y%m%d%H%M%S")
-    for application_id in ids:
-        enqueue(
-            redis_client.client,
-            SCREENING,
-            RESCREEN_JOB,
-            application_id,
-            job_id=f"rescreen-{application_id}-{stamp}",
-        )
-    return len(ids)
 
 
 def _stale_started(job_id: str, older_than: dt.datetime) -> bool:

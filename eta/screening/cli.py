@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,15 +166,9 @@ def lost_stolen_import(file: Path, source: str) -> None:
 @with_appcontext
 def rescreen_command() -> None:
     """Queue a re-screen of every valid authorisation against the current lists."""
-    from redis.exceptions import RedisError
+    from eta.authorisations.rescreen import queue_rescreens
 
-    from workers.screening import enqueue_rescreens
-
-    try:
-        count = enqueue_rescreens()
-    except RedisError as error:
-        click.echo(f"eta rescreen: Redis is unreachable: {error}", err=True)
-        sys.exit(1)
+    count = queue_rescreens(db.session)
     click.echo(f"Queued {count:,} re-screens; a worker flags any new hit for an officer.")
 
 

@@ -315,8 +315,8 @@ def test_a_failed_screening_is_recovered_by_the_sweeper(session, redis, run_jobs
 
 
 def test_rescreen_flags_a_new_hit_without_revoking(session, redis, run_jobs, tmp_path):
+    from eta.authorisations.rescreen import queue_rescreens
     from eta.screening import lists
-    from workers.screening import enqueue_rescreens
 
     application = submitted_application(session)
     applications.start_screening(session, application)
@@ -338,7 +338,7 @@ def test_rescreen_flags_a_new_hit_without_revoking(session, redis, run_jobs, tmp
     path.write_text("id,full_name,date_of_birth,nationality\nX-9,Anna Maria Erikson,1974,SWE\n")
     lists.import_watchlist(session, source="NEW", fmt="csv", path=path, actor="t")
 
-    assert enqueue_rescreens() == 1
+    assert queue_rescreens(session) == 1
     run_jobs((SCREENING,))
     session.expire_all()
     assert application.status == S.APPROVED
@@ -350,7 +350,7 @@ def test_rescreen_flags_a_new_hit_without_revoking(session, redis, run_jobs, tmp
     assert "ERIKSSON ~ ERIKSON" in run.hits[0].explanation.upper()
 
     # Nothing new the second time: the flag stays as it was, a second run is recorded.
-    assert enqueue_rescreens() == 1
+    assert queue_rescreens(session) == 1
     run_jobs((SCREENING,))
     session.expire_all()
     assert application.authorisation.flagged_at == flagged

@@ -113,3 +113,39 @@ def test_receipts_survive_redis_losing_its_jobs_and_arrive_once(app, client, smt
     assert sorted(r for r in references for s in receipts if r in s) == sorted(references)
     assert len(receipts) == 3
     assert len(subjects) == len(set(subjects))  # screened and approved too: no email twice
+
+
+def test_rescreens_queued_while_redis_is_down_wait_for_the_relay(app, run_jobs):
+    """Wave 1's `eta rescreen` failed outright with Redis down; now the rows wait."""
+    from eta.authorisations.rescreen import queue_rescreens
+    from eta.models import Authorisation
+    from tests.factories import submitted_application
+
+    with app.app_context():
+        application = submitted_application(db.session)
+        from eta import applications
+
+        applications.start_screening(db.session, application)
+        applications.approve(db.session, application)
+        db.session.add(
+            Authorisation(
+                application_id=application.id,
+                jti="jti-r",
+                kid="kid",
+                valid_from=utcnow(),
+                valid_until=utcnow() + dt.timedelta(days=30),
+                token="t",
+                passport_number_normalised="L898902C3",
+                passport_issuing_country="SWE",
+            )
+        )
+        db.session.commit()
+        with pytest.MonkeyPatch.context() as redis_down:
+            redis_down.setattr(RedisClient, "client", property(lambda _self: DOWN))
+            assert queue_rescreens(db.session) == 1
+            assert queue_rescreens(db.session) == 1  # a second round: its own rows
+        rows = db.session.scalars(select(OutboxMessage)).all()
+        assert [row.sent_at for row in rows] == [None, None]
+        from eta.extensions import redis_client
+
+        assert outbox.relay(db.session, redis_client.client) == 2
