@@ -356,11 +356,6 @@ def answer_information(
     _commit(session)
 
 
-def information_due(info: InformationRequest, days: int) -> dt.datetime:
-    """When an information request lapses if the traveller has not answered."""
-    return info.created_at + dt.timedelta(days=days)
-
-
 def lapse_information(session: SessionLike, *, days: int, now: dt.datetime | None = None) -> int:
     """Return to the queue every case whose information request went unanswered for `days`.
 
@@ -433,9 +428,6 @@ def revoke(
             officer_id=officer.id,
             actor=Actor.OFFICER,
         )
-    except StaleDataError as error:
-        session.rollback()
-        raise CaseChanged from error
-    except lifecycle.LifecycleError as error:
+    except (StaleDataError, lifecycle.LifecycleError) as error:
         session.rollback()
         raise CaseChanged from error
