@@ -82,20 +82,11 @@ def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) 
     return key
 
 
-# Settings whose defaults live beside the code that uses them; set in the environment, they
-# override it. (name, type)
+# Officer sign-in policy: its defaults live with the sign-in code until the one lock-out
+# (eta/accounts) lands; set in the environment, they override it. (name, type)
 OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
-    ("ETA_APPLY_RATE_LIMIT", str),  # applications API, flask-limiter syntax
-    ("ETA_STATUS_RATE_LIMIT", str),  # the /status page
     ("ETA_OFFICER_IDLE_SECONDS", int),  # officer session idle timeout (900)
     ("ETA_OFFICER_ABSOLUTE_SECONDS", int),  # officer session absolute timeout (28800)
-    ("ETA_RULE_DRY_RUN_SIZE", int),  # applications a rule's dry run looks back over
-    ("ETA_DASHBOARD_DAYS", int),  # the dashboard's window
-    ("ETA_APPEAL_TEXT", str),  # how a refused traveller asks for a review
-    # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to believe (0: none).
-    # Behind one nginx or load balancer: 1. Without it every per-IP rate limit would count
-    # the proxy's address, so one busy hour would lock out every traveller.
-    ("ETA_TRUSTED_PROXIES", int),
     ("ETA_OFFICER_SIGN_IN_RATE_LIMIT", str),  # per client address, both sign-in steps
 )
 
@@ -230,8 +221,24 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         or _default_origin(environ.get("ETA_ISSUER", "http://127.0.0.1:5000")),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
-        # Rate limits (flask-limiter syntax), shared across processes through Redis.
+        # How a refused traveller asks for a review (unset: the translated default text).
+        "ETA_APPEAL_TEXT": environ.get("ETA_APPEAL_TEXT", ""),
+        # The officers' dashboard window, and how many recent applications a rule's dry run
+        # replays.
+        "ETA_DASHBOARD_DAYS": _whole_number(environ, "ETA_DASHBOARD_DAYS", 30),
+        "ETA_RULE_DRY_RUN_SIZE": _whole_number(environ, "ETA_RULE_DRY_RUN_SIZE", 2000),
+        # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to believe (0: none).
+        # Behind one nginx or load balancer: 1. Without it every per-address rate limit would
+        # count the proxy's address, so one busy hour would lock out every traveller.
+        "ETA_TRUSTED_PROXIES": _integer(environ, "ETA_TRUSTED_PROXIES", 0),
+        # Rate limits per client address (flask-limiter syntax), shared across processes
+        # through Redis: the applications API, the status API and page, the emailed resume
+        # link ("save and come back later") and the public /verify page.
+        "ETA_APPLY_RATE_LIMIT": environ.get("ETA_APPLY_RATE_LIMIT", "30/minute;300/hour"),
         "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),
+        "ETA_STATUS_RATE_LIMIT": environ.get("ETA_STATUS_RATE_LIMIT", "10/minute;100/hour"),
+        "ETA_SAVE_RATE_LIMIT": environ.get("ETA_SAVE_RATE_LIMIT", "10/hour"),
+        "ETA_VERIFY_RATE_LIMIT": environ.get("ETA_VERIFY_RATE_LIMIT", "30/minute"),
         "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,

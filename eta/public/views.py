@@ -15,7 +15,7 @@ from PIL import Image
 
 from eta import authorisations
 from eta.countries import country_name
-from eta.extensions import db, limiter
+from eta.extensions import configured_limit, db, limiter
 from eta.issuance.qr import qr_png, qr_svg, read_qr
 from eta.issuance.tokens import VerificationResult
 
@@ -174,7 +174,7 @@ def _token_from_upload(errors: dict[str, str]) -> str | None:
 
 
 @blueprint.route("/verify", methods=["GET", "POST"])
-@limiter.limit("30/minute", methods=["POST"])
+@limiter.limit(configured_limit("ETA_VERIFY_RATE_LIMIT"), methods=["POST"])
 def verify() -> str:
     """Check an authorisation: paste its token or upload a picture of its QR code."""
     errors: dict[str, str] = {}

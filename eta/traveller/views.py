@@ -36,7 +36,7 @@ from eta.applications.submission import (
 )
 from eta.applications.validation import validate_application
 from eta.documents import normalise_document_number
-from eta.extensions import db, limiter
+from eta.extensions import configured_limit, db, limiter
 from eta.mail import OutgoingMail, send
 from eta.models import ApplicationDraft, ApplicationStatus
 from eta.screening.mrz import icao_transliterate
@@ -397,7 +397,7 @@ def confirmation() -> Response | str:
 
 
 @blueprint.route("/apply/save", methods=["GET", "POST"])
-@limiter.limit("10/hour", methods=["POST"])
+@limiter.limit(configured_limit("ETA_SAVE_RATE_LIMIT"), methods=["POST"])
 def save() -> Response | str:
     """Save and come back later: email a signed link that resumes the journey for 30 days."""
     draft = _current_draft()
@@ -473,10 +473,6 @@ def resume(token: str) -> Response | str:
 # ---- status ---------------------------------------------------------------------------------
 
 
-def _status_limit() -> str:
-    return str(current_app.config.get("ETA_STATUS_RATE_LIMIT", "10/minute;100/hour"))
-
-
 NEXT_STEPS = {
     ApplicationStatus.SUBMITTED: "submitted",
     ApplicationStatus.SCREENING: "submitted",
@@ -486,7 +482,7 @@ NEXT_STEPS = {
 
 
 @blueprint.route("/status", methods=["GET", "POST"])
-@limiter.limit(_status_limit, methods=["POST"])
+@limiter.limit(configured_limit("ETA_STATUS_RATE_LIMIT"), methods=["POST"])
 def status() -> str:
     """Check an application: reference, passport number and date of birth → status and timeline."""
     values = {
