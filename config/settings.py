@@ -15,11 +15,12 @@ ENVIRONMENTS = ("development", "test", "production")
 # this list with its own (ETA_ELIGIBLE_NATIONALITIES, comma-separated ISO alpha-3 codes).
 DEFAULT_ELIGIBLE_NATIONALITIES = (
     "AND,ARG,AUS,AUT,BEL,BGR,BRA,BRN,CAN,CHE,CHL,CRI,CYP,CZE,DEU,DNK,ESP,EST,FIN,FRA,GRC,HRV,"
-    "HUN,IRL,ISL,ISR,ITA,JPN,KOR,LIE,LTU,LUX,LVA,MCO,MEX,MLT,MYS,NLD,NOR,NZL,PAN,POL,PRT,PRY,ROU,"
+    "HUN,ISL,ISR,ITA,JPN,KOR,LIE,LTU,LUX,LVA,MCO,MEX,MLT,MYS,NLD,NOR,NZL,PAN,POL,PRT,PRY,ROU,"
     "SGP,SMR,SRB,SVK,SVN,SWE,TWN,URY,USA,VAT,UTO"
 )
 # Nationalities that need no ETA at all (the issuing country's own citizens, and any agreement
-# partners): carriers get NOT_APPLICABLE for them.
+# partners): carriers get NOT_APPLICABLE for them, travellers a page saying so. A nationality
+# is eligible or exempt, never both (a configuration error at start-up).
 DEFAULT_EXEMPT_NATIONALITIES = "GBR,IRL"
 
 # eta.screening.names.DEFAULT_THRESHOLD, repeated so settings import nothing heavy.
@@ -89,6 +90,19 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
     ("ETA_OFFICER_ABSOLUTE_SECONDS", int),  # officer session absolute timeout (28800)
     ("ETA_OFFICER_SIGN_IN_RATE_LIMIT", str),  # per client address, both sign-in steps
 )
+
+
+def _exempt_nationalities(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """ETA_EXEMPT_NATIONALITIES, refused when it shares a code with the eligible list."""
+    eligible = _csv(environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES))
+    exempt = _csv(environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES))
+    both = sorted(set(eligible) & set(exempt))
+    if both:
+        raise ConfigurationError(
+            f"{', '.join(both)} in both ETA_ELIGIBLE_NATIONALITIES and ETA_EXEMPT_NATIONALITIES: "
+            "a nationality either applies for an ETA or needs none"
+        )
+    return exempt
 
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -198,9 +212,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_ELIGIBLE_NATIONALITIES": _csv(
             environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES)
         ),
-        "ETA_EXEMPT_NATIONALITIES": _csv(
-            environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES)
-        ),
+        "ETA_EXEMPT_NATIONALITIES": _exempt_nationalities(environ),
         "ETA_DECISION_HOURS": _integer(environ, "ETA_DECISION_HOURS", 96),
         # Days a traveller has to answer an officer's questions before the case returns to the
         # officers' queue unanswered (the link stops taking answers then too).

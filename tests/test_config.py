@@ -145,3 +145,10 @@ def test_a_bad_integer_is_a_one_line_configuration_error(tmp_path, name):
 def test_policy_numbers_have_their_defaults_in_settings(tmp_path):
     settings = load_settings(tmp_path, {"ETA_DRAFT_DAYS": "7"})
     assert (settings["ETA_DRAFT_DAYS"], settings["ETA_IDEMPOTENCY_HOURS"]) == (7, 24)
+
+
+def test_a_nationality_both_eligible_and_exempt_is_a_configuration_error(tmp_path):
+    """Wave 1 shipped IRL in both lists: an Irish traveller was told two things."""
+    assert "IRL" not in load_settings(tmp_path, {})["ETA_ELIGIBLE_NATIONALITIES"]
+    with pytest.raises(ConfigurationError, match="IRL in both ETA_ELIGIBLE_NATIONALITIES"):
+        load_settings(tmp_path, {"ETA_ELIGIBLE_NATIONALITIES": "SWE,IRL"})

@@ -198,6 +198,7 @@ def validate_application(
     payload: Mapping[str, Any],
     *,
     eligible_nationalities: Collection[str],
+    exempt_nationalities: Collection[str] = (),
     languages: Collection[str] = ("en", "fr"),
     today: dt.date | None = None,
 ) -> Validated:
@@ -236,7 +237,9 @@ def validate_application(
         payload, "place_of_birth", _("Enter your place of birth"), _("Place of birth")
     )
     nationality = c.country(payload, "nationality", _("Select your nationality"))
-    if nationality is not None and nationality not in eligible_nationalities:
+    if nationality is not None and nationality in exempt_nationalities:
+        c.error("nationality", _("Citizens of this country do not need an ETA to travel."))
+    elif nationality is not None and nationality not in eligible_nationalities:
         c.error(
             "nationality",
             _("You cannot apply for an ETA with this nationality: you need a visa instead."),

@@ -88,6 +88,7 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     ("older than 130", "date_of_birth", "1850-01-01", "Date of birth must be after"),
     ("unknown nationality", "nationality", "XYZ", "Select a country"),
     ("ineligible nationality", "nationality", "AFG", "you need a visa"),
+    ("exempt nationality", "nationality", "GBR", "do not need an ETA"),
     ("passport number too short", "passport.number", "AB-1", "5 to 20 letters and numbers"),
     ("passport number punctuation", "passport.number", "L8989#02C3", "5 to 20 letters"),
     ("passport number missing", "passport.number", _DELETE, "Enter your passport number"),

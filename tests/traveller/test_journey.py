@@ -131,6 +131,17 @@ def test_ineligible_nationality_gets_the_visa_page(client):
     assert "You need a visa" in text(client.get("/apply/not-eligible"))
 
 
+def test_an_exempt_nationality_is_told_it_needs_no_eta_not_a_visa(client):
+    """Wave 1 told British citizens "You need a visa", while carriers got NOT_APPLICABLE."""
+    client.get("/apply")
+    response = post(client, "/apply/passport", {**ANSWERS["passport"], "nationality": "GBR"})
+    assert response.headers["Location"].endswith("/apply/no-eta-needed")
+    page = text(client.get("/apply/no-eta-needed"))
+    assert "You do not need an ETA" in page
+    assert "United Kingdom" in page
+    assert "visa" not in page
+
+
 def test_change_link_returns_to_check_your_answers(client):
     complete_pages(client)
     body = text(client.get("/apply/check"))
