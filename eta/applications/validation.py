@@ -17,7 +17,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
-from eta.countries import to_alpha3
+from eta.countries import document_country, to_alpha3
 from eta.documents import normalise_document_number
 from eta.screening.mrz import icao_transliterate, parse_td3, validate_td3
 from eta.timeutil import today as utc_today
@@ -168,10 +168,9 @@ class _Checker:
         value = self.text(source, path, missing, _("Country"), TEXT_MAX)
         if value is None:
             return None
-        code = value.upper()
-        if len(code) != 3 or to_alpha3(code) != code:
+        code = document_country(value)
+        if code is None:
             self.error(path, _("Select a country from the list."))
-            return None
         return code
 
     def choice(
