@@ -92,6 +92,25 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
 )
 
 
+def _destination(environ: Mapping[str, str]) -> str:
+    """ETA_COUNTRY, upper case; a one-line configuration error unless it is three letters."""
+    text = environ.get("ETA_COUNTRY", "UTO").strip().upper()
+    if not (len(text) == 3 and text.isascii() and text.isalpha()):
+        raise ConfigurationError(f"ETA_COUNTRY must be an ISO 3166-1 alpha-3 code, not {text!r}")
+    return text
+
+
+def _fee(environ: Mapping[str, str]) -> dict[str, str]:
+    """ETA_FEE and ETA_FEE_PAYMENT, both or neither: a fee is never shown without how to pay."""
+    fee = environ.get("ETA_FEE", "").strip()
+    payment = environ.get("ETA_FEE_PAYMENT", "").strip()
+    if bool(fee) != bool(payment):
+        raise ConfigurationError(
+            "ETA_FEE and ETA_FEE_PAYMENT go together: the amount, and how travellers pay it"
+        )
+    return {"ETA_FEE": fee, "ETA_FEE_PAYMENT": payment}
+
+
 def _exempt_nationalities(environ: Mapping[str, str]) -> tuple[str, ...]:
     """ETA_EXEMPT_NATIONALITIES, refused when it shares a code with the eligible list."""
     eligible = _csv(environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES))
@@ -208,7 +227,12 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_MAIL_URL": mail_url,
         "ETA_MAIL_SENDER": environ.get("ETA_MAIL_SENDER", "eta@example.gov"),
         "ETA_SERVICE_NAME": environ.get("ETA_SERVICE_NAME", "Electronic Travel Authorisation"),
-        "ETA_FEE": environ.get("ETA_FEE", "£16"),
+        # The country travellers apply to visit (ICAO 9303 / ISO 3166-1 alpha-3; UTO, the ICAO
+        # specimen state, until a deployment sets its own), named on the start page.
+        "ETA_COUNTRY": _destination(environ),
+        # The fee and how it is paid, shown on the start page only when both are set: eta has
+        # no payment step, so a deployment says where the fee is paid (or charges none).
+        **_fee(environ),
         "ETA_ELIGIBLE_NATIONALITIES": _csv(
             environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES)
         ),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, Response, abort, json, render_template, request
+from flask import Blueprint, Response, abort, current_app, json, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from PIL import Image
@@ -51,6 +53,17 @@ def open_cors_preflight(response: Response) -> Response:
         response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
         response.headers["Access-Control-Max-Age"] = "86400"
     return response
+
+
+@blueprint.get("/favicon.ico")
+def favicon() -> Response:
+    """The service's icon, where browsers look for it whatever the page says."""
+    return _cacheable(_icon(), "image/vnd.microsoft.icon", 86400)
+
+
+@functools.cache
+def _icon() -> bytes:
+    return (Path(current_app.static_folder or "") / "favicon.ico").read_bytes()
 
 
 @blueprint.get("/.well-known/jwks.json")

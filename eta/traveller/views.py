@@ -66,7 +66,13 @@ def _language() -> str:
 @blueprint.get("/")
 def start() -> str:
     """The start page: what an ETA is, who needs one, the fee, and how long it takes."""
-    return render_template("traveller/start.html", fee=current_app.config["ETA_FEE"])
+    config = current_app.config
+    return render_template(
+        "traveller/start.html",
+        country=journey.localised_country(config["ETA_COUNTRY"]),
+        fee=config["ETA_FEE"],
+        payment=config["ETA_FEE_PAYMENT"],
+    )
 
 
 # ---- drafts -------------------------------------------------------------------------------
