@@ -15,7 +15,9 @@ from sqlalchemy.orm import selectinload
 
 from eta import audit
 from eta.applications import decisions
+from eta.applications.labels import PURPOSE_LABELS, SEX_OPTIONS, answer_rows
 from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
+from eta.countries import country_name
 from eta.extensions import db
 from eta.models import (
     Application,
@@ -269,7 +271,30 @@ def case(application_id: int) -> str:
         can_act=application.claimed_by_id in (None, me().id),
         is_supervisor=has_role(me(), Role.SUPERVISOR),
         undecided=application.status in IN_QUEUE,
+        words=_in_words(application),
     )
+
+
+def _in_words(application: Application) -> dict[str, Any]:
+    """The case's coded fields as an officer reads them: countries, purpose, sex, answers."""
+    address = [
+        application.address_line1,
+        application.address_line2,
+        application.address_city,
+        application.address_postcode,
+        country_name(application.address_country) if application.address_country else None,
+    ]
+    return {
+        "sex": str(dict(SEX_OPTIONS).get(application.sex, application.sex or "")),
+        "nationality": country_name(application.nationality),
+        "passport_country": country_name(application.passport_issuing_country),
+        "residence": country_name(application.address_country)
+        if application.address_country
+        else "",
+        "purpose": str(PURPOSE_LABELS.get(application.travel_purpose, application.travel_purpose)),
+        "address": ", ".join(part for part in address if part),
+        "answers": answer_rows(application.answers),
+    }
 
 
 def _version() -> int | None:

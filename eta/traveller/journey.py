@@ -17,7 +17,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from eta.applications.validation import BACKGROUND_QUESTIONS, PURPOSES
+from eta.applications.labels import BACKGROUND_LABELS, PURPOSE_LABELS, SEX_OPTIONS, YES_NO
+from eta.applications.validation import BACKGROUND_QUESTIONS
 from eta.countries import all_countries, country_name
 
 
@@ -61,30 +62,6 @@ class Page:
 def field_id(path: str) -> str:
     """An HTML id for a field path (`passport.number` → `passport-number`)."""
     return path.replace(".", "-").replace("_", "-")
-
-
-SEX_OPTIONS = (("F", _l("Female")), ("M", _l("Male")), ("X", _l("Unspecified (X)")))
-PURPOSE_LABELS: dict[str, LazyString] = {
-    "tourism": _l("Tourism or visiting family and friends"),
-    "business": _l("Business"),
-    "family": _l("Joining family"),
-    "transit": _l("Transit to another country"),
-    "study": _l("Short course of study"),
-    "medical": _l("Medical treatment"),
-    "other": _l("Something else"),
-}
-YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
-BACKGROUND_LABELS: dict[str, LazyString] = {
-    "criminal_conviction": _l("Have you ever been convicted of a criminal offence in any country?"),
-    "previous_refusal": _l(
-        "Have you ever been refused a visa, or refused entry at the border, of this country?"
-    ),
-    "removed_or_deported": _l("Have you ever been removed or deported from any country?"),
-    "conflict_zone_travel": _l(
-        "Have you travelled to a war or conflict zone in the last 10 years?"
-    ),
-}
-assert set(PURPOSE_LABELS) == set(PURPOSES)  # noqa: S101  (the form and the rules must agree)
 
 
 def _background_questions() -> tuple[Question, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -308,3 +309,18 @@ def test_an_unanswered_information_request_returns_the_case_to_the_queue(
     # The traveller's link no longer takes an answer.
     late = app.test_client().get(f"/respond/{token}").get_data(as_text=True)
     assert 'name="answer"' not in late
+
+
+def test_the_case_page_shows_answers_and_codes_in_words(
+    signed_in: SignedIn, make_case: Callable[..., int]
+) -> None:
+    """Wave 1 showed `criminal_conviction False`, `Purpose tourism` and dropped the postcode."""
+    case_id = make_case(address_postcode="111 29", travel_purpose="tourism")
+    officer, _o = signed_in("officer")
+    page = unescape(officer.get(f"/officer/cases/{case_id}").get_data(as_text=True))
+    assert "Have you ever been convicted of a criminal offence in any country?" in page
+    assert "criminal_conviction</dt>" not in page and "False" not in page
+    assert "Tourism or visiting family and friends" in page
+    assert "Storgatan 1, Stockholm, 111 29, Sweden" in page
+    assert "Referred to an officer" in page
+    assert ">None<" not in page
