@@ -87,8 +87,6 @@ def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) 
 OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
     ("ETA_APPLY_RATE_LIMIT", str),  # applications API, flask-limiter syntax
     ("ETA_STATUS_RATE_LIMIT", str),  # the /status page
-    ("ETA_OFFICER_IDLE_SECONDS", int),  # officer session idle timeout (900)
-    ("ETA_OFFICER_ABSOLUTE_SECONDS", int),  # officer session absolute timeout (28800)
     ("ETA_RULE_DRY_RUN_SIZE", int),  # applications a rule's dry run looks back over
     ("ETA_DASHBOARD_DAYS", int),  # the dashboard's window
     ("ETA_APPEAL_TEXT", str),  # how a refused traveller asks for a review
@@ -96,7 +94,6 @@ OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
     # Behind one nginx or load balancer: 1. Without it every per-IP rate limit would count
     # the proxy's address, so one busy hour would lock out every traveller.
     ("ETA_TRUSTED_PROXIES", int),
-    ("ETA_OFFICER_SIGN_IN_RATE_LIMIT", str),  # per client address, both sign-in steps
 )
 
 
@@ -232,7 +229,51 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # Rate limits (flask-limiter syntax), shared across processes through Redis.
         "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),
+        # Per API key (by key id, counted once the key is known to be valid).
         "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),
+        # Per client address: requests refused with 401 (no, malformed or unknown key). Once
+        # over, an address gets 429 for keys this process has not yet seen, before any database
+        # query, so guessing keys costs the attacker a window, not the database a query each.
+        "ETA_CARRIER_INVALID_KEY_RATE_LIMIT": environ.get(
+            "ETA_CARRIER_INVALID_KEY_RATE_LIMIT", "20/minute;100/hour"
+        ),
+        # Sign-in attempts per client address (both officer steps; the carrier desk's form), on
+        # top of each account's lock-out: one password sprayed over many accounts locks none.
+        "ETA_OFFICER_SIGN_IN_RATE_LIMIT": environ.get(
+            "ETA_OFFICER_SIGN_IN_RATE_LIMIT", "20/minute;200/hour"
+        ),
+        "ETA_CARRIER_SIGN_IN_RATE_LIMIT": environ.get(
+            "ETA_CARRIER_SIGN_IN_RATE_LIMIT", "20/minute"
+        ),
+        # Staff sessions (eta.accounts.sessions): ended after this long without a request (idle)
+        # and this long after sign-in whatever happens (absolute), for officers and for carrier
+        # check-in staff alike.
+        "ETA_OFFICER_IDLE_SECONDS": _whole_number(environ, "ETA_OFFICER_IDLE_SECONDS", 15 * 60),
+        "ETA_OFFICER_ABSOLUTE_SECONDS": _whole_number(
+            environ, "ETA_OFFICER_ABSOLUTE_SECONDS", 8 * 3600
+        ),
+        "ETA_CARRIER_IDLE_SECONDS": _whole_number(environ, "ETA_CARRIER_IDLE_SECONDS", 15 * 60),
+        "ETA_CARRIER_ABSOLUTE_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_ABSOLUTE_SECONDS", 8 * 3600
+        ),
+        # Lock-out (eta.accounts.lockout), per account: after FAILURES wrong passwords (or
+        # officer codes) in a row the account is locked for FIRST seconds, doubled by each
+        # further failure up to MAX seconds. Officers: 5, 1 minute doubling to 1 hour;
+        # carrier staff: 5, 15 minutes.
+        "ETA_OFFICER_LOCKOUT_FAILURES": _whole_number(environ, "ETA_OFFICER_LOCKOUT_FAILURES", 5),
+        "ETA_OFFICER_LOCKOUT_FIRST_SECONDS": _whole_number(
+            environ, "ETA_OFFICER_LOCKOUT_FIRST_SECONDS", 60
+        ),
+        "ETA_OFFICER_LOCKOUT_MAX_SECONDS": _whole_number(
+            environ, "ETA_OFFICER_LOCKOUT_MAX_SECONDS", 3600
+        ),
+        "ETA_CARRIER_LOCKOUT_FAILURES": _whole_number(environ, "ETA_CARRIER_LOCKOUT_FAILURES", 5),
+        "ETA_CARRIER_LOCKOUT_FIRST_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_LOCKOUT_FIRST_SECONDS", 15 * 60
+        ),
+        "ETA_CARRIER_LOCKOUT_MAX_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_LOCKOUT_MAX_SECONDS", 15 * 60
+        ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,
@@ -241,7 +282,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        # The carrier desk's cookie outlives a browser restart, never its server-side session.
+        "PERMANENT_SESSION_LIFETIME": _whole_number(
+            environ, "ETA_CARRIER_ABSOLUTE_SECONDS", 8 * 3600
+        ),
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": 3600 * 4,
         # Rate limits live in Redis so every gunicorn worker shares them; when Redis is down the
