@@ -16,10 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from eta import models
 from eta.accounts import create_carrier
 from eta.accounts.passwords import hash_password
 from eta.extensions import db
-from eta.models import AuditEvent, CarrierUser, StaffSession
+from eta.models import AuditEvent, CarrierUser
 
 EMAIL = "desk@nordic.example"
 PASSWORD = "correct horse battery"
@@ -79,7 +80,7 @@ def test_a_copied_cookie_opens_nothing_after_sign_out(app: Flask, desk_user: int
     body = {"passport_number": "L898902C3", "issuing_country": "SWE"}
     assert copied.post("/carrier/check", json=body).status_code in (400, 401)
     with app.app_context():
-        reasons = db.session.scalars(select(StaffSession.end_reason)).all()
+        reasons = db.session.scalars(select(models.StaffSession.end_reason)).all()
         actions = db.session.scalars(select(AuditEvent.action)).all()
     assert reasons == ["signed_out"]
     assert {"carrier_user.signed_in", "carrier_user.signed_out"} <= set(actions)
@@ -96,7 +97,9 @@ def test_sign_out_everywhere_ends_every_desk(app: Flask, desk_user: int) -> None
 
 def _age(app: Flask, **ago: dt.timedelta) -> None:
     with app.app_context():
-        row = db.session.scalar(select(StaffSession).where(StaffSession.ended_at.is_(None)))
+        row = db.session.scalar(
+            select(models.StaffSession).where(models.StaffSession.ended_at.is_(None))
+        )
         assert row is not None
         for column, delta in ago.items():
             setattr(row, column, getattr(row, column) - delta)
@@ -113,7 +116,7 @@ def test_the_desk_has_an_idle_limit(app: Flask, desk_user: int) -> None:
     assert response.status_code == 302
     assert "your session timed out" in desk.get(response.location).text
     with app.app_context():
-        assert db.session.scalars(select(StaffSession.end_reason)).all() == ["idle"]
+        assert db.session.scalars(select(models.StaffSession.end_reason)).all() == ["idle"]
 
 
 def test_the_desk_has_an_absolute_limit(app: Flask, desk_user: int) -> None:
@@ -122,7 +125,7 @@ def test_the_desk_has_an_absolute_limit(app: Flask, desk_user: int) -> None:
     _age(app, created_at=dt.timedelta(seconds=absolute + 1))
     assert desk.get("/carrier/").status_code == 302
     with app.app_context():
-        assert db.session.scalars(select(StaffSession.end_reason)).all() == ["expired"]
+        assert db.session.scalars(select(models.StaffSession.end_reason)).all() == ["expired"]
 
 
 def test_a_deactivated_desk_user_is_signed_out(app: Flask, desk_user: int) -> None:

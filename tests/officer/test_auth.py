@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from eta import models
 from eta.extensions import db
-from eta.models import AuditEvent, Officer, StaffSession
+from eta.models import AuditEvent, Officer
 from eta.officer.auth import accepted_step
 from tests.officer.conftest import PASSWORD, Staff, code_for, csrf_token, sign_in
 
@@ -139,7 +140,9 @@ def _age_session(app: Flask, client: FlaskClient, **ago: dt.timedelta) -> None:
         token = cookie["_user_id"]
     digest = hashlib.sha256(token.encode()).hexdigest()
     with app.app_context():
-        row = db.session.scalar(select(StaffSession).where(StaffSession.token_hash == digest))
+        row = db.session.scalar(
+            select(models.StaffSession).where(models.StaffSession.token_hash == digest)
+        )
         assert row is not None
         for column, delta in ago.items():
             setattr(row, column, getattr(row, column) - delta)
@@ -163,7 +166,7 @@ def test_idle_and_absolute_timeouts(app: Flask, make_officer: Callable[..., Staf
     assert fresh.get("/officer/").status_code == 200
     with app.app_context():
         reasons = db.session.scalars(
-            select(StaffSession.end_reason).order_by(StaffSession.id)
+            select(models.StaffSession.end_reason).order_by(models.StaffSession.id)
         ).all()
     assert reasons == ["idle", "expired", None]
 
