@@ -28,8 +28,10 @@ $(STAMP): pyproject.toml
 
 translations: $(COMPILED)
 
+# Sorted, without source locations: a catalogue changes only where a message does, so branches
+# that add messages merge without rewriting each other's catalogue.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _n -o eta/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _n --no-location --sort-output -o eta/translations/messages.pot .
 	$(BIN)/pybabel update -i eta/translations/messages.pot -d eta/translations --no-fuzzy-matching
 
 lint: install

@@ -15,11 +15,12 @@ ENVIRONMENTS = ("development", "test", "production")
 # this list with its own (ETA_ELIGIBLE_NATIONALITIES, comma-separated ISO alpha-3 codes).
 DEFAULT_ELIGIBLE_NATIONALITIES = (
     "AND,ARG,AUS,AUT,BEL,BGR,BRA,BRN,CAN,CHE,CHL,CRI,CYP,CZE,DEU,DNK,ESP,EST,FIN,FRA,GRC,HRV,"
-    "HUN,IRL,ISL,ISR,ITA,JPN,KOR,LIE,LTU,LUX,LVA,MCO,MEX,MLT,MYS,NLD,NOR,NZL,PAN,POL,PRT,PRY,ROU,"
+    "HUN,ISL,ISR,ITA,JPN,KOR,LIE,LTU,LUX,LVA,MCO,MEX,MLT,MYS,NLD,NOR,NZL,PAN,POL,PRT,PRY,ROU,"
     "SGP,SMR,SRB,SVK,SVN,SWE,TWN,URY,USA,VAT,UTO"
 )
 # Nationalities that need no ETA at all (the issuing country's own citizens, and any agreement
-# partners): carriers get NOT_APPLICABLE for them.
+# partners): carriers get NOT_APPLICABLE for them, travellers a page saying so. A nationality
+# is eligible or exempt, never both (a configuration error at start-up).
 DEFAULT_EXEMPT_NATIONALITIES = "GBR,IRL"
 
 # eta.screening.names.DEFAULT_THRESHOLD, repeated so settings import nothing heavy.
@@ -82,19 +83,36 @@ def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) 
     return key
 
 
-# Settings whose defaults live beside the code that uses them; set in the environment, they
-# override it. (name, type)
-OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
-    ("ETA_APPLY_RATE_LIMIT", str),  # applications API, flask-limiter syntax
-    ("ETA_STATUS_RATE_LIMIT", str),  # the /status page
-    ("ETA_RULE_DRY_RUN_SIZE", int),  # applications a rule's dry run looks back over
-    ("ETA_DASHBOARD_DAYS", int),  # the dashboard's window
-    ("ETA_APPEAL_TEXT", str),  # how a refused traveller asks for a review
-    # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to believe (0: none).
-    # Behind one nginx or load balancer: 1. Without it every per-IP rate limit would count
-    # the proxy's address, so one busy hour would lock out every traveller.
-    ("ETA_TRUSTED_PROXIES", int),
-)
+def _destination(environ: Mapping[str, str]) -> str:
+    """ETA_COUNTRY, upper case; a one-line configuration error unless it is three letters."""
+    text = environ.get("ETA_COUNTRY", "UTO").strip().upper()
+    if not (len(text) == 3 and text.isascii() and text.isalpha()):
+        raise ConfigurationError(f"ETA_COUNTRY must be an ISO 3166-1 alpha-3 code, not {text!r}")
+    return text
+
+
+def _fee(environ: Mapping[str, str]) -> dict[str, str]:
+    """ETA_FEE and ETA_FEE_PAYMENT, both or neither: a fee is never shown without how to pay."""
+    fee = environ.get("ETA_FEE", "").strip()
+    payment = environ.get("ETA_FEE_PAYMENT", "").strip()
+    if bool(fee) != bool(payment):
+        raise ConfigurationError(
+            "ETA_FEE and ETA_FEE_PAYMENT go together: the amount, and how travellers pay it"
+        )
+    return {"ETA_FEE": fee, "ETA_FEE_PAYMENT": payment}
+
+
+def _exempt_nationalities(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """ETA_EXEMPT_NATIONALITIES, refused when it shares a code with the eligible list."""
+    eligible = _csv(environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES))
+    exempt = _csv(environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES))
+    both = sorted(set(eligible) & set(exempt))
+    if both:
+        raise ConfigurationError(
+            f"{', '.join(both)} in both ETA_ELIGIBLE_NATIONALITIES and ETA_EXEMPT_NATIONALITIES: "
+            "a nationality either applies for an ETA or needs none"
+        )
+    return exempt
 
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -134,19 +152,6 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
         return float(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
-
-
-def _optional_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for name, kind in OPTIONAL_OVERRIDES:
-        if environ.get(name):
-            try:
-                overrides[name] = kind(environ[name])
-            except ValueError:
-                raise ConfigurationError(
-                    f"{name} must be a whole number, not {environ[name]!r}"
-                ) from None
-    return overrides
 
 
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -200,13 +205,16 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_MAIL_URL": mail_url,
         "ETA_MAIL_SENDER": environ.get("ETA_MAIL_SENDER", "eta@example.gov"),
         "ETA_SERVICE_NAME": environ.get("ETA_SERVICE_NAME", "Electronic Travel Authorisation"),
-        "ETA_FEE": environ.get("ETA_FEE", "£16"),
+        # The country travellers apply to visit (ICAO 9303 / ISO 3166-1 alpha-3; UTO, the ICAO
+        # specimen state, until a deployment sets its own), named on the start page.
+        "ETA_COUNTRY": _destination(environ),
+        # The fee and how it is paid, shown on the start page only when both are set: eta has
+        # no payment step, so a deployment says where the fee is paid (or charges none).
+        **_fee(environ),
         "ETA_ELIGIBLE_NATIONALITIES": _csv(
             environ.get("ETA_ELIGIBLE_NATIONALITIES", DEFAULT_ELIGIBLE_NATIONALITIES)
         ),
-        "ETA_EXEMPT_NATIONALITIES": _csv(
-            environ.get("ETA_EXEMPT_NATIONALITIES", DEFAULT_EXEMPT_NATIONALITIES)
-        ),
+        "ETA_EXEMPT_NATIONALITIES": _exempt_nationalities(environ),
         "ETA_DECISION_HOURS": _integer(environ, "ETA_DECISION_HOURS", 96),
         # Days a traveller has to answer an officer's questions before the case returns to the
         # officers' queue unanswered (the link stops taking answers then too).
@@ -227,8 +235,24 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         or _default_origin(environ.get("ETA_ISSUER", "http://127.0.0.1:5000")),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
-        # Rate limits (flask-limiter syntax), shared across processes through Redis.
+        # How a refused traveller asks for a review (unset: the translated default text).
+        "ETA_APPEAL_TEXT": environ.get("ETA_APPEAL_TEXT", ""),
+        # The officers' dashboard window, and how many recent applications a rule's dry run
+        # replays.
+        "ETA_DASHBOARD_DAYS": _whole_number(environ, "ETA_DASHBOARD_DAYS", 30),
+        "ETA_RULE_DRY_RUN_SIZE": _whole_number(environ, "ETA_RULE_DRY_RUN_SIZE", 2000),
+        # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to believe (0: none).
+        # Behind one nginx or load balancer: 1. Without it every per-address rate limit would
+        # count the proxy's address, so one busy hour would lock out every traveller.
+        "ETA_TRUSTED_PROXIES": _integer(environ, "ETA_TRUSTED_PROXIES", 0),
+        # Rate limits per client address (flask-limiter syntax), shared across processes
+        # through Redis: the applications API, the status API and page, the emailed resume
+        # link ("save and come back later") and the public /verify page.
+        "ETA_APPLY_RATE_LIMIT": environ.get("ETA_APPLY_RATE_LIMIT", "30/minute;300/hour"),
         "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),
+        "ETA_STATUS_RATE_LIMIT": environ.get("ETA_STATUS_RATE_LIMIT", "10/minute;100/hour"),
+        "ETA_SAVE_RATE_LIMIT": environ.get("ETA_SAVE_RATE_LIMIT", "10/hour"),
+        "ETA_VERIFY_RATE_LIMIT": environ.get("ETA_VERIFY_RATE_LIMIT", "30/minute"),
         # Per API key (by key id, counted once the key is known to be valid).
         "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),
         # Per client address: requests refused with 401 (no, malformed or unknown key). Once
@@ -296,5 +320,4 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     }
-    settings.update(_optional_overrides(environ))
     return settings

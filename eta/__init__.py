@@ -42,7 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     }
     carrier.configure_engine(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    proxies = int(app.config.get("ETA_TRUSTED_PROXIES") or 0)
+    proxies = int(app.config["ETA_TRUSTED_PROXIES"])
     if proxies:
         # The client's address and scheme as the trusted proxies saw them: rate limits count
         # travellers, not the proxy, and redirects and cookies know the request was HTTPS.

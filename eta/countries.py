@@ -194,6 +194,31 @@ def to_alpha3(code_or_name: str) -> str | None:
     return None
 
 
+def document_country_codes() -> list[str]:
+    """Every code `document_country` takes, upper case, sorted (for a schema's enum)."""
+    alpha3_codes, _alpha2 = _codes()
+    return sorted({*alpha3_codes, *ICAO_SPECIAL_CODES, *_ICAO_TO_ISO})
+
+
+def document_country(code: str) -> str | None:
+    """The country of an ICAO 9303 code as a passport prints it, as eta keeps it; None if none.
+
+    The one mapping for every field where a document's country or a nationality is entered
+    (the application, the carrier API, PAXLST): ISO 3166-1 alpha-3 codes, Germany's single
+    "D" (kept as DEU), the British variants (kept as GBR) and the codes that are no country
+    (UNO, XXA, ...). Anything else, such as "GER", is not a code any passport prints.
+    """
+    upper = code.strip().upper()
+    if not (upper == "D" or (len(upper) == 3 and upper.isascii() and upper.isalpha())):
+        return None
+    if upper in _ICAO_TO_ISO:
+        return _ICAO_TO_ISO[upper]
+    alpha3_codes, _alpha2 = _codes()
+    if upper in alpha3_codes or upper in ICAO_SPECIAL_CODES:
+        return upper
+    return None
+
+
 @lru_cache(maxsize=1)
 def _historic_codes() -> dict[str, str]:
     return {h.alpha_3: h.name for h in pycountry.historic_countries if getattr(h, "alpha_3", None)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,16 @@ login_manager = LoginManager()
 babel = Babel()
 # Storage is configured per app (Redis); the default limits apply to nothing until a view asks.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def configured_limit(name: str) -> Callable[[], str]:
+    """A rate limit read from the app's setting `name` at each request (config/settings.py)."""
+
+    def limit() -> str:
+        return str(current_app.config[name])
+
+    limit.__name__ = f"limit_{name.lower()}"
+    return limit
 
 
 class RedisClient:

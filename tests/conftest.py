@@ -139,6 +139,10 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.commit()
         redis_client.client.flushdb()
         db.session.remove()
+    from eta.screening.lists.store import forget_cached_watchlists
+
+    # The emptied tables hand out the same ids again: a cached index would look current.
+    forget_cached_watchlists()
     yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,9 +97,34 @@ def test_optional_settings_come_from_the_environment(tmp_path):
     )
     assert settings["ETA_OFFICER_IDLE_SECONDS"] == 600
     assert settings["ETA_APPEAL_TEXT"] == "Write to us."
-    assert "ETA_DASHBOARD_DAYS" not in settings  # unset: the code's own default applies
+    assert settings["ETA_DASHBOARD_DAYS"] == 30  # unset: the default in config/settings.py
     with pytest.raises(ConfigurationError, match="ETA_DASHBOARD_DAYS must be a whole number"):
         load_settings(tmp_path, {"ETA_DASHBOARD_DAYS": "thirty"})
+
+
+def test_every_policy_number_has_its_default_in_settings(tmp_path):
+    settings = load_settings(tmp_path, {})
+    assert settings["ETA_SAVE_RATE_LIMIT"] == "10/hour"
+    assert settings["ETA_VERIFY_RATE_LIMIT"] == "30/minute"
+    assert settings["ETA_APPLY_RATE_LIMIT"] == "30/minute;300/hour"
+    assert settings["ETA_RULE_DRY_RUN_SIZE"] == 2000
+    assert settings["ETA_TRUSTED_PROXIES"] == 0
+    overridden = load_settings(tmp_path, {"ETA_SAVE_RATE_LIMIT": "3/hour"})
+    assert overridden["ETA_SAVE_RATE_LIMIT"] == "3/hour"
+    with pytest.raises(ConfigurationError, match="ETA_RULE_DRY_RUN_SIZE must be at least 1"):
+        load_settings(tmp_path, {"ETA_RULE_DRY_RUN_SIZE": "0"})
+
+
+def test_the_save_link_rate_limit_comes_from_settings(client, monkeypatch):
+    monkeypatch.setitem(client.application.config, "ETA_SAVE_RATE_LIMIT", "1/day")
+    client.get("/apply")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/apply/save").text)
+    assert token
+    # No address given: a form error, which still counts against the limit.
+    first = client.post("/apply/save", data={"csrf_token": token.group(1), "email": ""})
+    second = client.post("/apply/save", data={"csrf_token": token.group(1), "email": ""})
+    assert first.status_code != 429
+    assert second.status_code == 429
 
 
 def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(session):
@@ -153,3 +179,10 @@ def test_a_bad_sign_in_policy_number_is_a_one_line_configuration_error(tmp_path,
         load_settings(tmp_path, {name: "ten"})
     with pytest.raises(ConfigurationError, match=f"^{name} must be at least 1, not 0$"):
         load_settings(tmp_path, {name: "0"})
+
+
+def test_a_nationality_both_eligible_and_exempt_is_a_configuration_error(tmp_path):
+    """Wave 1 shipped IRL in both lists: an Irish traveller was told two things."""
+    assert "IRL" not in load_settings(tmp_path, {})["ETA_ELIGIBLE_NATIONALITIES"]
+    with pytest.raises(ConfigurationError, match="IRL in both ETA_ELIGIBLE_NATIONALITIES"):
+        load_settings(tmp_path, {"ETA_ELIGIBLE_NATIONALITIES": "SWE,IRL"})

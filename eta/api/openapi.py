@@ -57,7 +57,11 @@ _BODY_PROBLEMS: dict[str, Any] = {
 }
 
 _DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
-_COUNTRY = {"type": "string", "description": "ISO 3166-1 alpha-3 code", "maxLength": 100}
+_COUNTRY = {
+    "type": "string",
+    "description": "ICAO 9303 code as the passport prints it: ISO 3166-1 alpha-3, or D (Germany)",
+    "maxLength": 100,
+}
 
 
 def _text(max_length: int = 100, **extra: Any) -> dict[str, Any]:

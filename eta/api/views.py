@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
-from eta.extensions import csrf, limiter
+from eta.extensions import configured_limit, csrf, limiter
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 from eta.web.urls import public_url
 
@@ -39,15 +39,11 @@ def _text(body: dict[str, Any], field: str, errors: dict[str, list[str]], messag
     return value.strip()
 
 
-def _apply_limit() -> str:
-    return str(current_app.config.get("ETA_APPLY_RATE_LIMIT", "30/minute;300/hour"))
-
-
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @blueprint.post("/applications")
-@limiter.limit(_apply_limit)
+@limiter.limit(configured_limit("ETA_APPLY_RATE_LIMIT"))
 def submit_application() -> tuple[Response, int]:
     """Apply for an ETA: the same validation as the web form; 202 with the reference.
 
@@ -87,12 +83,8 @@ def submit_application() -> tuple[Response, int]:
     return response, 202
 
 
-def _status_limit() -> str:
-    return str(current_app.config.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"))
-
-
 @blueprint.post("/applications/status")
-@limiter.limit(_status_limit)
+@limiter.limit(configured_limit("ETA_STATUS_API_RATE_LIMIT"))
 def application_status() -> Response:
     """Status of an application, for whoever knows its reference, passport number and birth date."""
     body = json_object()

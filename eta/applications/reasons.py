@@ -36,7 +36,7 @@ def describe(code: str | None) -> str:
 
 
 def appeal_text() -> str:
-    """How a refused traveller can challenge the decision (ETA_APPEAL_TEXT, else a default)."""
+    """How a refused traveller can challenge the decision (ETA_APPEAL_TEXT, else the default)."""
     configured = current_app.config.get("ETA_APPEAL_TEXT")
     if configured:
         return str(configured)

@@ -86,7 +86,10 @@ def submit_document(
         if stored is not None:
             return _replay(stored)
     result = validate_application(
-        document, eligible_nationalities=eligible_nationalities(), languages=languages()
+        document,
+        eligible_nationalities=eligible_nationalities(),
+        exempt_nationalities=exempt_nationalities(),
+        languages=languages(),
     )
     if result.errors:
         raise InvalidApplication(dict(result.errors))
@@ -175,6 +178,11 @@ def _save(data: dict[str, Any], *, channel: str) -> Submitted:
         key=f"notify-{application.id}-submitted",
     )
     return Submitted(application.id, application.reference, S(application.status).value)
+
+
+def exempt_nationalities() -> tuple[str, ...]:
+    """The nationalities that need no ETA at all (ETA_EXEMPT_NATIONALITIES)."""
+    return tuple(current_app.config["ETA_EXEMPT_NATIONALITIES"])
 
 
 def eligible_nationalities() -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
-from eta.countries import to_alpha3
+from eta.countries import document_country, to_alpha3
 from eta.documents import normalise_document_number
 from eta.screening.mrz import icao_transliterate, parse_td3, validate_td3
 from eta.timeutil import today as utc_today
@@ -168,10 +168,9 @@ class _Checker:
         value = self.text(source, path, missing, _("Country"), TEXT_MAX)
         if value is None:
             return None
-        code = value.upper()
-        if len(code) != 3 or to_alpha3(code) != code:
+        code = document_country(value)
+        if code is None:
             self.error(path, _("Select a country from the list."))
-            return None
         return code
 
     def choice(
@@ -198,6 +197,7 @@ def validate_application(
     payload: Mapping[str, Any],
     *,
     eligible_nationalities: Collection[str],
+    exempt_nationalities: Collection[str] = (),
     languages: Collection[str] = ("en", "fr"),
     today: dt.date | None = None,
 ) -> Validated:
@@ -236,7 +236,9 @@ def validate_application(
         payload, "place_of_birth", _("Enter your place of birth"), _("Place of birth")
     )
     nationality = c.country(payload, "nationality", _("Select your nationality"))
-    if nationality is not None and nationality not in eligible_nationalities:
+    if nationality is not None and nationality in exempt_nationalities:
+        c.error("nationality", _("Citizens of this country do not need an ETA to travel."))
+    elif nationality is not None and nationality not in eligible_nationalities:
         c.error(
             "nationality",
             _("You cannot apply for an ETA with this nationality: you need a visa instead."),

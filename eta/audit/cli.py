@@ -105,3 +105,6 @@ def audit_verify_proof(proof_file: Any, key_text: str) -> None:
         f"Proof valid: the event is leaf {index} of the tree of {signed.size} events "
         f"signed by {verifier.name}."
     )
+
+
+COMMANDS = (audit_group,)

@@ -1,4 +1,4 @@
-"""`eta carrier ...` commands beyond `create`: key rotation and revocation, staff, usage."""
+"""`eta carrier ...`: carrier accounts, key rotation and revocation, staff, usage; `eta vectors`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,26 @@ from eta.extensions import db
 from eta.models import Carrier, CarrierApiKey, CarrierQuery, CarrierUser
 
 
+@click.group("carrier")
+def carrier_group() -> None:
+    """Carrier accounts and API keys."""
+
+
+@carrier_group.command("create")
+@click.argument("name")
+@with_appcontext
+def carrier_create(name: str) -> None:
+    """Create a carrier and print its API key once, on the last line."""
+    from eta.accounts import AccountError, create_carrier
+
+    try:
+        carrier, key = create_carrier(db.session, name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Carrier {carrier.name} created. Its API key is shown once; store it safely:")
+    click.echo(key)
+
+
 def _carrier(name: str) -> Carrier:
     carrier = db.session.scalar(select(Carrier).where(Carrier.name == name.strip()))
     if carrier is None:
@@ -21,7 +41,7 @@ def _carrier(name: str) -> Carrier:
     return carrier
 
 
-@click.command("rotate-key")
+@carrier_group.command("rotate-key")
 @click.argument("name")
 @with_appcontext
 def rotate_key(name: str) -> None:
@@ -40,7 +60,7 @@ def rotate_key(name: str) -> None:
     click.echo(key)
 
 
-@click.command("revoke-keys")
+@carrier_group.command("revoke-keys")
 @click.argument("name")
 @click.option("--keep-newest", is_flag=True, help="Keep the newest key (ends a rotation).")
 @with_appcontext
@@ -74,7 +94,7 @@ def revoke_keys(name: str, keep_newest: bool) -> None:
     click.echo(f"Revoked {count} API key(s) of {carrier.name}.")
 
 
-@click.command("add-user")
+@carrier_group.command("add-user")
 @click.argument("name")
 @click.argument("email")
 @with_appcontext
@@ -106,7 +126,7 @@ def add_user(name: str, email: str) -> None:
     click.echo(f"Check-in user {email} created for {carrier.name}.")
 
 
-@click.command("usage")
+@carrier_group.command("usage")
 @click.argument("name")
 @with_appcontext
 def usage(name: str) -> None:
@@ -145,10 +165,4 @@ def generate_vectors(directory: Path, issuer: str | None) -> None:
     click.echo(f"{len(cases)} cases written to {directory}")
 
 
-COMMANDS = (rotate_key, revoke_keys, add_user, usage)
-
-
-def register(group: click.Group) -> None:
-    """Add these commands to the `eta carrier` group."""
-    for command in COMMANDS:
-        group.add_command(command)
+COMMANDS = (carrier_group, vectors_group)

@@ -8,8 +8,14 @@ from eta.carrier.paxlst import MIMETYPE as EDIFACT
 from eta.carrier.paxlst import ROLES
 from eta.carrier.service import MAX_BATCH, MAX_TOKEN_LENGTH
 from eta.carrier.verification import REASONS, RESULTS
+from eta.countries import document_country_codes
 
-_COUNTRY = {"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 3166-1 alpha-3"}
+_COUNTRY = {
+    "type": "string",
+    "enum": document_country_codes(),
+    "description": "ICAO 9303 code as the passport prints it: ISO 3166-1 alpha-3, D (Germany), "
+    "the British variants (GBD, GBN, ...) and codes that are no country (UNO, XXA, ...)",
+}
 _PASSPORT = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 <-]{0,29}$"}
 _DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 _ERRORS = {

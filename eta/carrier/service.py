@@ -24,6 +24,7 @@ from eta.carrier.verification import (
     needs_records,
     passport_hash,
 )
+from eta.countries import document_country
 from eta.extensions import db
 from eta.timeutil import utcnow
 
@@ -35,7 +36,6 @@ MAX_BATCH = 1000
 CARRIER_BIND = "carrier"
 MAX_TOKEN_LENGTH = 4096
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_COUNTRY = re.compile(r"[A-Za-z]{3}")
 _PASSPORT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 <-]{0,29}")
 _PASSPORT_FIELDS = frozenset({"passport_number", "issuing_country", "date_of_birth", "travel_date"})
 _TOKEN_FIELDS = _PASSPORT_FIELDS | {"token"}
@@ -88,10 +88,13 @@ def parse_passenger(item: object, path: str, errors: dict[str, list[str]]) -> Pa
             "Must be the passport number: letters and digits, at most 30 characters."
         )
     country = _string(item, "issuing_country", path, errors)
-    if country is not None and not _COUNTRY.fullmatch(country):
-        errors.setdefault(path + "issuing_country", []).append(
-            "Must be the ISO 3166-1 alpha-3 code of the issuing country."
-        )
+    if country is not None:
+        country = document_country(country)
+        if country is None:
+            errors.setdefault(path + "issuing_country", []).append(
+                "Must be the issuing country's code as the passport prints it (ICAO 9303: "
+                "ISO 3166-1 alpha-3, or D for Germany)."
+            )
     if "token" not in item:
         if "passport_number" not in item:
             errors.setdefault(path + "passport_number", []).append(
@@ -108,7 +111,7 @@ def parse_passenger(item: object, path: str, errors: dict[str, list[str]]) -> Pa
     return PassengerQuery(
         token=token,
         passport_number=number,
-        issuing_country=country.upper() if country else None,
+        issuing_country=country,
         date_of_birth=birth,
         travel_date=travel,
     )

@@ -11,7 +11,7 @@ from eta import audit
 from eta.accounts import AccountError, create_officer
 from eta.accounts import sessions as staff_sessions
 from eta.extensions import db
-from eta.models import AuditEvent, Officer, Role
+from eta.models import Application, AuditEvent, Officer, Role
 from eta.officer.auth import end_sessions, otpauth_qr_data_uri
 from eta.officer.blueprint import blueprint, me, role_required
 from eta.timeutil import utcnow
@@ -121,9 +121,19 @@ def audit_search() -> str:
         details={"action": action, "actor": actor, "object_id": object_id},
     )
     db.session.commit()
+    references = {e.object_id for e in events if e.object_type == "application" and e.object_id}
+    cases = {
+        reference: case_id
+        for reference, case_id in db.session.execute(
+            select(Application.reference, Application.id).where(
+                Application.reference.in_(references)
+            )
+        )
+    }
     return render_template(
         "officer/audit.html",
         events=events,
+        cases=cases,
         filters={"action": action, "actor": actor, "object_id": object_id},
         more=len(events) == AUDIT_PAGE_SIZE,
     )

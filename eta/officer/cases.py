@@ -116,6 +116,14 @@ def queue() -> str:
     stmt = stmt.order_by(Application.decision_deadline.asc().nulls_last(), Application.id)
     cases = db.session.scalars(stmt.limit(500)).all()
     kinds = _hit_types([case.id for case in cases])
+    proposed = set(
+        db.session.scalars(
+            select(Decision.application_id).where(
+                Decision.application_id.in_([case.id for case in cases]),
+                Decision.state == DecisionState.PROPOSED,
+            )
+        )
+    )
     claimers = {
         officer.id: officer
         for officer in db.session.scalars(
@@ -134,6 +142,7 @@ def queue() -> str:
                 "overdue": overdue,
                 "hits": kinds.get(case.id, []),
                 "claimed_by": claimers.get(case.claimed_by_id or 0),
+                "refusal_proposed": case.id in proposed,
             }
         )
     flagged = db.session.scalars(

@@ -28,7 +28,6 @@ from eta.officer.blueprint import blueprint, role_required
 from eta.screening.rules import AGE_BANDS, age_band
 from eta.timeutil import utcnow
 
-DEFAULT_DAYS = 30
 S = ApplicationStatus
 
 
@@ -253,7 +252,7 @@ def column_chart(items: Sequence[tuple[str, int]], *, title: str) -> Markup:
 @role_required(Role.SUPERVISOR)
 def dashboard() -> str:
     """Applications per day, approval rate, referrals, decision times, fairness."""
-    days = int(current_app.config.get("ETA_DASHBOARD_DAYS", DEFAULT_DAYS))
+    days = int(current_app.config["ETA_DASHBOARD_DAYS"])
     board = compute(db.session, utcnow(), days)
     charts: dict[str, Any] = {
         "per_day": column_chart(board.per_day, title="Applications per day"),

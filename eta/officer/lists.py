@@ -44,7 +44,6 @@ from eta.screening.rules import (
 )
 
 DEFAULT_UPLOAD_BYTES = 200 * 1024 * 1024  # the UN and OFAC lists are tens of megabytes
-DEFAULT_DRY_RUN_SIZE = 2000
 ENTRIES_SHOWN = 200
 UNDECIDED_FOR_DRY_RUN = (ApplicationStatus.SUBMITTED, ApplicationStatus.SCREENING)
 
@@ -339,7 +338,7 @@ def rule(rule_id: int, errors: list[str] | None = None, text: str | None = None)
         .where(RiskRuleVersion.rule_id == found.id)
         .order_by(RiskRuleVersion.number.desc())
     ).all()
-    limit = int(current_app.config.get("ETA_RULE_DRY_RUN_SIZE", DEFAULT_DRY_RUN_SIZE))
+    limit = int(current_app.config["ETA_RULE_DRY_RUN_SIZE"])
     return render_template(
         "officer/rule.html",
         rule=found,

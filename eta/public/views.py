@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, Response, abort, json, render_template, request
+from flask import Blueprint, Response, abort, current_app, json, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from PIL import Image
 
 from eta import authorisations
 from eta.countries import country_name
-from eta.extensions import db, limiter
+from eta.extensions import configured_limit, db, limiter
 from eta.issuance.qr import qr_png, qr_svg, read_qr
 from eta.issuance.tokens import VerificationResult
 
@@ -51,6 +53,17 @@ def open_cors_preflight(response: Response) -> Response:
         response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
         response.headers["Access-Control-Max-Age"] = "86400"
     return response
+
+
+@blueprint.get("/favicon.ico")
+def favicon() -> Response:
+    """The service's icon, where browsers look for it whatever the page says."""
+    return _cacheable(_icon(), "image/vnd.microsoft.icon", 86400)
+
+
+@functools.cache
+def _icon() -> bytes:
+    return (Path(current_app.static_folder or "") / "favicon.ico").read_bytes()
 
 
 @blueprint.get("/.well-known/jwks.json")
@@ -174,7 +187,7 @@ def _token_from_upload(errors: dict[str, str]) -> str | None:
 
 
 @blueprint.route("/verify", methods=["GET", "POST"])
-@limiter.limit("30/minute", methods=["POST"])
+@limiter.limit(configured_limit("ETA_VERIFY_RATE_LIMIT"), methods=["POST"])
 def verify() -> str:
     """Check an authorisation: paste its token or upload a picture of its QR code."""
     errors: dict[str, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from flask.cli import with_appcontext
 from eta.extensions import db
 from eta.screening.types import Subject
 
-OUTPUT_COLUMNS = ("id", "hit", "score", "entry_id", "source", "explanation")
+OUTPUT_COLUMNS = ("id", "hit", "score", "entry_id", "source", "explanation", "error")
 
 
 def _progress(label: str) -> Callable[[int], None]:
@@ -57,23 +58,27 @@ def watchlist_import(file: Path, fmt: str, source: str) -> None:
     )
 
 
-def _subject_from_row(row: dict[str, str], line: int) -> Subject:
+class BadRow(ValueError):
+    """A person's row that cannot be screened; the message says why, in the output's words."""
+
+
+def _subject_from_row(row: dict[str, str]) -> Subject:
     from eta.countries import to_alpha3
     from eta.screening.lists.importers import parse_date_of_birth
 
     name = (row.get("full_name") or "").strip()
     if not name:
-        raise click.ClickException(f"line {line}: full_name is empty")
+        raise BadRow("full_name is empty")
     subject = Subject(full_name=name)
     if dob := (row.get("date_of_birth") or "").strip():
         try:
             subject.birth_date = parse_date_of_birth(dob)
         except ValueError as error:
-            raise click.ClickException(f"line {line}: {error}") from None
+            raise BadRow(str(error)) from None
     if nationality := (row.get("nationality") or "").strip():
         code = to_alpha3(nationality)
         if code is None:
-            raise click.ClickException(f"line {line}: unknown nationality {nationality!r}")
+            raise BadRow(f"unknown nationality {nationality!r}")
         subject.nationality = code
     if sex := (row.get("sex") or "").strip().upper():
         subject.sex = sex
@@ -89,15 +94,17 @@ def watchlist_screen(input_file: Path, output_file: Path, threshold: float | Non
     """Screen every person of INPUT_FILE against the active lists; write OUTPUT_FILE.
 
     Input columns: id,full_name,date_of_birth,nationality,sex (all but id and full_name
-    optional). Output: one row per person, id,hit,score,entry_id,source,explanation, with the
-    best match (entry_id is the list's own identifier of the entry).
+    optional). Output: one row per person, id,hit,score,entry_id,source,explanation,error, with
+    the best match (entry_id is the list's own identifier of the entry). A row that cannot be
+    screened (an impossible date, say) gets its line and reason in `error`, and the rest go on;
+    the exit status is 1 only when no row could be screened.
     """
     from eta.screening.lists.store import active_watchlists
     from eta.screening.service import watchlist_findings
 
     limit = threshold if threshold is not None else current_app.config["ETA_MATCH_THRESHOLD"]
     loaded = active_watchlists(db.session)
-    screened = hits = 0
+    screened = hits = failed = 0
     with (
         open(input_file, encoding="utf-8-sig", newline="") as source,
         open(output_file, "w", encoding="utf-8", newline="") as target,
@@ -111,7 +118,12 @@ def watchlist_screen(input_file: Path, output_file: Path, threshold: float | Non
         writer = csv.writer(target)
         writer.writerow(OUTPUT_COLUMNS)
         for row in reader:
-            subject = _subject_from_row(row, reader.line_num)
+            try:
+                subject = _subject_from_row(row)
+            except BadRow as error:
+                failed += 1
+                writer.writerow((row["id"], "", "", "", "", "", f"line {reader.line_num}: {error}"))
+                continue
             findings = watchlist_findings(subject, loaded, limit)
             screened += 1
             if findings:
@@ -125,14 +137,19 @@ def watchlist_screen(input_file: Path, output_file: Path, threshold: float | Non
                         best.details["key"],
                         best.details["source"],
                         best.explanation,
+                        "",
                     )
                 )
             else:
-                writer.writerow((row["id"], "false", "", "", "", ""))
+                writer.writerow((row["id"], "false", "", "", "", "", ""))
             if screened % 1000 == 0:
                 click.echo(f"\rScreened {screened:,}", nl=False, err=True)
     versions = ", ".join(f"{name} v{number}" for name, number in sorted(loaded.versions.items()))
     click.echo(f"Screened {screened:,} people against {versions or 'no lists'}: {hits:,} hits.")
+    if failed:
+        click.echo(f"{failed:,} row(s) could not be screened: see the error column.", err=True)
+    if failed and not screened:
+        sys.exit(1)
 
 
 @click.group("lost-stolen")

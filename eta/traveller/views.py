@@ -30,13 +30,14 @@ from eta.applications.submission import (
     DraftGone,
     Submitted,
     eligible_nationalities,
+    exempt_nationalities,
     languages,
     submit_draft,
     submitted_draft,
 )
 from eta.applications.validation import validate_application
 from eta.documents import normalise_document_number
-from eta.extensions import db, limiter
+from eta.extensions import configured_limit, db, limiter
 from eta.mail import OutgoingMail, send
 from eta.models import ApplicationDraft, ApplicationStatus
 from eta.screening.mrz import icao_transliterate
@@ -65,7 +66,13 @@ def _language() -> str:
 @blueprint.get("/")
 def start() -> str:
     """The start page: what an ETA is, who needs one, the fee, and how long it takes."""
-    return render_template("traveller/start.html", fee=current_app.config["ETA_FEE"])
+    config = current_app.config
+    return render_template(
+        "traveller/start.html",
+        country=journey.localised_country(config["ETA_COUNTRY"]),
+        fee=config["ETA_FEE"],
+        payment=config["ETA_FEE_PAYMENT"],
+    )
 
 
 # ---- drafts -------------------------------------------------------------------------------
@@ -124,6 +131,7 @@ def _validate(answers: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[s
     result = validate_application(
         journey.payload_from_form(answers, _language()),
         eligible_nationalities=eligible_nationalities(),
+        exempt_nationalities=exempt_nationalities(),
         languages=languages(),
     )
     errors = dict(result.errors)
@@ -151,9 +159,16 @@ def _page_errors(page: Page, errors: dict[str, list[str]]) -> dict[str, list[str
     return {path: errors[path] for path in page.paths if path in errors}
 
 
-def _ineligible(answers: dict[str, str]) -> bool:
+def _not_for_eta(answers: dict[str, str]) -> Response | None:
+    """Where a nationality that cannot apply goes: no ETA needed, or a visa needed instead."""
     nationality = answers.get("nationality")
-    return bool(nationality) and nationality not in eligible_nationalities()
+    if not nationality:
+        return None
+    if nationality in exempt_nationalities():
+        return redirect(url_for("traveller.not_needed"))
+    if nationality not in eligible_nationalities():
+        return redirect(url_for("traveller.not_eligible"))
+    return None
 
 
 def _render_page(
@@ -212,8 +227,9 @@ def question(slug: str) -> Response | str:
     _save_answers(draft, answers)
     if "save" in request.form:
         return redirect(url_for("traveller.save", page=page.slug))
-    if page.slug == "passport" and _ineligible(answers):
-        return redirect(url_for("traveller.not_eligible"))
+    elsewhere = _not_for_eta(answers) if page.slug == "passport" else None
+    if elsewhere is not None:
+        return elsewhere
     errors = _page_errors(page, _validate(answers)[1])
     if errors:
         return _render_page(page, answers, errors, returning)
@@ -230,6 +246,18 @@ def not_eligible() -> str:
     nationality = _answers(draft).get("nationality") if draft else None
     return render_template(
         "traveller/not_eligible.html",
+        nationality=journey.localised_country(nationality),
+        back=url_for("traveller.question", slug="passport"),
+    )
+
+
+@blueprint.get("/apply/no-eta-needed")
+def not_needed() -> str:
+    """Nationalities exempt from the ETA (the country's own citizens and partners): no ETA."""
+    draft = _current_draft()
+    nationality = _answers(draft).get("nationality") if draft else None
+    return render_template(
+        "traveller/not_needed.html",
         nationality=journey.localised_country(nationality),
         back=url_for("traveller.question", slug="passport"),
     )
@@ -358,8 +386,9 @@ def check_answers() -> Response | str:
         # The first page with a problem, showing it; Continue there comes back here.
         for page in PAGES:
             if _page_errors(page, errors):
-                if page.slug == "passport" and _ineligible(answers):
-                    return redirect(url_for("traveller.not_eligible"))
+                elsewhere = _not_for_eta(answers) if page.slug == "passport" else None
+                if elsewhere is not None:
+                    return elsewhere
                 return redirect(
                     url_for("traveller.question", slug=page.slug) + "?validate=1&return=check"
                 )
@@ -397,7 +426,7 @@ def confirmation() -> Response | str:
 
 
 @blueprint.route("/apply/save", methods=["GET", "POST"])
-@limiter.limit("10/hour", methods=["POST"])
+@limiter.limit(configured_limit("ETA_SAVE_RATE_LIMIT"), methods=["POST"])
 def save() -> Response | str:
     """Save and come back later: email a signed link that resumes the journey for 30 days."""
     draft = _current_draft()
@@ -473,10 +502,6 @@ def resume(token: str) -> Response | str:
 # ---- status ---------------------------------------------------------------------------------
 
 
-def _status_limit() -> str:
-    return str(current_app.config.get("ETA_STATUS_RATE_LIMIT", "10/minute;100/hour"))
-
-
 NEXT_STEPS = {
     ApplicationStatus.SUBMITTED: "submitted",
     ApplicationStatus.SCREENING: "submitted",
@@ -486,7 +511,7 @@ NEXT_STEPS = {
 
 
 @blueprint.route("/status", methods=["GET", "POST"])
-@limiter.limit(_status_limit, methods=["POST"])
+@limiter.limit(configured_limit("ETA_STATUS_RATE_LIMIT"), methods=["POST"])
 def status() -> str:
     """Check an application: reference, passport number and date of birth → status and timeline."""
     values = {

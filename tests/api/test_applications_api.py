@@ -61,6 +61,21 @@ def test_a_valid_application_is_accepted_with_a_reference(client, payload):
         assert queued, "screening is queued after the commit"
 
 
+def test_germanys_passport_code_d_is_taken_and_kept_as_deu(client, payload):
+    """Wave 1 refused D, the code a German passport prints; GER (printed by none) is refused."""
+    payload["nationality"] = "D"
+    payload["passport"]["issuing_country"] = "D"
+    response = client.post(URL, json=payload)
+    assert response.status_code == 202, response.get_json()
+    with client.application.app_context():
+        saved = db.session.scalar(select(Application))
+        assert (saved.nationality, saved.passport_issuing_country) == ("DEU", "DEU")
+    payload["passport"]["issuing_country"] = "GER"
+    refused = client.post(URL, json=payload)
+    assert refused.status_code == 422
+    assert "passport.issuing_country" in refused.get_json()["errors"]
+
+
 def test_names_in_any_script_get_their_mrz_form(client, payload):
     payload.update(given_names="Владимир", surname="Müller-Lüdenscheidt")
     response = client.post(URL, json=payload)
@@ -88,6 +103,7 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
     ("older than 130", "date_of_birth", "1850-01-01", "Date of birth must be after"),
     ("unknown nationality", "nationality", "XYZ", "Select a country"),
     ("ineligible nationality", "nationality", "AFG", "you need a visa"),
+    ("exempt nationality", "nationality", "GBR", "do not need an ETA"),
     ("passport number too short", "passport.number", "AB-1", "5 to 20 letters and numbers"),
     ("passport number punctuation", "passport.number", "L8989#02C3", "5 to 20 letters"),
     ("passport number missing", "passport.number", _DELETE, "Enter your passport number"),

@@ -325,6 +325,33 @@ def test_bad_bodies_are_422_with_field_paths(client, auth_headers, body, path):
     assert path in response.get_json()["errors"]
 
 
+COUNTRY_MESSAGE = (
+    "Must be the issuing country's code as the passport prints it "
+    "(ICAO 9303: ISO 3166-1 alpha-3, or D for Germany)."
+)
+
+
+def test_germanys_d_is_a_country_and_ger_is_not(client, auth_headers, authorise):
+    """Wave 1 refused D (Germany's MRZ code) and took GER, which no passport prints."""
+    authorise(
+        passport_number="C01X00T47",
+        passport_number_normalised="C01X00T47",
+        passport_issuing_country="DEU",
+        nationality="DEU",
+    )
+    body = {
+        "passengers": [
+            {"passport_number": "C01X00T47", "issuing_country": "D"},
+            {"passport_number": "C01X00T47", "issuing_country": "GER"},
+        ]
+    }
+    response = client.post(BATCH, json=body, headers=auth_headers)
+    assert response.status_code == 200, response.get_json()
+    by_d, by_ger = response.get_json()["results"]
+    assert by_d["result"] == "OK", by_d
+    assert by_ger == {"result": "ERROR", "errors": {"issuing_country": [COUNTRY_MESSAGE]}}
+
+
 def test_an_invalid_passenger_gets_errors_in_its_place_and_the_others_are_answered(
     client, auth_headers, authorise
 ):
@@ -345,9 +372,7 @@ def test_an_invalid_passenger_gets_errors_in_its_place_and_the_others_are_answer
     assert (first["result"], last["result"]) == ("OK", "OK")
     assert short_country == {
         "result": "ERROR",
-        "errors": {
-            "issuing_country": ["Must be the ISO 3166-1 alpha-3 code of the issuing country."]
-        },
+        "errors": {"issuing_country": [COUNTRY_MESSAGE]},
     }
     assert not_an_object == {"result": "ERROR", "errors": {"": ["Must be an object."]}}
     assert unknown_field == {"result": "ERROR", "errors": {"seat": ["Unknown field."]}}

@@ -265,6 +265,10 @@ def test_a_pending_refusal_blocks_approval_until_a_second_officer_answers(
     with app.app_context():
         reference = db.session.get(Application, case_id).reference  # type: ignore[union-attr]
     assert reference in other.get("/officer/decisions").get_data(as_text=True)
+    # The queue says so too, in words (wave 1 showed only the raw status `referred`).
+    queue = other.get("/officer/").get_data(as_text=True)
+    row = queue[queue.index(reference) :].split("</tr>")[0]
+    assert "Referred to an officer" in row and "Refusal proposed" in row
     assert _post(other, case_id, f"decisions/{decision.id}/reject").status_code == 302
     assert _post(other, case_id, "approve").status_code == 302
     assert _status(app, case_id) == ApplicationStatus.APPROVED

@@ -35,7 +35,7 @@ def test_watchlist_import_and_bulk_screen(runner, session, tmp_path):
     assert "Screened 4 people against NATIONAL v1: 2 hits." in result.output
     with open(output, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["id", "hit", "score", "entry_id", "source", "explanation"]
+    assert list(rows[0]) == ["id", "hit", "score", "entry_id", "source", "explanation", "error"]
     assert [(r["id"], r["hit"], r["entry_id"], r["source"]) for r in rows] == [
         ("p1", "true", "T-1", "NATIONAL"),
         ("p2", "true", "T-1", "NATIONAL"),
@@ -44,6 +44,47 @@ def test_watchlist_import_and_bulk_screen(runner, session, tmp_path):
     ]
     assert float(rows[0]["score"]) >= 0.77
     assert "DOB year equal" in rows[0]["explanation"]
+
+
+def test_bulk_screening_reports_a_bad_row_in_place_and_carries_on(runner, session, tmp_path):
+    """Wave 1 aborted a 5,000-row file at the first impossible date."""
+    listed = tmp_path / "list.csv"
+    listed.write_text("id,full_name,date_of_birth\nT-1,Viktor Drozdov,1968-05-17\n")
+    runner.invoke(args=["watchlist", "import", str(listed), "--format", "csv", "--source", "N"])
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "id,full_name,date_of_birth,nationality\n"
+        "p1,Viktor Drozdov,1968-05-17,\n"
+        "p2,Jane Nobody,1990-02-30,\n"
+        "p3,,1990,\n"
+        "p4,John Doe,1970,Atlantis\n"
+        "p5,Anna Eriksson,1974,SWE\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "out.csv"
+    result = runner.invoke(args=["watchlist", "screen", str(people), str(output)])
+    assert result.exit_code == 0, result.output
+    assert "Screened 2 people against N v1: 1 hits." in result.output
+    assert "3 row(s) could not be screened" in result.output
+    with open(output, encoding="utf-8", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    assert [rows[key]["hit"] for key in ("p1", "p2", "p3", "p4", "p5")] == [
+        "true",
+        "",
+        "",
+        "",
+        "false",
+    ]
+    assert rows["p2"]["error"].startswith("line 3: ")
+    assert rows["p3"]["error"] == "line 4: full_name is empty"
+    assert rows["p4"]["error"] == "line 5: unknown nationality 'Atlantis'"
+    assert rows["p1"]["error"] == rows["p5"]["error"] == ""
+
+    nobody = tmp_path / "nobody.csv"
+    nobody.write_text("id,full_name,date_of_birth\nq1,,\nq2,X Y,1990-13-01\n")
+    result = runner.invoke(args=["watchlist", "screen", str(nobody), str(output)])
+    assert result.exit_code == 1
+    assert "Screened 0 people" in result.output
 
 
 def test_import_errors_name_the_line(runner, tmp_path):

@@ -7,8 +7,10 @@ import re
 from html import unescape
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
+from config import ConfigurationError, load_settings
 from eta.extensions import db
 from eta.models import Application, ApplicationDraft
 from eta.timeutil import today
@@ -85,10 +87,30 @@ def complete_pages(client, answers=ANSWERS):
         assert response.status_code == 302, (slug, text(response))
 
 
-def test_start_page_tells_the_fee_and_links_to_the_journey(client):
+def test_start_page_names_the_country_and_links_to_the_journey(client):
     body = text(client.get("/"))
-    assert "£16" in body and "official service" in body
+    assert "to travel to Utopia" in body and "official service" in body
     assert 'href="/apply"' in body
+    # No payment step: with no fee configured, no fee is promised.
+    assert "It costs" not in body and "£" not in body
+
+
+def test_the_fee_is_shown_only_with_how_it_is_paid(client, monkeypatch, tmp_path):
+    """Wave 1 said "It costs £16" and never asked for a payment."""
+    config = client.application.config
+    monkeypatch.setitem(config, "ETA_FEE", "£16")
+    monkeypatch.setitem(config, "ETA_FEE_PAYMENT", "You pay it at the border control desk.")
+    body = text(client.get("/"))
+    assert "It costs £16. You pay it at the border control desk." in body
+    with pytest.raises(ConfigurationError, match="ETA_FEE and ETA_FEE_PAYMENT go together"):
+        load_settings(tmp_path, {"ETA_FEE": "£16"})
+
+
+def test_the_service_has_an_icon(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert 'rel="icon"' in text(client.get("/"))
 
 
 def test_whole_journey_submits_and_shows_the_reference(client):
@@ -129,6 +151,17 @@ def test_ineligible_nationality_gets_the_visa_page(client):
     response = post(client, "/apply/passport", {**ANSWERS["passport"], "nationality": "AFG"})
     assert response.headers["Location"].endswith("/apply/not-eligible")
     assert "You need a visa" in text(client.get("/apply/not-eligible"))
+
+
+def test_an_exempt_nationality_is_told_it_needs_no_eta_not_a_visa(client):
+    """Wave 1 told British citizens "You need a visa", while carriers got NOT_APPLICABLE."""
+    client.get("/apply")
+    response = post(client, "/apply/passport", {**ANSWERS["passport"], "nationality": "GBR"})
+    assert response.headers["Location"].endswith("/apply/no-eta-needed")
+    page = text(client.get("/apply/no-eta-needed"))
+    assert "You do not need an ETA" in page
+    assert "United Kingdom" in page
+    assert "visa" not in page
 
 
 def test_change_link_returns_to_check_your_answers(client):

@@ -160,10 +160,27 @@ def test_other_traveller_pages_are_accessible(tab: Any) -> None:
     no_serious_violations(page)
     page.goto("/apply/not-eligible")
     no_serious_violations(page)
+    page.goto("/apply/no-eta-needed")
+    no_serious_violations(page)
     page.goto("/apply/resume/not-a-real-link")
     no_serious_violations(page)
     page.goto("/status")
     page.click("form button[type=submit]")  # every field missing
     page.wait_for_load_state()
     assert page.locator(".eta-error-summary").is_visible()
+    no_serious_violations(page)
+
+
+def test_a_british_citizen_is_told_no_eta_is_needed(tab: Any) -> None:
+    page = tab
+    page.goto("/apply")
+    page.wait_for_url("**/apply/passport")
+    page.select_option("#nationality", "GBR")
+    go_on(page)
+    assert page.url.endswith("/apply/no-eta-needed")
+    heading = page.locator("h1").inner_text()
+    assert (
+        heading
+        == {"en": "You do not need an ETA", "fr": "Vous n’avez pas besoin d’ETA"}[page.language]
+    )
     no_serious_violations(page)

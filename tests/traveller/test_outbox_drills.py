@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 from redis import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eta import outbox
 from eta.applications import decisions
@@ -149,3 +149,89 @@ def test_rescreens_queued_while_redis_is_down_wait_for_the_relay(app, run_jobs):
         from eta.extensions import redis_client
 
         assert outbox.relay(db.session, redis_client.client) == 2
+
+
+RELAY_SCRIPT = """
+from eta import create_app, outbox
+from eta.extensions import db, redis_client
+
+app = create_app()
+with app.app_context():
+    print(outbox.relay(db.session, redis_client.client), flush=True)
+"""
+
+
+def _queued(connection, *queues):
+    return sum(connection.llen(f"rq:queue:{name}") for name in queues)
+
+
+def test_a_relay_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, smtp_server, run_jobs):
+    """A real relay process is SIGKILLed while it pushes: its batch is neither lost nor doubled.
+
+    The killed relay pushed some jobs to Redis but never committed `sent_at`: the database still
+    says every row is due. The worker runs what reached Redis; the next relay pushes the rest
+    (and again what is queued but not done, which RQ keeps once by its job id).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from eta.applications.submission import submit_application
+    from eta.extensions import redis_client
+    from eta.tasks import NOTIFICATIONS, SCREENING
+    from tests.factories import application_fields
+
+    travellers = 250  # a receipt and a screening row each: one full relay batch
+    with app.app_context():
+        with pytest.MonkeyPatch.context() as redis_down:
+            redis_down.setattr(RedisClient, "client", property(lambda _self: DOWN))
+            for n in range(travellers):
+                number = f"K{n:07d}"
+                fields = application_fields(
+                    passport_number=number,
+                    passport_number_normalised=number,
+                    email=f"t{n}@example.org",
+                )
+                submit_application(fields, channel="api")
+        assert db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) == (
+            2 * travellers
+        )
+        connection = redis_client.client
+        relay = subprocess.Popen(
+            [sys.executable, "-c", RELAY_SCRIPT], stdout=subprocess.DEVNULL, env=os.environ.copy()
+        )
+        deadline = time.monotonic() + 60
+        while _queued(connection, NOTIFICATIONS, SCREENING) < 10:
+            assert relay.poll() is None, "the relay finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        relay.send_signal(signal.SIGKILL)
+        assert relay.wait(timeout=30) == -signal.SIGKILL
+        pushed_before_kill = _queued(connection, NOTIFICATIONS, SCREENING)
+        print(f"pushed before the kill: {pushed_before_kill}")
+        assert 0 < pushed_before_kill < 2 * travellers
+        db.session.expire_all()
+        # The relay died before its commit: nothing is marked sent, nothing is lost.
+        assert db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) == (
+            2 * travellers
+        )
+
+    run_jobs((NOTIFICATIONS,))  # the receipts that reached Redis before the kill
+    early = len(smtp_server.messages)
+    assert 0 < early < travellers
+    with app.app_context():
+        # Rows done are not pushed again; queued screening jobs are pushed again (same job id).
+        assert outbox.relay(db.session, redis_client.client) == 2 * travellers - early
+        assert _queued(redis_client.client, NOTIFICATIONS) == travellers - early
+    run_jobs((NOTIFICATIONS,))
+    recipients = sorted(message["To"] for message in smtp_server.messages)
+    assert recipients == sorted(f"t{n}@example.org" for n in range(travellers))
+    with app.app_context():
+        receipts_done = db.session.scalar(
+            select(func.count()).where(
+                OutboxMessage.key.like("notify-%-submitted"), OutboxMessage.done_at.is_not(None)
+            )
+        )
+        assert receipts_done == travellers

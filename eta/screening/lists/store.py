@@ -534,6 +534,16 @@ def active_watchlists(
     return cached
 
 
+def forget_cached_watchlists() -> None:
+    """Drop every cached index, for a database emptied or restored under a running process.
+
+    The cache knows a list change by its (source id, version id) pairs; a database emptied and
+    filled again (a restored backup, a test's clean slate) can hand out the same ids again.
+    """
+    with _cache_lock:
+        _cache.clear()
+
+
 # ---- lost and stolen documents -----------------------------------------------------------------
 
 
