@@ -83,15 +83,6 @@ def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) 
     return key
 
 
-# Officer sign-in policy: its defaults live with the sign-in code until the one lock-out
-# (eta/accounts) lands; set in the environment, they override it. (name, type)
-OPTIONAL_OVERRIDES: tuple[tuple[str, type], ...] = (
-    ("ETA_OFFICER_IDLE_SECONDS", int),  # officer session idle timeout (900)
-    ("ETA_OFFICER_ABSOLUTE_SECONDS", int),  # officer session absolute timeout (28800)
-    ("ETA_OFFICER_SIGN_IN_RATE_LIMIT", str),  # per client address, both sign-in steps
-)
-
-
 def _destination(environ: Mapping[str, str]) -> str:
     """ETA_COUNTRY, upper case; a one-line configuration error unless it is three letters."""
     text = environ.get("ETA_COUNTRY", "UTO").strip().upper()
@@ -161,19 +152,6 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
         return float(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
-
-
-def _optional_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for name, kind in OPTIONAL_OVERRIDES:
-        if environ.get(name):
-            try:
-                overrides[name] = kind(environ[name])
-            except ValueError:
-                raise ConfigurationError(
-                    f"{name} must be a whole number, not {environ[name]!r}"
-                ) from None
-    return overrides
 
 
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -275,7 +253,51 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_STATUS_RATE_LIMIT": environ.get("ETA_STATUS_RATE_LIMIT", "10/minute;100/hour"),
         "ETA_SAVE_RATE_LIMIT": environ.get("ETA_SAVE_RATE_LIMIT", "10/hour"),
         "ETA_VERIFY_RATE_LIMIT": environ.get("ETA_VERIFY_RATE_LIMIT", "30/minute"),
+        # Per API key (by key id, counted once the key is known to be valid).
         "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),
+        # Per client address: requests refused with 401 (no, malformed or unknown key). Once
+        # over, an address gets 429 for keys this process has not yet seen, before any database
+        # query, so guessing keys costs the attacker a window, not the database a query each.
+        "ETA_CARRIER_INVALID_KEY_RATE_LIMIT": environ.get(
+            "ETA_CARRIER_INVALID_KEY_RATE_LIMIT", "20/minute;100/hour"
+        ),
+        # Sign-in attempts per client address (both officer steps; the carrier desk's form), on
+        # top of each account's lock-out: one password sprayed over many accounts locks none.
+        "ETA_OFFICER_SIGN_IN_RATE_LIMIT": environ.get(
+            "ETA_OFFICER_SIGN_IN_RATE_LIMIT", "20/minute;200/hour"
+        ),
+        "ETA_CARRIER_SIGN_IN_RATE_LIMIT": environ.get(
+            "ETA_CARRIER_SIGN_IN_RATE_LIMIT", "20/minute"
+        ),
+        # Staff sessions (eta.accounts.sessions): ended after this long without a request (idle)
+        # and this long after sign-in whatever happens (absolute), for officers and for carrier
+        # check-in staff alike.
+        "ETA_OFFICER_IDLE_SECONDS": _whole_number(environ, "ETA_OFFICER_IDLE_SECONDS", 15 * 60),
+        "ETA_OFFICER_ABSOLUTE_SECONDS": _whole_number(
+            environ, "ETA_OFFICER_ABSOLUTE_SECONDS", 8 * 3600
+        ),
+        "ETA_CARRIER_IDLE_SECONDS": _whole_number(environ, "ETA_CARRIER_IDLE_SECONDS", 15 * 60),
+        "ETA_CARRIER_ABSOLUTE_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_ABSOLUTE_SECONDS", 8 * 3600
+        ),
+        # Lock-out (eta.accounts.lockout), per account: after FAILURES wrong passwords (or
+        # officer codes) in a row the account is locked for FIRST seconds, doubled by each
+        # further failure up to MAX seconds. Officers: 5, 1 minute doubling to 1 hour;
+        # carrier staff: 5, 15 minutes.
+        "ETA_OFFICER_LOCKOUT_FAILURES": _whole_number(environ, "ETA_OFFICER_LOCKOUT_FAILURES", 5),
+        "ETA_OFFICER_LOCKOUT_FIRST_SECONDS": _whole_number(
+            environ, "ETA_OFFICER_LOCKOUT_FIRST_SECONDS", 60
+        ),
+        "ETA_OFFICER_LOCKOUT_MAX_SECONDS": _whole_number(
+            environ, "ETA_OFFICER_LOCKOUT_MAX_SECONDS", 3600
+        ),
+        "ETA_CARRIER_LOCKOUT_FAILURES": _whole_number(environ, "ETA_CARRIER_LOCKOUT_FAILURES", 5),
+        "ETA_CARRIER_LOCKOUT_FIRST_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_LOCKOUT_FIRST_SECONDS", 15 * 60
+        ),
+        "ETA_CARRIER_LOCKOUT_MAX_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_LOCKOUT_MAX_SECONDS", 15 * 60
+        ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,
@@ -284,7 +306,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        # The carrier desk's cookie outlives a browser restart, never its server-side session.
+        "PERMANENT_SESSION_LIFETIME": _whole_number(
+            environ, "ETA_CARRIER_ABSOLUTE_SECONDS", 8 * 3600
+        ),
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": 3600 * 4,
         # Rate limits live in Redis so every gunicorn worker shares them; when Redis is down the
@@ -295,5 +320,4 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     }
-    settings.update(_optional_overrides(environ))
     return settings

@@ -147,6 +147,40 @@ def test_policy_numbers_have_their_defaults_in_settings(tmp_path):
     assert (settings["ETA_DRAFT_DAYS"], settings["ETA_IDEMPOTENCY_HOURS"]) == (7, 24)
 
 
+SIGN_IN_POLICY = {
+    "ETA_OFFICER_IDLE_SECONDS": 900,
+    "ETA_OFFICER_ABSOLUTE_SECONDS": 28800,
+    "ETA_CARRIER_IDLE_SECONDS": 900,
+    "ETA_CARRIER_ABSOLUTE_SECONDS": 28800,
+    "ETA_OFFICER_LOCKOUT_FAILURES": 5,
+    "ETA_OFFICER_LOCKOUT_FIRST_SECONDS": 60,
+    "ETA_OFFICER_LOCKOUT_MAX_SECONDS": 3600,
+    "ETA_CARRIER_LOCKOUT_FAILURES": 5,
+    "ETA_CARRIER_LOCKOUT_FIRST_SECONDS": 900,
+    "ETA_CARRIER_LOCKOUT_MAX_SECONDS": 900,
+}
+
+
+def test_sign_in_policy_numbers_have_their_defaults_and_variables_in_settings(tmp_path):
+    settings = load_settings(tmp_path, {})
+    assert {name: settings[name] for name in SIGN_IN_POLICY} == SIGN_IN_POLICY
+    assert settings["ETA_CARRIER_INVALID_KEY_RATE_LIMIT"] == "20/minute;100/hour"
+    assert settings["ETA_CARRIER_SIGN_IN_RATE_LIMIT"] == "20/minute"
+    assert settings["ETA_OFFICER_SIGN_IN_RATE_LIMIT"] == "20/minute;200/hour"
+    changed = load_settings(tmp_path, dict.fromkeys(SIGN_IN_POLICY, "7"))
+    assert {name: changed[name] for name in SIGN_IN_POLICY} == dict.fromkeys(SIGN_IN_POLICY, 7)
+    # The desk's cookie lasts as long as its server-side session may.
+    assert changed["PERMANENT_SESSION_LIFETIME"] == 7
+
+
+@pytest.mark.parametrize("name", sorted(SIGN_IN_POLICY))
+def test_a_bad_sign_in_policy_number_is_a_one_line_configuration_error(tmp_path, name):
+    with pytest.raises(ConfigurationError, match=f"^{name} must be a whole number, not 'ten'$"):
+        load_settings(tmp_path, {name: "ten"})
+    with pytest.raises(ConfigurationError, match=f"^{name} must be at least 1, not 0$"):
+        load_settings(tmp_path, {name: "0"})
+
+
 def test_a_nationality_both_eligible_and_exempt_is_a_configuration_error(tmp_path):
     """Wave 1 shipped IRL in both lists: an Irish traveller was told two things."""
     assert "IRL" not in load_settings(tmp_path, {})["ETA_ELIGIBLE_NATIONALITIES"]

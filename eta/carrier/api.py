@@ -43,8 +43,9 @@ def _limited_per_key() -> bool:
 
 
 def _caller() -> tuple[ApiCaller, Admission]:
-    admission = admit_request()
-    return identify_api_key(), admission
+    """Authenticate first (refused keys count per address), then count by key id."""
+    caller = identify_api_key()
+    return caller, admit_request(caller)
 
 
 def _read(parse: Callable[[], T]) -> T:

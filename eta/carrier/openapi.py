@@ -181,7 +181,9 @@ def _operation(operation_id: str, summary: str, request: str, response: str) -> 
                 "413": _problem("Body too large"),
                 "415": _problem("Not JSON"),
                 "422": _problem("Invalid fields, listed by path in errors"),
-                "429": _problem("Too many requests for this API key"),
+                "429": _problem(
+                    "Too many requests for this API key, or too many refused ones from this address"
+                ),
             },
         }
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -22,9 +22,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from eta.accounts.passwords import check_password, hash_password, needs_rehash
+from eta.accounts import lockout
+from eta.accounts import sessions as staff_sessions
+from eta.accounts.passwords import hash_password, needs_rehash
 from eta.api.body import json_object
-from eta.carrier.auth import SESSION_USER, signed_in_user
+from eta.carrier.auth import SESSION_KEY, session_ended, signed_in_user
 from eta.carrier.service import check_and_record, parse_passenger
 from eta.extensions import db, limiter
 from eta.models import CarrierUser
@@ -33,19 +35,9 @@ from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 
 blueprint = Blueprint("carrier", __name__, url_prefix="/carrier")
 
-MAX_FAILED_SIGN_INS = 5
-LOCKOUT = dt.timedelta(minutes=15)
 # The public endpoints of SPEC §4 the page caches for offline checks.
 JWKS_PATH = "/.well-known/jwks.json"
 REVOCATIONS_PATH = "/api/v1/revocations"
-_dummy_hash: list[str] = []
-
-
-def _waste_a_check(password: str) -> None:
-    """Check against a throwaway hash when the email is unknown, so both cases take as long."""
-    if not _dummy_hash:
-        _dummy_hash.append(hash_password("not-a-real-password-0000"))
-    check_password(_dummy_hash[0], password)
 
 
 @blueprint.get("/")
@@ -53,6 +45,8 @@ def check_in() -> str | BaseResponse:
     """The check-in page: scan area, image upload and manual passport entry."""
     user = signed_in_user()
     if user is None:
+        if session_ended():
+            flash(_("You were signed out because your session timed out. Sign in again."), "error")
         return redirect(url_for("carrier.sign_in"))
     return render_template(
         "carrier/check_in.html",
@@ -85,8 +79,12 @@ def _sign_in_errors(email: str, password: str) -> dict[str, str]:
     return errors
 
 
+def _sign_in_limit() -> str:
+    return str(current_app.config["ETA_CARRIER_SIGN_IN_RATE_LIMIT"])
+
+
 @blueprint.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit("20/minute", methods=["POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_in() -> str | BaseResponse | tuple[str, int]:
     """Staff sign-in with email and password; a few failures lock the account for a while."""
     if request.method == "GET":
@@ -98,36 +96,45 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
         return render_template("carrier/sign_in.html", errors=errors, email=email), 400
     user = db.session.scalar(select(CarrierUser).where(CarrierUser.email == email))
     now = utcnow()
-    wrong = _("Enter a correct email address and password")
-    if user is None:
-        _waste_a_check(password)
-        errors = {"email": wrong}
-    elif user.locked_until is not None and user.locked_until > now:
-        errors = {"email": _("Too many failed attempts. Try again in 15 minutes.")}
-    elif not user.active or not check_password(user.password_hash, password):
-        user.failed_sign_ins += 1
-        if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
-            user.locked_until = now + LOCKOUT
-            user.failed_sign_ins = 0
-        db.session.commit()
-        errors = {"email": wrong}
-    if errors or user is None:
+    rules = lockout.policy(current_app.config, "CARRIER")
+    outcome = lockout.check_sign_in(db.session, user, password, rules, now=now)
+    if outcome is not lockout.Outcome.ACCEPTED or user is None:
+        db.session.commit()  # the failure just counted
+        # One message for every refusal (unknown address, deactivated or locked account,
+        # wrong password): any other would tell an attacker that the account exists.
+        errors = {"email": _("Enter a correct email address and password")}
         return render_template("carrier/sign_in.html", errors=errors, email=email), 400
-    user.failed_sign_ins = 0
-    user.locked_until = None
+    lockout.clear_failures(user)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    token, _row = staff_sessions.open_session(db.session, user, now=now)
     db.session.commit()
     session.clear()  # a new session at sign-in: nothing from before carries over
-    session[SESSION_USER] = user.id
-    session.permanent = True
+    session[SESSION_KEY] = token
+    session.permanent = True  # the desk's browser may restart; the server-side limits still hold
     return redirect(url_for("carrier.check_in"))
 
 
 @blueprint.post("/sign-out")
 def sign_out() -> BaseResponse:
-    """Sign out and forget the session."""
+    """Sign out: the session ends on the server, so a copy of the cookie opens nothing."""
+    staff_sessions.end_session(db.session, session.get(SESSION_KEY), now=utcnow())
     session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("carrier.sign_in"))
+
+
+@blueprint.post("/sign-out-everywhere")
+def sign_out_everywhere() -> BaseResponse:
+    """Sign out of every browser this staff member is signed in on (a desk left signed in)."""
+    user = signed_in_user()
+    if user is not None:
+        staff_sessions.end_all_sessions(
+            db.session, user, actor=f"carrier_user:{user.id}", now=utcnow()
+        )
+        db.session.commit()
+    session.clear()
+    flash(_("You have signed out on every device."), "success")
     return redirect(url_for("carrier.sign_in"))
 
 

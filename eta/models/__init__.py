@@ -16,7 +16,15 @@ from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
 from eta.models.idempotency import IdempotencyKey
 from eta.models.outbox import OutboxMessage
-from eta.models.people import Carrier, CarrierApiKey, CarrierQuery, CarrierUser, Officer, Role
+from eta.models.people import (
+    Carrier,
+    CarrierApiKey,
+    CarrierQuery,
+    CarrierUser,
+    Officer,
+    Role,
+    StaffSession,
+)
 from eta.models.rules import RiskRule, RiskRuleVersion
 from eta.models.screening import CheckName, RunOutcome, ScreeningHit, ScreeningRun
 from eta.models.watchlist import (
@@ -58,6 +66,7 @@ __all__ = [
     "RunOutcome",
     "ScreeningHit",
     "ScreeningRun",
+    "StaffSession",
     "WatchlistEntry",
     "WatchlistSource",
     "WatchlistVersion",

@@ -40,8 +40,6 @@ class Officer(Base):
     locked_until: Mapped[dt.datetime | None]
     # The last TOTP time step accepted: a code is never accepted twice (ASVS V6.5.1).
     last_totp_step: Mapped[int | None]
-    # Bumped by "sign out everywhere": sessions carrying an older epoch are void.
-    session_epoch: Mapped[int] = mapped_column(default=0)
     last_sign_in_at: Mapped[dt.datetime | None]
 
 
@@ -106,3 +104,31 @@ class CarrierQuery(Base):
     result: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(30))
     passport_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class StaffSession(Base):
+    """A signed-in browser of an officer or a carrier's check-in staff member.
+
+    The signed cookie carries only a random session id; this row (found by the id's SHA-256)
+    says whether the session is still open. Sign-out, "sign out everywhere", an idle or
+    absolute time limit and deactivation end it here, so a copied cookie stops working too.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (
+        CheckConstraint("(officer_id IS NULL) <> (carrier_user_id IS NULL)", name="one_account"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="CASCADE"), index=True
+    )
+    carrier_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("carrier_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    # signed_out, everywhere, idle, expired, deactivated
+    end_reason: Mapped[str | None] = mapped_column(String(20))

@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from eta import audit
 from eta.accounts import AccountError, create_officer
+from eta.accounts import sessions as staff_sessions
 from eta.extensions import db
 from eta.models import Application, AuditEvent, Officer, Role
 from eta.officer.auth import end_sessions, otpauth_qr_data_uri
 from eta.officer.blueprint import blueprint, me, role_required
+from eta.timeutil import utcnow
 from eta.web.edge import query_int
 
 AUDIT_PAGE_SIZE = 100
@@ -74,7 +76,14 @@ def set_officer_active(officer_id: int) -> ResponseReturnValue:
     if officer.id == me().id:
         abort(403)
     officer.active = request.form.get("active") == "1"
-    officer.session_epoch += 1
+    if not officer.active:
+        staff_sessions.end_all_sessions(
+            db.session,
+            officer,
+            actor=f"officer:{me().id}",
+            now=utcnow(),
+            reason=staff_sessions.DEACTIVATED,
+        )
     audit.record(
         db.session,
         "officer.activated" if officer.active else "officer.deactivated",

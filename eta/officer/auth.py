@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hmac
 import io
 import time
 from typing import Any
@@ -12,52 +11,59 @@ from typing import Any
 import pyotp
 import qrcode
 import qrcode.image.svg
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from eta import audit
-from eta.accounts.passwords import check_password, hash_password
+from eta.accounts import lockout
+from eta.accounts import sessions as staff_sessions
+from eta.accounts.totp import accepted_step, claim_step
 from eta.extensions import db, limiter, login_manager
-from eta.models import Officer, Role
+from eta.models import Officer, Role, StaffSession
 from eta.officer.blueprint import blueprint, me, role_required
 from eta.timeutil import utcnow
 
-MAX_FAILURES = 5  # consecutive failures before the account locks
-FIRST_LOCK_MINUTES = 1  # doubles with every further failure, up to MAX_LOCK_MINUTES
-MAX_LOCK_MINUTES = 60
-PENDING_SECONDS = 300  # time allowed between the password step and the code step
-TOTP_STEP_SECONDS = 30
-DEFAULT_IDLE_SECONDS = 15 * 60
-DEFAULT_ABSOLUTE_SECONDS = 8 * 3600
-PUBLIC_ENDPOINTS = frozenset({"officer.sign_in", "officer.sign_in_code"})
+__all__ = ["accepted_step", "end_sessions", "init_login", "otpauth_qr_data_uri"]
 
-# Checked against when the email is unknown, so the answer takes as long as for a real account.
-_DUMMY_HASH = hash_password("not-a-real-password-for-timing")
+PENDING_SECONDS = 300  # time allowed between the password step and the code step
+PUBLIC_ENDPOINTS = frozenset({"officer.sign_in", "officer.sign_in_code"})
 
 
 class OfficerUser(UserMixin):
-    """Flask-Login's view of an officer: the id carries the session epoch, to end sessions."""
+    """Flask-Login's view of an officer in one server-side session (the id is the session's)."""
 
-    def __init__(self, officer: Officer) -> None:
+    def __init__(self, officer: Officer, record: StaffSession, token: str) -> None:
         self.officer = officer
+        self.record = record
+        self.token = token
 
     def get_id(self) -> str:
-        """The session's user id: officer id and session epoch."""
-        return f"{self.officer.id}:{self.officer.session_epoch}"
+        """The session's random id (its row says whether it is still open)."""
+        return self.token
 
 
-def load_officer(user_id: str) -> OfficerUser | None:
-    """Flask-Login's user loader: a session is void once its officer is inactive or signed out."""
-    officer_id, _sep, epoch = user_id.partition(":")
-    if not (officer_id.isdigit() and epoch.isdigit()):
+def _limits() -> staff_sessions.Limits:
+    config = current_app.config
+    return staff_sessions.Limits(
+        idle=dt.timedelta(seconds=config["ETA_OFFICER_IDLE_SECONDS"]),
+        absolute=dt.timedelta(seconds=config["ETA_OFFICER_ABSOLUTE_SECONDS"]),
+    )
+
+
+def load_officer(token: str) -> OfficerUser | None:
+    """Flask-Login's user loader: the open session `token` names, for an active officer."""
+    check = staff_sessions.check_session(db.session, token, _limits(), now=utcnow())
+    g.officer_session_ended = check.ended
+    record = check.session
+    if record is None or record.officer_id is None:
         return None
-    officer = db.session.get(Officer, int(officer_id))
-    if officer is None or not officer.active or officer.session_epoch != int(epoch):
+    officer = db.session.get(Officer, record.officer_id)
+    if officer is None or not officer.active:
         return None
-    return OfficerUser(officer)
+    return OfficerUser(officer, record, token)
 
 
 def init_login(app: Flask) -> None:
@@ -65,7 +71,7 @@ def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(load_officer)
     login_manager.login_view = "officer.sign_in"
-    # We check timeouts ourselves; Flask-Login's protection would only add a second cookie.
+    # Sessions are checked server-side; Flask-Login's protection would only add a second cookie.
     login_manager.session_protection = None
 
 
@@ -75,22 +81,14 @@ def _actor() -> str:
 
 @blueprint.before_request
 def require_sign_in() -> ResponseReturnValue | None:
-    """Every officer page needs a live session: signed in, not idle, not too old."""
+    """Every officer page needs an open session: signed in, not idle, not too old."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
+        if g.get("officer_session_ended") in (staff_sessions.IDLE, staff_sessions.EXPIRED):
+            session.clear()
+            flash(_("You were signed out because your session timed out. Sign in again."), "error")
         return redirect(url_for("officer.sign_in"))
-    now = time.time()
-    signed_in_at = session.get("officer_signed_in_at", 0)
-    seen_at = session.get("officer_seen_at", 0)
-    idle = current_app.config.get("ETA_OFFICER_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
-    absolute = current_app.config.get("ETA_OFFICER_ABSOLUTE_SECONDS", DEFAULT_ABSOLUTE_SECONDS)
-    if now - seen_at > idle or now - signed_in_at > absolute:
-        logout_user()
-        session.clear()
-        flash(_("You were signed out because your session timed out. Sign in again."), "error")
-        return redirect(url_for("officer.sign_in"))
-    session["officer_seen_at"] = now
     return None
 
 
@@ -99,31 +97,25 @@ def _lock_message(officer: Officer) -> str:
     return _("Too many failed attempts. Try again after %(time)s.", time=until)
 
 
-def _locked(officer: Officer) -> bool:
-    return officer.locked_until is not None and officer.locked_until > utcnow()
+def _policy() -> lockout.Policy:
+    return lockout.policy(current_app.config, "OFFICER")
 
 
-def _fail(officer: Officer | None, stage: str) -> None:
-    """Count a failed attempt; lock the account for longer after each failure past the limit."""
-    if officer is not None:
-        officer.failed_sign_ins += 1
-        beyond = officer.failed_sign_ins - MAX_FAILURES
-        if beyond >= 0:
-            minutes = min(FIRST_LOCK_MINUTES * 2**beyond, MAX_LOCK_MINUTES)
-            officer.locked_until = utcnow() + dt.timedelta(minutes=minutes)
+def _record_failure(officer: Officer | None, stage: str, *, locked: bool) -> None:
+    """The audit record of a refused step (the counting is the lock-out's); commits."""
     audit.record(
         db.session,
         "officer.sign_in_failed",
         actor=f"officer:{officer.id}" if officer else "anonymous",
         object_type="officer",
         object_id=officer.id if officer else None,
-        details={"stage": stage, "locked": bool(officer and officer.locked_until)},
+        details={"stage": stage, "locked": locked},
     )
     db.session.commit()
 
 
 def _sign_in_limit() -> str:
-    return str(current_app.config.get("ETA_OFFICER_SIGN_IN_RATE_LIMIT", "20/minute;200/hour"))
+    return str(current_app.config["ETA_OFFICER_SIGN_IN_RATE_LIMIT"])
 
 
 # Per client address, on top of the per-account lock: guessing one password across many
@@ -140,23 +132,19 @@ def sign_in() -> ResponseReturnValue:
         email = request.form.get("email", "").strip().lower()
         password = request.form.get("password", "")
         officer = db.session.scalar(select(Officer).where(func.lower(Officer.email) == email))
-        if officer is not None and _locked(officer):
-            errors["email"] = _lock_message(officer)
-        elif officer is None or not officer.active:
-            check_password(_DUMMY_HASH, password)
-            _fail(None, "password")
-            errors["email"] = _("Enter a correct email address and password")
-        elif not check_password(officer.password_hash, password):
-            _fail(officer, "password")
-            errors["email"] = (
-                _lock_message(officer)
-                if _locked(officer)
-                else _("Enter a correct email address and password")
-            )
-        else:
+        now = utcnow()
+        outcome = lockout.check_sign_in(db.session, officer, password, _policy(), now=now)
+        if outcome is lockout.Outcome.ACCEPTED:
             session.clear()
-            session["officer_pending"] = {"id": officer.id, "at": time.time()}
+            session["officer_pending"] = {"id": officer.id, "at": time.time()}  # type: ignore[union-attr]
             return redirect(url_for("officer.sign_in_code"))
+        known = officer if outcome is not lockout.Outcome.UNKNOWN else None
+        _record_failure(
+            known, "password", locked=known is not None and lockout.is_locked(known, now)
+        )
+        # One message for every refusal (unknown address, deactivated or locked account, wrong
+        # password): any other would tell an attacker that the account exists.
+        errors["email"] = _("Enter a correct email address and password")
     return render_template("officer/sign_in.html", errors=errors, email=email), (
         400 if errors else 200
     )
@@ -170,21 +158,6 @@ def _pending_officer() -> Officer | None:
     if officer is None or not officer.active:
         return None
     return officer
-
-
-def accepted_step(secret: str, code: str, last_step: int | None, now: float) -> int | None:
-    """The TOTP time step `code` belongs to (one step of clock drift allowed), if not yet used."""
-    code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
-        return None
-    totp = pyotp.TOTP(secret)
-    current = int(now // TOTP_STEP_SECONDS)
-    for step in (current - 1, current, current + 1):
-        if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
-            if last_step is not None and step <= last_step:
-                return None  # a code is good once (ASVS V6.5.1)
-            return step
-    return None
 
 
 def otpauth_qr_data_uri(uri: str) -> str:
@@ -206,42 +179,38 @@ def sign_in_code() -> ResponseReturnValue:
         return redirect(url_for("officer.sign_in"))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if _locked(officer):
-            errors["code"] = _lock_message(officer)
-        else:
+        now = utcnow()
+        step = None
+        if not lockout.is_locked(officer, now):
             step = accepted_step(
                 officer.totp_secret,
                 request.form.get("code", ""),
                 officer.last_totp_step,
                 time.time(),
             )
-            if step is None:
-                _fail(officer, "code")
-                errors["code"] = (
-                    _lock_message(officer)
-                    if _locked(officer)
-                    else _("Enter the current 6-digit code from your authenticator app")
-                )
-            else:
-                officer.last_totp_step = step
-                officer.failed_sign_ins = 0
-                officer.locked_until = None
-                officer.last_sign_in_at = utcnow()
-                audit.record(
-                    db.session,
-                    "officer.signed_in",
-                    actor=f"officer:{officer.id}",
-                    object_type="officer",
-                    object_id=officer.id,
-                )
-                db.session.commit()
-                # A new session at sign-in: nothing from before (CSRF token included) survives.
-                session.clear()
-                login_user(OfficerUser(officer))
-                now = time.time()
-                session["officer_signed_in_at"] = now
-                session["officer_seen_at"] = now
-                return redirect(url_for("officer.queue"))
+        # The step is claimed by one conditional UPDATE, in the transaction that opens the
+        # session: of several browsers posting the same code at once, exactly one gets in.
+        if step is not None and claim_step(db.session, officer, step):
+            lockout.clear_failures(officer)
+            officer.last_sign_in_at = now
+            token, record = staff_sessions.open_session(db.session, officer, now=now)
+            db.session.commit()
+            # A new session at sign-in: nothing from before (CSRF token included) survives.
+            session.clear()
+            login_user(OfficerUser(officer, record, token))
+            return redirect(url_for("officer.queue"))
+        db.session.rollback()
+        if lockout.is_locked(officer, now):
+            errors["code"] = _lock_message(officer)
+            _record_failure(officer, "code", locked=True)
+        else:
+            locked = lockout.record_failure(db.session, officer, _policy(), now=now)
+            _record_failure(officer, "code", locked=locked)
+            errors["code"] = (
+                _lock_message(officer)
+                if locked
+                else _("Enter the current 6-digit code from your authenticator app")
+            )
     enrol = None
     if officer.last_totp_step is None:
         uri = pyotp.TOTP(officer.totp_secret).provisioning_uri(
@@ -256,27 +225,17 @@ def sign_in_code() -> ResponseReturnValue:
 @blueprint.post("/sign-out")
 @role_required(Role.OFFICER)
 def sign_out() -> ResponseReturnValue:
-    """Sign out of this browser."""
-    audit.record(
-        db.session, "officer.signed_out", actor=_actor(), object_type="officer", object_id=me().id
-    )
-    db.session.commit()
+    """Sign out of this browser: the session ends on the server, not only in the cookie."""
+    staff_sessions.end_session(db.session, current_user.get_id(), now=utcnow())
     logout_user()
     session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("officer.sign_in"))
 
 
-def end_sessions(officer: Officer, *, actor: str) -> None:
-    """Void every session of `officer` (their next request needs a new sign-in)."""
-    officer.session_epoch += 1
-    audit.record(
-        db.session,
-        "officer.sessions_ended",
-        actor=actor,
-        object_type="officer",
-        object_id=officer.id,
-    )
+def end_sessions(officer: Officer, *, actor: str, reason: str = staff_sessions.EVERYWHERE) -> None:
+    """End every session of `officer` (their next request needs a new sign-in); commits."""
+    staff_sessions.end_all_sessions(db.session, officer, actor=actor, now=utcnow(), reason=reason)
     db.session.commit()
 
 

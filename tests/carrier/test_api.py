@@ -129,6 +129,7 @@ def test_rate_limit_is_per_key_with_a_clear_429(app, client, session, carrier_ke
     carrier = session.scalar(select(Carrier))
     other = new_api_key(session, carrier)
     # Per day, so a minute boundary in the middle of a slow run cannot reset the count.
+    saved_limit = app.config["ETA_CARRIER_RATE_LIMIT"]
     app.config["ETA_CARRIER_RATE_LIMIT"] = "3/day"
     try:
         body = {"passport_number": "X1", "issuing_country": "SWE"}
@@ -142,11 +143,12 @@ def test_rate_limit_is_per_key_with_a_clear_429(app, client, session, carrier_ke
         theirs = {"Authorization": f"Bearer {other}"}
         assert client.post(VERIFY, json=body, headers=theirs).status_code == 200
     finally:
-        app.config.pop("ETA_CARRIER_RATE_LIMIT")
+        app.config["ETA_CARRIER_RATE_LIMIT"] = saved_limit
 
 
 def test_every_limit_of_a_key_counts(app, client, carrier_key):
     # Several limits in one setting are counted in the same round trip; the tighter one trips.
+    saved_limit = app.config["ETA_CARRIER_RATE_LIMIT"]
     app.config["ETA_CARRIER_RATE_LIMIT"] = "100/day;2/hour"
     try:
         body = {"passport_number": "X1", "issuing_country": "SWE"}
@@ -157,7 +159,7 @@ def test_every_limit_of_a_key_counts(app, client, carrier_key):
         assert "2 per 1 hour" in limited.get_json()["detail"]
         assert 0 < int(limited.headers["Retry-After"]) <= 3600
     finally:
-        app.config.pop("ETA_CARRIER_RATE_LIMIT")
+        app.config["ETA_CARRIER_RATE_LIMIT"] = saved_limit
 
 
 # --- answers ------------------------------------------------------------------------------

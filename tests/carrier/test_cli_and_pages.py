@@ -113,7 +113,13 @@ def test_repeated_failures_lock_the_account(runner, client, session):
         _sign_in(client, "wrong password here")
     locked = _sign_in(client)
     assert locked.status_code == 400
-    assert "Too many failed attempts" in locked.text
+    # The same message as for an unknown address: a lock-out must not tell the account exists.
+    assert "Enter a correct email address and password" in locked.text
+    assert "Too many failed attempts" not in locked.text
+    assert client.get("/carrier/").status_code == 302
+    user = session.scalar(select(CarrierUser))
+    session.refresh(user)
+    assert user.locked_until is not None
 
 
 def test_passport_check_needs_session_and_csrf(runner, client, session, authorise):

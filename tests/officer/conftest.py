@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eta import applications
+from eta.accounts import sessions as staff_sessions
 from eta.accounts.passwords import hash_password
 from eta.extensions import db
 from eta.models import Application, Officer, ScreeningHit, ScreeningRun
@@ -78,14 +79,12 @@ def session_for(app: Flask, client: FlaskClient, staff: Staff) -> FlaskClient:
     with app.app_context():
         officer = db.session.get(Officer, staff.id)
         assert officer is not None
-        epoch = officer.session_epoch
-    now = time.time()
+        token, _row = staff_sessions.open_session(db.session, officer, now=utcnow())
+        db.session.commit()
     with client.session_transaction() as session:
         session.clear()
-        session["_user_id"] = f"{staff.id}:{epoch}"
+        session["_user_id"] = token
         session["_fresh"] = True
-        session["officer_signed_in_at"] = now
-        session["officer_seen_at"] = now
     return client
 
 
