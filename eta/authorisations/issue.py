@@ -25,6 +25,7 @@ from eta.issuance.tokens import (
 )
 from eta.models import Actor, Application, ApplicationStatus, Authorisation
 from eta.models.base import SessionLike
+from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,27 @@ class IssuanceError(Exception):
 
 
 def _mrz_words(text: str) -> str:
-    """A name in the token's MRZ form: fillers as spaces, single spaces, upper case."""
+    """A name in MRZ letters: fillers as spaces, single spaces, upper case."""
     return " ".join(re.sub(r"[^A-Z]+", " ", text.replace("<", " ").upper()).split())
+
+
+def mrz_names(application: Application) -> tuple[str, str]:
+    """(surname, given names) as the passport's MRZ prints them: its 39-character name field,
+    truncated as ICAO 9303 Part 4 4.2.3 truncates it, fillers as single spaces.
+
+    What the token carries and carriers are told, so they compare it with the passport's MRZ
+    letter for letter; and any name that fits a passport fits the token's QR code.
+    """
+    return mrz_name_parts(
+        _mrz_words(application.surname_mrz or ""), _mrz_words(application.given_names_mrz or "")
+    )
 
 
 def authorisation_claims(
     application: Application, *, jti: str, issued_at: dt.datetime, valid_until: dt.datetime
 ) -> AuthorisationClaims:
     """What the token of ``application``'s authorisation states."""
+    surname, given_names = mrz_names(application)
     return AuthorisationClaims(
         reference=application.reference,
         jti=jti,
@@ -51,8 +65,8 @@ def authorisation_claims(
         valid_until=valid_until,
         passport_number=application.passport_number_normalised or application.passport_number,
         issuing_country=application.passport_issuing_country,
-        surname_mrz=_mrz_words(application.surname_mrz),
-        given_names_mrz=_mrz_words(application.given_names_mrz),
+        surname_mrz=surname,
+        given_names_mrz=given_names,
         date_of_birth=application.date_of_birth,
     )
 
