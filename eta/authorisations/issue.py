@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from eta import audit
+from eta import audit, outbox
 from eta.authorisations.keys import issuer, keyring
 from eta.authorisations.links import download_url, verify_page_url
 from eta.documents import normalise_document_number
@@ -26,6 +27,7 @@ from eta.issuance.tokens import (
 from eta.models import Actor, Application, ApplicationStatus, Authorisation
 from eta.models.base import SessionLike
 from eta.screening.mrz import mrz_name_parts
+from eta.tasks import Task
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -78,9 +80,18 @@ def _existing(session: SessionLike, application_id: int) -> Authorisation | None
 
 
 def issue_for(
-    session: SessionLike, application: Application, *, now: dt.datetime | None = None
+    session: SessionLike,
+    application: Application,
+    *,
+    now: dt.datetime | None = None,
+    follow: Sequence[tuple[Task, tuple[int | str | None, ...], str]] = (),
 ) -> Authorisation | None:
     """Create the authorisation of an approved application, once; return it.
+
+    `follow` lists outbox rows (task, arguments, key) written in the same transaction as the
+    authorisation (the approval email): they happen if and only if it is issued. When the
+    transaction is committed outside a job (session.info[outbox.DONE_WITH_COMMIT]), the job's
+    own outbox row is marked done in it too.
 
     Idempotent: an application that already has one gets it back unchanged (the unique
     application_id settles a race between two workers). Returns None when the application
@@ -135,8 +146,11 @@ def issue_for(
         object_id=application.reference,
         details={"kid": signing_key.kid, "valid_until": valid_until.isoformat()},
     )
+    for task, args, key in follow:
+        outbox.add(session, task, *args, key=key)
+    outbox.finish_current(session)
     try:
-        session.commit()
+        outbox.commit(session)
     except IntegrityError:
         session.rollback()
         return _existing(session, application.id)

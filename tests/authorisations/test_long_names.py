@@ -12,7 +12,10 @@ from eta import authorisations
 from eta.issuance.qr import MAX_VERSION, encode
 from eta.models import Application, Authorisation
 from eta.screening.mrz import MRZ_NAME_WIDTH, icao_transliterate, is_mrz_form_of, to_mrz_field
-from tests.authorisations.test_issuing_jobs import approved, issue  # noqa: F401  (fixture)
+from tests.authorisations import test_issuing_jobs
+
+approved = test_issuing_jobs.approved
+issue = test_issuing_jobs.issue  # the fixture: a real worker runs the issuance job
 
 # The longest ETA_ISSUER the docs allow (40 characters).
 LONGEST_ISSUER = "https://eta.border-agency.example.gov.ut"
