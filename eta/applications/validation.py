@@ -449,7 +449,7 @@ def _check_mrz(c: _Checker, text: str, data: Mapping[str, Any], today: dt.date) 
     if not (
         names_typed
         and truncated
-        and is_mrz_form_of((mrz.surname, mrz.given_names), surname_mrz, given_mrz)
+        and is_mrz_form_of((mrz.surname, mrz.given_names), surname_mrz or "", given_mrz or "")
     ):
         comparisons.append((_("surname"), mrz.surname, surname_mrz))
         comparisons.append((_("given names"), mrz.given_names, given_mrz))

@@ -42,7 +42,8 @@ def test_an_approval_that_cannot_be_issued_is_referred_once_with_its_cause(
     event = case.events[-1]
     assert (event.from_status, event.reason_code) == (ApplicationStatus.APPROVED, "issuance_failed")
     assert "does not fit a version-18 QR code" in (event.note or "")
-    assert session.scalar(select(Authorisation).where(Authorisation.application_id == case.id)) is None
+    issued = select(Authorisation).where(Authorisation.application_id == case.id)
+    assert session.scalar(issued) is None
     with app.app_context():
         assert outbox.is_done(db.session, f"issue-{case.id}")  # never retried for ever
         assert sweep_stuck_applications() == 0  # nothing to re-enqueue
