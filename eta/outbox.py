@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from eta.models import OutboxMessage
@@ -34,6 +34,11 @@ from eta.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 _PENDING = "eta.outbox.pending"  # Session.info key: rows this transaction wrote
+# Session.info keys for the job running in this session (its row's key, set by the worker):
+# the row to mark done with the job's own commit, and the row that commit marked.
+CURRENT_JOB = "eta.outbox.current_job"
+_FINISH = "eta.outbox.finish"
+FINISHED = "eta.outbox.finished"
 # A row pushed this long ago whose job has not marked it done is pushed again: its job was
 # lost (Redis restarted without its data) or is stuck. Longer than any job's run and retries.
 RESEND_AFTER = dt.timedelta(minutes=10)
@@ -119,12 +124,42 @@ class _Pending:
     args: list[Any]
 
 
+_TABLE: Any = OutboxMessage.__table__
+# Built once: compiling a statement costs more than running it on the hot paths (a screening
+# decision writes one row, the job then marks its own row done).
+_INSERT = insert(_TABLE)
+_MARK_UNSENT = (
+    update(_TABLE).where(_TABLE.c.key.in_(bindparam("keys", expanding=True))).values(sent_at=None)
+)
+_MARK_DONE = (
+    update(_TABLE)
+    .where(_TABLE.c.key == bindparam("done_key"), _TABLE.c.done_at.is_(None))
+    .values(done_at=bindparam("done_at"))
+)
+
+
 def add(session: SessionLike, task: Task, *args: int | str | None, key: str) -> None:
     """Record that `task(*args)` must run once this transaction commits (no commit here).
 
     `key` names the work uniquely (say `notify-refused-42`): the same key twice is one job.
+    The row is written as sent (the push right after the commit is the usual case, and marking
+    it afterwards would cost an UPDATE and a COMMIT); a push that fails clears `sent_at` for
+    the relay, and a process that dies between commit and push leaves a row the relay sends
+    again after RESEND_AFTER, as it does for a job Redis lost.
     """
-    session.add(OutboxMessage(key=key, task=task.name, args=list(args)))
+    now = utcnow()
+    session.connection().execute(
+        _INSERT,
+        {
+            "key": key,
+            "task": task.name,
+            "args": list(args),
+            "created_at": now,
+            "due_at": now,
+            "attempts": 0,
+            "sent_at": now,
+        },
+    )
     # Kept on the session too, so pushing after the commit reads nothing back.
     session.info.setdefault(_PENDING, []).append(_Pending(key, task.name, list(args)))
 
@@ -142,7 +177,12 @@ def commit(session: SessionLike, connection: Redis | None = None) -> int:
     the relay sends it later. Returns how many rows were pushed.
     """
     pending = session.info.pop(_PENDING, None)
+    finish = session.info.pop(_FINISH, None)
+    if finish is not None:
+        mark_done(session, finish)
     session.commit()
+    if finish is not None:
+        session.info[FINISHED] = finish
     if not pending:
         return 0
     if connection is None:
@@ -158,19 +198,17 @@ def commit(session: SessionLike, connection: Redis | None = None) -> int:
 
 
 def _push_rows(session: SessionLike, connection: Redis, rows: list[_Pending]) -> int:
-    sent = []
+    sent = 0
     try:
         for row in rows:
             _push(connection, row)
-            sent.append(row.key)
+            sent += 1
     except (RedisError, OSError) as error:
-        log.warning("outbox: %d job(s) left for the relay (%s)", len(rows) - len(sent), error)
-    if sent:
-        session.execute(
-            update(OutboxMessage).where(OutboxMessage.key.in_(sent)).values(sent_at=utcnow())
-        )
-    session.commit()
-    return len(sent)
+        log.warning("outbox: %d job(s) left for the relay (%s)", len(rows) - sent, error)
+        # Written as sent (see add): those not pushed are due for the relay at once.
+        session.connection().execute(_MARK_UNSENT, {"keys": [row.key for row in rows[sent:]]})
+        session.commit()
+    return sent
 
 
 def relay(session: SessionLike, connection: Redis, *, now: dt.datetime | None = None) -> int:
@@ -209,11 +247,24 @@ def relay(session: SessionLike, connection: Redis, *, now: dt.datetime | None = 
 
 def mark_done(session: SessionLike, key: str) -> None:
     """The job of row `key` has run: the relay never pushes it again (caller commits)."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.key == key, OutboxMessage.done_at.is_(None))
-        .values(done_at=utcnow())
-    )
+    session.connection().execute(_MARK_DONE, {"done_key": key, "done_at": utcnow()})
+
+
+def finish_current(session: SessionLike) -> None:
+    """Mark the running job's own row done in the transaction the next :func:`commit` commits.
+
+    A job that commits its outcome anyway (a decision, an issuance) saves the worker a second
+    UPDATE and COMMIT: the row is done if and only if the outcome is committed, so a job killed
+    before that commit is still re-sent (at-least-once). Outside a job this does nothing.
+    """
+    key = session.info.get(CURRENT_JOB)
+    if key is not None:
+        session.info[_FINISH] = key
+
+
+def exists(session: SessionLike, key: str) -> bool:
+    """Whether a row of key `key` was ever written (keys are unique)."""
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None
 
 
 def is_done(session: SessionLike, key: str) -> bool:

@@ -5,15 +5,37 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from eta import authorisations
-from eta.extensions import db, redis_client
-from eta.models import Application, ApplicationStatus
-from eta.outbox import enqueue
-from eta.tasks import NOTIFICATIONS
+from rq import get_current_job
+
+from eta import applications, authorisations
+from eta.extensions import db
+from eta.models import Application
+from eta.tasks import NOTIFY
 from eta.timeutil import utcnow
 from workers.context import app, job
 
 log = logging.getLogger(__name__)
+
+
+def _retries_left() -> bool:
+    current = get_current_job()
+    return bool(current is not None and (current.retries_left or 0) > 0)
+
+
+def _refer(application: Application, cause: str) -> None:
+    """Send the approval that cannot be issued to an officer, with the cause on its event."""
+    session = db.session
+    session.rollback()
+    application = session.get(Application, application.id) or application
+    hours = int(app().config["ETA_DECISION_HOURS"])
+    try:
+        applications.issuance_failed(
+            session, application, cause=cause, deadline=utcnow() + dt.timedelta(hours=hours)
+        )
+    except applications.LifecycleError:
+        session.rollback()  # issued or changed meanwhile: nothing to refer
+        return
+    log.warning("issuance of %s failed, referred to an officer", application.reference)
 
 
 @job
@@ -21,28 +43,35 @@ def issue_authorisation(application_id: int) -> str | None:
     """Create the authorisation of approved application ``application_id`` and email it.
 
     Idempotent: the authorisation row is unique per application, so a second run (or a run
-    after a crash) finds it and only makes sure the email is queued. Returns the reference, or
-    None when the application is missing or not approved (nothing to issue).
+    after a crash) finds it and does nothing more. The approval email is an outbox row written
+    with the authorisation. An approval that cannot be issued is referred to an officer
+    (reason `issuance_failed`, the cause on the event): at once when the failure is
+    permanent (IssuanceError), after the job's bounded retries when it is not. Returns the
+    reference, or None when nothing was issued.
     """
     application = db.session.get(Application, application_id)
     if application is None:
         log.warning("issue_authorisation: no application %s", application_id)
         return None
-    authorisation = authorisations.issue_for(db.session, application)
+    try:
+        authorisation = authorisations.issue_for(
+            db.session,
+            application,
+            follow=[(NOTIFY, (application_id, "approved"), f"notify-approved-{application_id}")],
+        )
+    except authorisations.IssuanceError as error:
+        _refer(application, str(error))
+        return None
+    except Exception as error:
+        if _retries_left():
+            raise
+        _refer(application, f"issuance failed after retries: {type(error).__name__}")
+        return None
     if authorisation is None:
         log.info(
             "issue_authorisation: %s is %s, not approved", application.reference, application.status
         )
         return None
-    if application.status == ApplicationStatus.APPROVED:
-        enqueue(
-            redis_client.client,
-            NOTIFICATIONS,
-            "workers.notifications.notify_traveller",
-            application_id,
-            "approved",
-            job_id=f"notify-approved-{application_id}",
-        )
     return application.reference
 
 

@@ -21,7 +21,7 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import select
 
-from eta import applications, audit
+from eta import applications, audit, outbox, tasks
 from eta.extensions import db, redis_client
 from eta.models import Application, Authorisation, CheckName
 from eta.models import ApplicationStatus as S
@@ -144,13 +144,17 @@ def _decide(application: Application, result: service.ScreeningResult) -> str:
         decision_deadline=deadline,
         # The run and its hits are written with the decision, only if it is made.
         attach=service.run_record(application, result, purpose=service.INITIAL),
-        commit=True,
     )
     if not moved:
+        session.rollback()
         current = session.get(Application, application_id)  # what the winner made of it
         return "missing" if current is None else str(current.status)
     if decision == S.APPROVED:
-        _enqueue_issuance(application_id)
+        # Issuance is an outbox row of the approval's own transaction: with Redis down at
+        # this moment the relay queues it later; it cannot be lost.
+        outbox.add(session, tasks.ISSUE, application_id, key=f"issue-{application_id}")
+    outbox.finish_current(session)
+    outbox.commit(session)
     return str(decision)
 
 

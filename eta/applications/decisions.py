@@ -186,8 +186,12 @@ def approve(
     _expect_version(application, version)
     _take(application, officer)
     _decidable(session, application)
+    key = f"issue-{application.id}"
+    if outbox.exists(session, key):
+        # Approved once before, then referred because issuance failed: a new row this time.
+        key = f"{key}-{application.version}"
     lifecycle.approve(session, application, officer_id=officer.id, commit=False)
-    outbox.add(session, tasks.ISSUE, application.id, key=f"issue-{application.id}")
+    outbox.add(session, tasks.ISSUE, application.id, key=key)
     _commit(session)
 
 

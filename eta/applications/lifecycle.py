@@ -37,7 +37,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.SCREENING: frozenset({S.APPROVED, S.REFERRED, S.WITHDRAWN}),
     S.REFERRED: frozenset({S.APPROVED, S.REFUSED, S.INFO_REQUESTED, S.WITHDRAWN}),
     S.INFO_REQUESTED: frozenset({S.REFERRED, S.WITHDRAWN}),
-    S.APPROVED: frozenset({S.REVOKED, S.EXPIRED}),
+    # APPROVED → REFERRED only while no authorisation exists: issuance failed (see below).
+    S.APPROVED: frozenset({S.REVOKED, S.EXPIRED, S.REFERRED}),
     S.REFUSED: frozenset(),
     S.REVOKED: frozenset(),
     S.WITHDRAWN: frozenset(),
@@ -194,6 +195,12 @@ def transition(
             raise LifecycleError("only an officer can refuse an application")
         if not _has_decision(session, application, DecisionState.CONFIRMED):
             raise RefusalNotConfirmed("a refusal needs a second officer's confirmation")
+    if (
+        current is S.APPROVED
+        and to is S.REFERRED
+        and (reason_code != ISSUANCE_FAILED or application.authorisation is not None)
+    ):
+        raise LifecycleError("an approval goes back to an officer only when issuance failed")
     if to in BLOCKED_BY_PROPOSAL and _has_decision(session, application, DecisionState.PROPOSED):
         raise RefusalPending("a proposed refusal waits for a second officer")
     _record(
@@ -501,6 +508,39 @@ def information_lapsed(
     _resume_deadline(application)
     return transition(
         session, application, S.REFERRED, reason_code=INFORMATION_NOT_RECEIVED, commit=commit
+    )
+
+
+ISSUANCE_FAILED = "issuance_failed"
+# An event's note is a bounded text column; a cause is a sentence, never personal data.
+MAX_CAUSE_CHARS = 500
+
+
+def issuance_failed(
+    session: SessionLike,
+    application: Application,
+    *,
+    cause: str,
+    deadline: dt.datetime,
+    commit: bool = True,
+) -> Application:
+    """An approval that cannot be issued goes to an officer (reason `issuance_failed`).
+
+    The cause is the event's note, shown on the case page; the case gets a decision deadline
+    as any referral does. Refused (LifecycleError) once an authorisation exists: an issued
+    approval is revoked, never sent back. Neither retried for ever nor re-enqueued by the
+    sweeper, which only looks at approved cases.
+    """
+    if S(application.status) is not S.APPROVED or application.authorisation is not None:
+        raise LifecycleError("only an approval not yet issued can be referred for issuance")
+    application.decision_deadline = deadline
+    return transition(
+        session,
+        application,
+        S.REFERRED,
+        reason_code=ISSUANCE_FAILED,
+        note=cause[:MAX_CAUSE_CHARS],
+        commit=commit,
     )
 
 

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from eta.countries import document_country, to_alpha3
 from eta.documents import normalise_document_number
-from eta.screening.mrz import icao_transliterate, parse_td3, validate_td3
+from eta.screening.mrz import icao_transliterate, is_mrz_form_of, parse_td3, validate_td3
 from eta.timeutil import today as utc_today
 
 SEXES = ("F", "M", "X")
@@ -440,14 +440,18 @@ def _check_mrz(c: _Checker, text: str, data: Mapping[str, Any], today: dt.date) 
         (_("date of birth"), mrz.birth_date, data.get("date_of_birth")),
         (_("sex"), mrz.sex, data.get("sex")),
         (_("expiry date"), mrz.expiry_date, data.get("passport_expiry_date")),
-        (_("surname"), mrz.surname, data.get("surname_mrz")),
     ]
-    given_mrz = data.get("given_names_mrz")
-    # A long given name may be cut short in the MRZ (ICAO 9303): compare the visible part.
-    if given_mrz is not None and not (
-        mrz.given_names == given_mrz
-        or (not mrz.line1.endswith("<") and given_mrz.startswith(mrz.given_names))
+    surname_mrz, given_mrz = data.get("surname_mrz"), data.get("given_names_mrz")
+    # A long name is cut short in the MRZ (ICAO 9303 Part 4 4.2.3): a truncated field (one
+    # ending on a letter) is compared with the start of each name component.
+    truncated = not mrz.line1.endswith("<")
+    names_typed = surname_mrz is not None and given_mrz is not None
+    if not (
+        names_typed
+        and truncated
+        and is_mrz_form_of((mrz.surname, mrz.given_names), surname_mrz or "", given_mrz or "")
     ):
+        comparisons.append((_("surname"), mrz.surname, surname_mrz))
         comparisons.append((_("given names"), mrz.given_names, given_mrz))
     for label, in_mrz, typed in comparisons:
         # Fields not yet answered (a form page at a time) are compared when they are.

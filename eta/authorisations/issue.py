@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from eta import audit
+from eta import audit, outbox
 from eta.authorisations.keys import issuer, keyring
 from eta.authorisations.links import download_url, verify_page_url
 from eta.documents import normalise_document_number
@@ -25,6 +26,8 @@ from eta.issuance.tokens import (
 )
 from eta.models import Actor, Application, ApplicationStatus, Authorisation
 from eta.models.base import SessionLike
+from eta.screening.mrz import mrz_name_parts
+from eta.tasks import Task
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,14 +38,27 @@ class IssuanceError(Exception):
 
 
 def _mrz_words(text: str) -> str:
-    """A name in the token's MRZ form: fillers as spaces, single spaces, upper case."""
+    """A name in MRZ letters: fillers as spaces, single spaces, upper case."""
     return " ".join(re.sub(r"[^A-Z]+", " ", text.replace("<", " ").upper()).split())
+
+
+def mrz_names(application: Application) -> tuple[str, str]:
+    """(surname, given names) as the passport's MRZ prints them: its 39-character name field,
+    truncated as ICAO 9303 Part 4 4.2.3 truncates it, fillers as single spaces.
+
+    What the token carries and carriers are told, so they compare it with the passport's MRZ
+    letter for letter; and any name that fits a passport fits the token's QR code.
+    """
+    return mrz_name_parts(
+        _mrz_words(application.surname_mrz or ""), _mrz_words(application.given_names_mrz or "")
+    )
 
 
 def authorisation_claims(
     application: Application, *, jti: str, issued_at: dt.datetime, valid_until: dt.datetime
 ) -> AuthorisationClaims:
     """What the token of ``application``'s authorisation states."""
+    surname, given_names = mrz_names(application)
     return AuthorisationClaims(
         reference=application.reference,
         jti=jti,
@@ -51,8 +67,8 @@ def authorisation_claims(
         valid_until=valid_until,
         passport_number=application.passport_number_normalised or application.passport_number,
         issuing_country=application.passport_issuing_country,
-        surname_mrz=_mrz_words(application.surname_mrz),
-        given_names_mrz=_mrz_words(application.given_names_mrz),
+        surname_mrz=surname,
+        given_names_mrz=given_names,
         date_of_birth=application.date_of_birth,
     )
 
@@ -64,9 +80,18 @@ def _existing(session: SessionLike, application_id: int) -> Authorisation | None
 
 
 def issue_for(
-    session: SessionLike, application: Application, *, now: dt.datetime | None = None
+    session: SessionLike,
+    application: Application,
+    *,
+    now: dt.datetime | None = None,
+    follow: Sequence[tuple[Task, tuple[int | str | None, ...], str]] = (),
 ) -> Authorisation | None:
     """Create the authorisation of an approved application, once; return it.
+
+    `follow` lists outbox rows (task, arguments, key) written in the same transaction as the
+    authorisation (the approval email): they happen if and only if it is issued. When the
+    transaction is committed outside a job (session.info[outbox.DONE_WITH_COMMIT]), the job's
+    own outbox row is marked done in it too.
 
     Idempotent: an application that already has one gets it back unchanged (the unique
     application_id settles a race between two workers). Returns None when the application
@@ -121,8 +146,11 @@ def issue_for(
         object_id=application.reference,
         details={"kid": signing_key.kid, "valid_until": valid_until.isoformat()},
     )
+    for task, args, key in follow:
+        outbox.add(session, task, *args, key=key)
+    outbox.finish_current(session)
     try:
-        session.commit()
+        outbox.commit(session)
     except IntegrityError:
         session.rollback()
         return _existing(session, application.id)

@@ -27,6 +27,7 @@ from eta.issuance.keys import KeySet
 from eta.issuance.tokens import verify
 from eta.models import Application, ApplicationStatus, Authorisation, Carrier, CarrierApiKey
 from eta.models.base import SessionLike
+from eta.screening.mrz import mrz_name_parts
 
 OK = "OK"
 NOT_OK = "NOT_OK"
@@ -413,13 +414,15 @@ def _passport_answer(
     ]
     if valid:
         best = candidates[max(valid)[1]]
+        # The names as the token and the passport's MRZ carry them (truncated alike).
+        surname, given_names = mrz_name_parts(best.surname_mrz or "", best.given_names_mrz or "")
         return Answer(
             result=OK,
             reason=REASON_OK,
             reference=best.reference,
             valid_until=best.valid_until,
-            surname=best.surname_mrz,
-            given_names=best.given_names_mrz,
+            surname=surname,
+            given_names=given_names,
             passport=passport,
         )
     # No authorisation allows travel: the latest application says why.

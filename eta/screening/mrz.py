@@ -495,39 +495,123 @@ def icao_transliterate(text: str) -> str:
     return " ".join(letters.split())
 
 
-def to_mrz_field(surname: str, given_names: str, width: int = MRZ_NAME_WIDTH) -> str:
-    """The MRZ name field 'SURNAME<<GIVEN<NAMES', filled with < to `width` and truncated per ICAO.
+def _shorten(components: list[str], room: int, keep_first: bool) -> list[str]:
+    """Cut letters from the ends of `components` until they take `room` characters with their
+    single fillers; the longest are cut first, each keeps at least its initial.
 
-    When the name is too long, given names are cut first (keeping at least their initials), then
-    the surname; the last character of a truncated field is then a letter, never a filler.
+    Doc 9303 Part 4 4.2.3.3(b): BENNELONG WOOLOOMOOLOO WARRANDYTE WARNAMBOOL in 32 characters is
+    BENNELONG<WOOLOOM<WARRAND<WARNAM (the first component whole, the rest evened out). Returns
+    [] when even initials do not fit.
+    """
+    parts = list(components)
+    if not parts or 2 * len(parts) - 1 > room:
+        return []
+    while len("<".join(parts)) > room:
+        candidates = range(1 if keep_first and len(parts) > 1 else 0, len(parts))
+        longest = max(candidates, key=lambda i: (len(parts[i]), i))
+        if len(parts[longest]) <= 1:
+            if keep_first and len(parts) > 1 and len(parts[0]) > 1:
+                parts[0] = parts[0][:-1]
+                continue
+            return []
+        parts[longest] = parts[longest][:-1]
+    return parts
+
+
+def _truncated_secondary(secondary: list[str], room: int) -> list[str]:
+    """The given names in `room` characters: Doc 9303 Part 4 4.2.3.2.
+
+    Components from the last are cut down to initials (4.2.3.2(a): CHAYAPA DEJTHAMRONG K) until
+    the field fits, and the last one cut gets back as many letters as still fit (4.2.3.2(b):
+    ARNPOL PETCH CHARONGU); trailing components are dropped when even initials are too long.
+    """
+    parts = list(secondary)
+    while parts:
+        for index in range(len(parts) - 1, -1, -1):
+            trial = [*parts[:index], parts[index][:1], *[p[:1] for p in parts[index + 1 :]]]
+            if len("<".join(trial)) <= room:
+                full = parts[index]
+                keep = 1
+                while keep < len(full):
+                    longer = [*trial[:index], full[: keep + 1], *trial[index + 1 :]]
+                    if len("<".join(longer)) > room:
+                        break
+                    keep += 1
+                    trial = longer
+                return trial
+        parts = parts[:-1]
+    return []
+
+
+def to_mrz_field(surname: str, given_names: str, width: int = MRZ_NAME_WIDTH) -> str:
+    """The MRZ name field 'SURNAME<<GIVEN<NAMES', filled with < to `width`, truncated per ICAO.
+
+    Doc 9303 Part 4 4.2.3: a name of `width` characters or fewer (fillers included) is never
+    cut. A longer one is cut, secondary identifier (given names) first, down to initials
+    (4.2.3.2); when the primary identifier (surname) leaves no room for `<<` and an initial,
+    the surname's components are shortened too, the first kept whole where it can be
+    (4.2.3.3(b)), so that at least the first given name's initial follows the `<<`. A truncated
+    field always ends on a letter, which is how a reader knows it may be truncated.
     """
     primary = icao_transliterate(surname).split()
     secondary = icao_transliterate(given_names).split()
+    if not primary and secondary:
+        primary, secondary = secondary, []  # a single-name holder's name is the primary
     primary_text = "<".join(primary)
-    secondary_parts = list(secondary)
+    full = primary_text + ("<<" + "<".join(secondary) if secondary else "")
+    if len(full) <= width:
+        return full.ljust(width, "<")
+    if not secondary:
+        cut = _shorten(primary, width, keep_first=True) or [primary_text[:width]]
+        return "<".join(cut)[:width].rstrip("<").ljust(width, "<")
+    room = width - len(primary_text) - 2
+    if room >= 1:
+        given = _truncated_secondary(secondary, room)
+        return (primary_text + "<<" + "<".join(given)).ljust(width, "<")
+    # The surname takes (nearly) the whole field: shorten it, leaving `<<` and the first given
+    # name (or as much of it as 4.2.3.3(b) allows, at least its initial).
+    first = secondary[0]
+    for given_letters in range(len(first), 0, -1):
+        surname_room = width - 2 - given_letters
+        cut = _shorten(primary, surname_room, keep_first=True)
+        if cut and all(len(c) >= min(len(o), 2) for c, o in zip(cut, primary, strict=True)):
+            return "<".join(cut) + "<<" + first[:given_letters]
+    cut = _shorten(primary, width - 3, keep_first=True) or [primary_text[: width - 3]]
+    return ("<".join(cut) + "<<" + first[:1])[:width]
 
-    def render(parts: list[str]) -> str:
-        if not parts:
-            return primary_text
-        return primary_text + "<<" + "<".join(parts)
 
-    field = render(secondary_parts)
-    if len(field) <= width:
-        return field.ljust(width, "<")
-    # Doc 9303 Part 4 4.6: shorten the secondary identifier's components, from the last, down
-    # to initials before cutting anything else.
-    for index in range(len(secondary_parts) - 1, -1, -1):
-        secondary_parts[index] = secondary_parts[index][:1]
-        field = render(secondary_parts)
-        if len(field) <= width:
-            # Give back letters to the shortened component while the field still fits.
-            full = secondary[index]
-            while len(secondary_parts[index]) < len(full):
-                trial = [*secondary_parts]
-                trial[index] = full[: len(secondary_parts[index]) + 1]
-                if len(render(trial)) > width:
-                    break
-                secondary_parts = trial
-            return render(secondary_parts).ljust(width, "<")
-    # Even initials do not fit: cut the whole thing to the width, never ending on a filler.
-    return render(secondary_parts)[:width].rstrip("<").ljust(width, "<")
+def split_mrz_field(field: str) -> tuple[str, str]:
+    """(surname, given names) of an MRZ name field, fillers as single spaces."""
+    primary, _, secondary = field.partition("<<")
+    return _name_part(primary), _name_part(secondary)
+
+
+def is_mrz_form_of(field_names: tuple[str, str], surname: str, given_names: str) -> bool:
+    """Whether (surname, given names) as an MRZ shows them may be the full name given.
+
+    Equal, or cut short as Doc 9303 Part 4 4.2.3 cuts a name: each component shown is the start
+    of the full one, in order, and trailing components may be missing. Both sides in MRZ
+    letters with single spaces (see :func:`icao_transliterate`).
+    """
+
+    def abbreviates(shown: str, full: str) -> bool:
+        shown_parts, full_parts = shown.split(), full.split()
+        if len(shown_parts) > len(full_parts):
+            return False
+        return all(f.startswith(s) for s, f in zip(shown_parts, full_parts, strict=False))
+
+    shown_surname, shown_given = field_names
+    surname, given_names = " ".join(surname.split()), " ".join(given_names.split())
+    if (shown_surname, shown_given) == (surname, given_names):
+        return True
+    return bool(shown_surname) and (
+        abbreviates(shown_surname, surname) and abbreviates(shown_given, given_names)
+    )
+
+
+def mrz_name_parts(surname: str, given_names: str) -> tuple[str, str]:
+    """(surname, given names) as a passport's TD3 MRZ prints them, fillers as single spaces.
+
+    The name field of :func:`to_mrz_field` (truncated as Doc 9303 truncates it), split again.
+    """
+    return split_mrz_field(to_mrz_field(surname, given_names))

@@ -73,6 +73,7 @@ def test_the_transition_table_matches_the_documented_lifecycle():
         (S.INFO_REQUESTED, S.REFERRED),
         (S.APPROVED, S.REVOKED),
         (S.APPROVED, S.EXPIRED),
+        (S.APPROVED, S.REFERRED),  # issuance failed, before any authorisation
         (S.SUBMITTED, S.WITHDRAWN),
         (S.SCREENING, S.WITHDRAWN),
         (S.REFERRED, S.WITHDRAWN),
@@ -92,8 +93,15 @@ def test_every_transition_is_allowed_or_refused_as_the_table_says(session, start
     if (start, target) in LEGAL:
         if target is S.REFUSED:
             factories.confirm_refusal(session, application, officer.id)
+        # An approval goes back to an officer only as issuance_failed (guarded, tested below).
+        reason = "issuance_failed" if (start, target) == (S.APPROVED, S.REFERRED) else None
         applications.transition(
-            session, application, target, actor=Actor.OFFICER, officer_id=officer.id
+            session,
+            application,
+            target,
+            actor=Actor.OFFICER,
+            officer_id=officer.id,
+            reason_code=reason,
         )
         session.expire_all()
         assert application.status == target
@@ -395,3 +403,25 @@ def test_a_proposed_refusal_blocks_approval_in_the_lifecycle(session):
             )
         session.rollback()
     assert application.status == S.REFERRED
+
+
+def test_an_approval_not_issued_is_referred_with_its_cause_and_only_so(session: object) -> None:
+    from eta.models import ApplicationEvent
+
+    application = submitted_application(session)
+    applications.start_screening(session, application)
+    applications.approve(session, application)
+    with pytest.raises(applications.LifecycleError):
+        applications.transition(session, application, S.REFERRED)  # no reason: refused
+    applications.issuance_failed(
+        session, application, cause="token too long", deadline=utcnow() + dt.timedelta(hours=1)
+    )
+    assert application.status == S.REFERRED
+    event = session.scalars(
+        select(ApplicationEvent)
+        .where(ApplicationEvent.application_id == application.id)
+        .order_by(ApplicationEvent.id.desc())
+    ).first()
+    assert (event.reason_code, event.note) == ("issuance_failed", "token too long")
+    with pytest.raises(applications.LifecycleError):
+        applications.issuance_failed(session, application, cause="x", deadline=utcnow())

@@ -204,5 +204,7 @@ def test_mrz_name_field_truncates_given_names_first():
     assert len(field) == 39
     assert field.startswith("WOLFESCHLEGELSTEINHAUSEN<<HUBERT<")
     assert field.endswith("D")
+    # Doc 9303 Part 4 4.2.3.3: a surname that fills the field is cut so that `<<` and the
+    # first given name (here whole) still follow it.
     long_surname = to_mrz_field("A" * 50, "Bob")
-    assert long_surname == "A" * 39
+    assert long_surname == "A" * 34 + "<<BOB"

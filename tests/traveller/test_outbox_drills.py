@@ -235,3 +235,71 @@ def test_a_relay_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, smt
             )
         )
         assert receipts_done == travellers
+
+
+def _clean_application(session, tmp_path):
+    """A submitted application that screening approves (an unrelated list is loaded)."""
+    from eta.screening import lists
+    from tests.factories import submitted_application
+    from tests.screening.conftest import BASELINE_LIST
+
+    path = tmp_path / "baseline.csv"
+    path.write_text(BASELINE_LIST, encoding="utf-8")
+    lists.import_watchlist(session, source="BASELINE", fmt="csv", path=path, actor="test")
+    return submitted_application(session)
+
+
+def test_redis_down_at_a_screening_approval_issuance_and_email_follow_the_relay(
+    app, smtp_server, run_jobs, tmp_path
+):
+    """Wave 1 enqueued issuance straight from the screening job: with Redis down it waited for
+    the sweeper, and the approved email was enqueued by issuance, best effort."""
+    from eta.extensions import redis_client
+    from eta.models import Authorisation
+    from workers.screening import screen_application
+
+    with app.app_context():
+        application = _clean_application(db.session, tmp_path)
+        application_id = application.id
+        with pytest.MonkeyPatch.context() as redis_down:
+            redis_down.setattr(RedisClient, "client", property(lambda _self: DOWN))
+            assert screen_application(application_id) == "approved"
+        issue_row = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == f"issue-{application_id}")
+        ).one()
+        assert issue_row.sent_at is None  # written with the approval, waiting for the relay
+        assert outbox.relay(db.session, redis_client.client) == 1
+    run_jobs()  # issuance, then the approved email it wrote as an outbox row
+    with app.app_context():
+        assert db.session.scalar(
+            select(Authorisation).where(Authorisation.application_id == application_id)
+        )
+        assert outbox.status(db.session)["not_done"] == 0
+    assert len(smtp_server.messages) == 1
+
+
+def test_redis_down_at_issuance_the_approved_email_follows_the_relay(
+    app, smtp_server, run_jobs, tmp_path
+):
+    """Wave 1's issuance job enqueued the email once: with Redis down it was lost for good."""
+    from eta import applications
+    from eta.extensions import redis_client
+    from tests.factories import submitted_application
+    from workers.issuance import issue_authorisation
+
+    with app.app_context():
+        application = submitted_application(db.session)
+        applications.start_screening(db.session, application)
+        applications.approve(db.session, application)
+        with pytest.MonkeyPatch.context() as redis_down:
+            redis_down.setattr(RedisClient, "client", property(lambda _self: DOWN))
+            assert issue_authorisation(application.id) == application.reference
+        row = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == f"notify-approved-{application.id}")
+        ).one()
+        assert row.sent_at is None
+        assert outbox.relay(db.session, redis_client.client) == 1
+    run_jobs()
+    assert len(smtp_server.messages) == 1
+    with app.app_context():
+        assert outbox.status(db.session)["not_done"] == 0
