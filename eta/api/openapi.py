@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 
 from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
-from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS
+from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS, ROOT_PATHS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -63,6 +63,9 @@ _COUNTRY = {
     "maxLength": 100,
 }
 
+# A required text field: at least one character that is not white space (blanks are "missing").
+_FILLED = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
+
 
 def _text(max_length: int = 100, **extra: Any) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length, **extra}
@@ -75,8 +78,12 @@ _ANSWER_NAMES = (
     "conflict_zone_travel",
 )
 
-# Every path of the API. Other modules' endpoints are added here (or merged in with
-# register_paths) so that openapi_document() describes the whole API.
+# The API's prefix: PATHS are written relative to it, and the document lists them in full
+# under the server "/", so that every path resolves as listed, the JWKS at the site root too.
+API_PREFIX = "/api/v1"
+
+# Every path of the API, relative to API_PREFIX. Other modules' endpoints are added here (or
+# merged in with register_paths) so that openapi_document() describes the whole API.
 PATHS: dict[str, Any] = {
     **CARRIER_PATHS,
     **PUBLIC_PATHS,
@@ -258,9 +265,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["reference", "passport_number", "date_of_birth"],
         "properties": {
-            "reference": {"type": "string", "maxLength": 100},
-            "passport_number": {"type": "string", "maxLength": 100},
-            "date_of_birth": {"type": "string", "format": "date"},
+            "reference": _FILLED,
+            "passport_number": _FILLED,
+            "date_of_birth": _DATE,
         },
     },
     "ApplicationStatus": {
@@ -318,6 +325,26 @@ def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None)
 SECURITY_SCHEMES: dict[str, Any] = {**CARRIER_SECURITY_SCHEMES}
 
 
+# The edge (eta.web.edge) answers 400 before any view to a request whose path, query or form
+# holds NUL or a lone surrogate, so every operation can answer it.
+_EDGE_PROBLEM = _problem("A query parameter or the path holds NUL or a lone surrogate")
+
+
+def _with_edge_problems(paths: dict[str, Any]) -> dict[str, Any]:
+    """The paths with the edge's 400 added to each operation that does not list a 400."""
+    return {
+        path: {
+            method: (
+                {**operation, "responses": {"400": _EDGE_PROBLEM, **operation["responses"]}}
+                if isinstance(operation, dict) and "responses" in operation
+                else operation
+            )
+            for method, operation in item.items()
+        }
+        for path, item in paths.items()
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI document describing every endpoint and schema of the JSON API."""
     return {
@@ -327,7 +354,9 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Apply for an ETA, check its status, and verify authorisations.",
         },
-        "servers": [{"url": "/api/v1"}],
-        "paths": PATHS,
+        "servers": [{"url": "/", "description": "This deployment (ETA_PUBLIC_URL)"}],
+        "paths": _with_edge_problems(
+            {**{API_PREFIX + path: item for path, item in PATHS.items()}, **ROOT_PATHS}
+        ),
         "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": SCHEMAS},
     }
