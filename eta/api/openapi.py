@@ -122,8 +122,12 @@ PATHS: dict[str, Any] = {
                     **_json_response("The application is accepted", "ApplicationAccepted"),
                     "headers": {
                         "Location": {
-                            "description": "The status page",
-                            "schema": {"type": "string"},
+                            "description": (
+                                "The status resource of this API, /api/v1/applications/status: "
+                                "POST it the reference, passport number and date of birth. "
+                                "(`status_url` in the body is the traveller's status page.)"
+                            ),
+                            "schema": {"type": "string", "format": "uri"},
                         },
                         "Idempotent-Replayed": {
                             "description": (

@@ -102,3 +102,21 @@ def test_the_revocation_list_is_described(client, document):
     assert response.status_code == 200
     assert response.mimetype in declared
     assert response.get_data(as_text=True).count(".") == 2  # a compact JWS
+
+
+def test_the_location_of_a_submission_is_the_status_resource(client, document, no_rate_limits):
+    """A program follows Location to the API's status resource, not the HTML page."""
+    accepted = client.post("/api/v1/applications", json=valid_payload())
+    assert accepted.status_code == 202
+    location = accepted.headers["Location"]
+    assert location.endswith("/api/v1/applications/status")
+    path = "/" + location.split("://", 1)[1].split("/", 1)[1]
+    assert path in document["paths"] and "post" in document["paths"][path]
+    query = {
+        "reference": accepted.get_json()["reference"],
+        "passport_number": "L898902C3",
+        "date_of_birth": "1974-08-12",
+    }
+    followed = client.post(path, json=query)
+    assert followed.status_code == 200
+    assert followed.get_json()["reference"] == query["reference"]
