@@ -34,11 +34,47 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
-def _json_body(schema: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+def _json_body(schema: str, example: dict[str, Any] | None = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+    if example is not None:
+        media["example"] = example
+    return {"required": True, "content": {"application/json": media}}
+
+
+# SPEC §4's application (dates as examples only: the arrival must be within the next year).
+_APPLICATION_EXAMPLE: dict[str, Any] = {
+    "given_names": "Anna Maria",
+    "surname": "Eriksson",
+    "sex": "F",
+    "date_of_birth": "1974-08-12",
+    "place_of_birth": "Stockholm",
+    "nationality": "SWE",
+    "passport": {
+        "number": "L898902C3",
+        "issuing_country": "SWE",
+        "issue_date": "2022-04-16",
+        "expiry_date": "2032-04-15",
+    },
+    "email": "anna@example.org",
+    "phone": "+46701234567",
+    "home_address": {"line1": "Storgatan 1", "city": "Stockholm", "country": "SWE"},
+    "occupation": "Teacher",
+    "travel": {"purpose": "tourism", "intended_arrival": "2027-01-10"},
+    "answers": {
+        "criminal_conviction": False,
+        "previous_refusal": False,
+        "removed_or_deported": False,
+        "conflict_zone_travel": False,
+    },
+    "language": "en",
+    "declaration": True,
+}
+
+_STATUS_QUERY_EXAMPLE = {
+    "reference": "ETA-7KQ2-MX9P-4D",
+    "passport_number": "L898902C3",
+    "date_of_birth": "1974-08-12",
+}
 
 
 def _json_response(description: str, schema: str) -> dict[str, Any]:
@@ -116,7 +152,7 @@ PATHS: dict[str, Any] = {
                     "example": "3f0c2a9e-5d1b-4c7e-9a51-0d6b2f8e7c41",
                 }
             ],
-            "requestBody": _json_body("ApplicationRequest"),
+            "requestBody": _json_body("ApplicationRequest", _APPLICATION_EXAMPLE),
             "responses": {
                 "202": {
                     **_json_response("The application is accepted", "ApplicationAccepted"),
@@ -154,7 +190,7 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "applicationStatus",
             "summary": "The status of an application",
-            "requestBody": _json_body("StatusQuery"),
+            "requestBody": _json_body("StatusQuery", _STATUS_QUERY_EXAMPLE),
             "responses": {
                 "200": _json_response("The application's status and timeline", "ApplicationStatus"),
                 "404": _problem("No application with those details"),

@@ -120,3 +120,22 @@ def test_the_location_of_a_submission_is_the_status_resource(client, document, n
     followed = client.post(path, json=query)
     assert followed.status_code == 200
     assert followed.get_json()["reference"] == query["reference"]
+
+
+def test_every_example_matches_its_schema(document):
+    """An example in the document is one a program may copy: it validates against its schema."""
+    checked = 0
+    for item in document["paths"].values():
+        for operation in item.values():
+            bodies = [operation.get("requestBody", {}).get("content", {})]
+            bodies += [answer.get("content", {}) for answer in operation["responses"].values()]
+            for content in bodies:
+                for media in content.values():
+                    if "example" in media and "$ref" in media["schema"]:
+                        jsonschema.validate(
+                            media["example"],
+                            {**media["schema"], "components": document["components"]},
+                            cls=jsonschema.Draft202012Validator,
+                        )
+                        checked += 1
+    assert checked >= 2
