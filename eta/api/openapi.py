@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 
 from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
-from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS
+from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS, ROOT_PATHS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,11 +34,47 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
-def _json_body(schema: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+def _json_body(schema: str, example: dict[str, Any] | None = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+    if example is not None:
+        media["example"] = example
+    return {"required": True, "content": {"application/json": media}}
+
+
+# SPEC §4's application (dates as examples only: the arrival must be within the next year).
+_APPLICATION_EXAMPLE: dict[str, Any] = {
+    "given_names": "Anna Maria",
+    "surname": "Eriksson",
+    "sex": "F",
+    "date_of_birth": "1974-08-12",
+    "place_of_birth": "Stockholm",
+    "nationality": "SWE",
+    "passport": {
+        "number": "L898902C3",
+        "issuing_country": "SWE",
+        "issue_date": "2022-04-16",
+        "expiry_date": "2032-04-15",
+    },
+    "email": "anna@example.org",
+    "phone": "+46701234567",
+    "home_address": {"line1": "Storgatan 1", "city": "Stockholm", "country": "SWE"},
+    "occupation": "Teacher",
+    "travel": {"purpose": "tourism", "intended_arrival": "2027-01-10"},
+    "answers": {
+        "criminal_conviction": False,
+        "previous_refusal": False,
+        "removed_or_deported": False,
+        "conflict_zone_travel": False,
+    },
+    "language": "en",
+    "declaration": True,
+}
+
+_STATUS_QUERY_EXAMPLE = {
+    "reference": "ETA-7KQ2-MX9P-4D",
+    "passport_number": "L898902C3",
+    "date_of_birth": "1974-08-12",
+}
 
 
 def _json_response(description: str, schema: str) -> dict[str, Any]:
@@ -63,6 +99,9 @@ _COUNTRY = {
     "maxLength": 100,
 }
 
+# A required text field: at least one character that is not white space (blanks are "missing").
+_FILLED = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
+
 
 def _text(max_length: int = 100, **extra: Any) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length, **extra}
@@ -75,8 +114,12 @@ _ANSWER_NAMES = (
     "conflict_zone_travel",
 )
 
-# Every path of the API. Other modules' endpoints are added here (or merged in with
-# register_paths) so that openapi_document() describes the whole API.
+# The API's prefix: PATHS are written relative to it, and the document lists them in full
+# under the server "/", so that every path resolves as listed, the JWKS at the site root too.
+API_PREFIX = "/api/v1"
+
+# Every path of the API, relative to API_PREFIX. Other modules' endpoints are added here (or
+# merged in with register_paths) so that openapi_document() describes the whole API.
 PATHS: dict[str, Any] = {
     **CARRIER_PATHS,
     **PUBLIC_PATHS,
@@ -109,14 +152,18 @@ PATHS: dict[str, Any] = {
                     "example": "3f0c2a9e-5d1b-4c7e-9a51-0d6b2f8e7c41",
                 }
             ],
-            "requestBody": _json_body("ApplicationRequest"),
+            "requestBody": _json_body("ApplicationRequest", _APPLICATION_EXAMPLE),
             "responses": {
                 "202": {
                     **_json_response("The application is accepted", "ApplicationAccepted"),
                     "headers": {
                         "Location": {
-                            "description": "The status page",
-                            "schema": {"type": "string"},
+                            "description": (
+                                "The status resource of this API, /api/v1/applications/status: "
+                                "POST it the reference, passport number and date of birth. "
+                                "(`status_url` in the body is the traveller's status page.)"
+                            ),
+                            "schema": {"type": "string", "format": "uri"},
                         },
                         "Idempotent-Replayed": {
                             "description": (
@@ -143,7 +190,7 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "applicationStatus",
             "summary": "The status of an application",
-            "requestBody": _json_body("StatusQuery"),
+            "requestBody": _json_body("StatusQuery", _STATUS_QUERY_EXAMPLE),
             "responses": {
                 "200": _json_response("The application's status and timeline", "ApplicationStatus"),
                 "404": _problem("No application with those details"),
@@ -258,9 +305,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["reference", "passport_number", "date_of_birth"],
         "properties": {
-            "reference": {"type": "string", "maxLength": 100},
-            "passport_number": {"type": "string", "maxLength": 100},
-            "date_of_birth": {"type": "string", "format": "date"},
+            "reference": _FILLED,
+            "passport_number": _FILLED,
+            "date_of_birth": _DATE,
         },
     },
     "ApplicationStatus": {
@@ -318,6 +365,26 @@ def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None)
 SECURITY_SCHEMES: dict[str, Any] = {**CARRIER_SECURITY_SCHEMES}
 
 
+# The edge (eta.web.edge) answers 400 before any view to a request whose path, query or form
+# holds NUL or a lone surrogate, so every operation can answer it.
+_EDGE_PROBLEM = _problem("A query parameter or the path holds NUL or a lone surrogate")
+
+
+def _with_edge_problems(paths: dict[str, Any]) -> dict[str, Any]:
+    """The paths with the edge's 400 added to each operation that does not list a 400."""
+    return {
+        path: {
+            method: (
+                {**operation, "responses": {"400": _EDGE_PROBLEM, **operation["responses"]}}
+                if isinstance(operation, dict) and "responses" in operation
+                else operation
+            )
+            for method, operation in item.items()
+        }
+        for path, item in paths.items()
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI document describing every endpoint and schema of the JSON API."""
     return {
@@ -327,7 +394,9 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Apply for an ETA, check its status, and verify authorisations.",
         },
-        "servers": [{"url": "/api/v1"}],
-        "paths": PATHS,
+        "servers": [{"url": "/", "description": "This deployment (ETA_PUBLIC_URL)"}],
+        "paths": _with_edge_problems(
+            {**{API_PREFIX + path: item for path, item in PATHS.items()}, **ROOT_PATHS}
+        ),
         "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": SCHEMAS},
     }

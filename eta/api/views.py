@@ -77,7 +77,9 @@ def submit_application() -> tuple[Response, int]:
         raise validation_problem(error.errors) from None
     status_url = public_url("traveller.status")
     response = jsonify({**submitted.answer(), "status_url": status_url})
-    response.headers["Location"] = status_url
+    # For programs: the status resource of this API (POST the reference, passport number and
+    # date of birth there; no personal data goes in a URL). status_url is the traveller's page.
+    response.headers["Location"] = public_url("api.application_status")
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response, 202

@@ -160,7 +160,39 @@ CARRIER_SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 
+_PASSENGER_EXAMPLE = {
+    "passport_number": "L898902C3",
+    "issuing_country": "SWE",
+    "date_of_birth": "1974-08-12",
+    "travel_date": "2027-01-10",
+}
+_ANSWER_EXAMPLE = {
+    "result": "OK",
+    "reason": "ok",
+    "reference": "ETA-7KQ2-MX9P-4D",
+    "valid_until": "2029-01-10T00:00:00Z",
+    "surname": "ERIKSSON",
+    "given_names": "ANNA MARIA",
+}
+EXAMPLES: dict[str, tuple[Any, Any]] = {
+    "carrierVerify": (_PASSENGER_EXAMPLE, _ANSWER_EXAMPLE),
+    "carrierVerifyBatch": (
+        {
+            "passengers": [
+                _PASSENGER_EXAMPLE,
+                {"passport_number": "X1234567", "issuing_country": "SWE"},
+            ]
+        },
+        {"results": [_ANSWER_EXAMPLE, {"result": "NOT_OK", "reason": "not_found"}]},
+    ),
+}
+
+
 def _operation(operation_id: str, summary: str, request: str, response: str) -> dict[str, Any]:
+    request_media: dict[str, Any] = {"schema": _ref(request)}
+    response_media: dict[str, Any] = {"schema": _ref(response)}
+    if operation_id in EXAMPLES:
+        request_media["example"], response_media["example"] = EXAMPLES[operation_id]
     return {
         "post": {
             "operationId": operation_id,
@@ -169,12 +201,12 @@ def _operation(operation_id: str, summary: str, request: str, response: str) -> 
             "security": [{"carrierApiKey": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref(request)}},
+                "content": {"application/json": request_media},
             },
             "responses": {
                 "200": {
                     "description": "The answer (OK, NOT_OK with a reason, or NOT_APPLICABLE)",
-                    "content": {"application/json": {"schema": _ref(response)}},
+                    "content": {"application/json": response_media},
                 },
                 "400": _problem("Malformed JSON"),
                 "401": _problem("Missing, malformed, unknown or revoked API key"),

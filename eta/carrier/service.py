@@ -44,8 +44,13 @@ _TOKEN_FIELDS = _PASSPORT_FIELDS | {"token"}
 def _string(
     item: dict[str, Any], field: str, path: str, errors: dict[str, list[str]]
 ) -> str | None:
-    value = item.get(field)
-    if value is None:
+    if field not in item:
+        return None
+    value = item[field]
+    if value is None:  # the OpenAPI document (and SPEC §4) make these optional, not nullable
+        errors.setdefault(path + field, []).append(
+            "Must be a string: leave the field out instead of null."
+        )
         return None
     if not isinstance(value, str):
         errors.setdefault(path + field, []).append("Must be a string.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+JWKS_MEDIA_TYPE = "application/jwk-set+json"
+
 JWK_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["kty", "crv", "x", "y", "kid", "use", "alg"],
@@ -46,9 +48,11 @@ PUBLIC_PATHS: dict[str, Any] = {
             },
         }
     },
+}
+
+# Served at the site root, where RFC 8615 puts well-known URIs, not under /api/v1.
+ROOT_PATHS: dict[str, Any] = {
     "/.well-known/jwks.json": {
-        # Served at the site root, not under /api/v1.
-        "servers": [{"url": "/"}],
         "get": {
             "operationId": "signingKeys",
             "summary": "The public keys that sign authorisations (JWKS)",
@@ -60,7 +64,8 @@ PUBLIC_PATHS: dict[str, Any] = {
                 "200": {
                     "description": "The key set",
                     "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/JWKS"}}
+                        # RFC 7517 §8.5's media type, as served.
+                        JWKS_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/JWKS"}}
                     },
                 },
                 "304": {"description": "Unchanged since the ETag sent in If-None-Match"},

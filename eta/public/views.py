@@ -20,6 +20,7 @@ from eta.countries import country_name
 from eta.extensions import configured_limit, db, limiter
 from eta.issuance.qr import qr_png, qr_svg, read_qr
 from eta.issuance.tokens import VerificationResult
+from eta.public.openapi import JWKS_MEDIA_TYPE
 
 blueprint = Blueprint("public", __name__)
 
@@ -70,7 +71,7 @@ def _icon() -> bytes:
 def jwks() -> Response:
     """The public keys that verify tokens: every key whose tokens may be valid, and the next."""
     body = json.dumps(authorisations.public_jwks(), sort_keys=True).encode()
-    return _cacheable(body, "application/jwk-set+json", JWKS_MAX_AGE)
+    return _cacheable(body, JWKS_MEDIA_TYPE, JWKS_MAX_AGE)
 
 
 @blueprint.get("/api/v1/revocations")

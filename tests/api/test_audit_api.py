@@ -119,4 +119,8 @@ def test_bad_or_unknown_sizes_are_problems(client, session):
 
 def test_the_audit_endpoints_are_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/audit/checkpoint", "/audit/key", "/audit/consistency"} <= set(paths)
+    assert {
+        "/api/v1/audit/checkpoint",
+        "/api/v1/audit/key",
+        "/api/v1/audit/consistency",
+    } <= set(paths)

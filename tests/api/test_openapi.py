@@ -36,7 +36,8 @@ def _check(document: dict[str, Any], path: str, response: Any) -> None:
 def test_the_document_is_valid_openapi_31(document):
     spec_validator.validate(document)
     assert document["openapi"] == "3.1.0"
-    assert {"/applications", "/applications/status"} <= set(document["paths"])
+    assert {"/api/v1/applications", "/api/v1/applications/status"} <= set(document["paths"])
+    assert document["servers"] == [{"url": "/", "description": "This deployment (ETA_PUBLIC_URL)"}]
 
 
 def test_the_request_schema_accepts_the_valid_example(document):
@@ -46,12 +47,12 @@ def test_the_request_schema_accepts_the_valid_example(document):
 
 def test_real_responses_match_their_schemas(client, document, no_rate_limits):
     accepted = client.post("/api/v1/applications", json=valid_payload())
-    _check(document, "/applications", accepted)
-    _check(document, "/applications", client.post("/api/v1/applications", json={}))
-    _check(document, "/applications", client.post("/api/v1/applications", data=b"{"))
+    _check(document, "/api/v1/applications", accepted)
+    _check(document, "/api/v1/applications", client.post("/api/v1/applications", json={}))
+    _check(document, "/api/v1/applications", client.post("/api/v1/applications", data=b"{"))
     _check(
         document,
-        "/applications",
+        "/api/v1/applications",
         client.post("/api/v1/applications", data=b"x", content_type="text/plain"),
     )
     query = {
@@ -61,12 +62,14 @@ def test_real_responses_match_their_schemas(client, document, no_rate_limits):
     }
     found = client.post("/api/v1/applications/status", json=query)
     assert found.status_code == 200
-    _check(document, "/applications/status", found)
+    _check(document, "/api/v1/applications/status", found)
     missing = client.post(
         "/api/v1/applications/status", json={**query, "date_of_birth": "1974-08-13"}
     )
-    _check(document, "/applications/status", missing)
-    _check(document, "/applications/status", client.post("/api/v1/applications/status", json={}))
+    _check(document, "/api/v1/applications/status", missing)
+    _check(
+        document, "/api/v1/applications/status", client.post("/api/v1/applications/status", json={})
+    )
 
 
 def test_a_rate_limited_answer_matches_too(client, document, monkeypatch):
@@ -74,16 +77,17 @@ def test_a_rate_limited_answer_matches_too(client, document, monkeypatch):
     client.post("/api/v1/applications", json={})
     limited = client.post("/api/v1/applications", json={})
     assert limited.status_code == 429
-    _check(document, "/applications", limited)
+    _check(document, "/api/v1/applications", limited)
 
 
 def test_the_public_key_set_matches_its_schema(client, document):
-    """The JWKS (served at the site root) is described, and what is served matches it."""
+    """The JWKS (served at the site root) is listed there, with the media type it is served as."""
     declared = document["paths"]["/.well-known/jwks.json"]
-    assert declared["servers"] == [{"url": "/"}]
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200
-    schema = declared["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    content = declared["get"]["responses"]["200"]["content"]
+    assert list(content) == [response.mimetype] == ["application/jwk-set+json"]
+    schema = content[response.mimetype]["schema"]
     jsonschema.validate(
         response.get_json(),
         {**schema, "components": document["components"]},
@@ -93,8 +97,45 @@ def test_the_public_key_set_matches_its_schema(client, document):
 
 
 def test_the_revocation_list_is_described(client, document):
-    declared = document["paths"]["/revocations"]["get"]["responses"]["200"]["content"]
+    declared = document["paths"]["/api/v1/revocations"]["get"]["responses"]["200"]["content"]
     response = client.get("/api/v1/revocations")
     assert response.status_code == 200
     assert response.mimetype in declared
     assert response.get_data(as_text=True).count(".") == 2  # a compact JWS
+
+
+def test_the_location_of_a_submission_is_the_status_resource(client, document, no_rate_limits):
+    """A program follows Location to the API's status resource, not the HTML page."""
+    accepted = client.post("/api/v1/applications", json=valid_payload())
+    assert accepted.status_code == 202
+    location = accepted.headers["Location"]
+    assert location.endswith("/api/v1/applications/status")
+    path = "/" + location.split("://", 1)[1].split("/", 1)[1]
+    assert path in document["paths"] and "post" in document["paths"][path]
+    query = {
+        "reference": accepted.get_json()["reference"],
+        "passport_number": "L898902C3",
+        "date_of_birth": "1974-08-12",
+    }
+    followed = client.post(path, json=query)
+    assert followed.status_code == 200
+    assert followed.get_json()["reference"] == query["reference"]
+
+
+def test_every_example_matches_its_schema(document):
+    """An example in the document is one a program may copy: it validates against its schema."""
+    checked = 0
+    for item in document["paths"].values():
+        for operation in item.values():
+            bodies = [operation.get("requestBody", {}).get("content", {})]
+            bodies += [answer.get("content", {}) for answer in operation["responses"].values()]
+            for content in bodies:
+                for media in content.values():
+                    if "example" in media and "$ref" in media["schema"]:
+                        jsonschema.validate(
+                            media["example"],
+                            {**media["schema"], "components": document["components"]},
+                            cls=jsonschema.Draft202012Validator,
+                        )
+                        checked += 1
+    assert checked >= 2

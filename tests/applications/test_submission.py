@@ -269,7 +269,7 @@ def test_two_concurrent_requests_with_one_key_make_one_application(
 
 def test_the_api_and_openapi_document_the_header(client):
     document = client.get("/api/v1/openapi.json").get_json()
-    operation = document["paths"]["/applications"]["post"]
+    operation = document["paths"]["/api/v1/applications"]["post"]
     parameters = {p["name"]: p for p in operation["parameters"]}
     schema = parameters["Idempotency-Key"]["schema"]
     assert (schema["minLength"], schema["maxLength"]) == (1, 255)

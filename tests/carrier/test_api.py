@@ -521,3 +521,21 @@ def test_the_query_log_keeps_its_rows_while_the_database_is_down(session):
     assert back.flush() == 1
     back.close()
     assert session.scalar(select(func.count()).select_from(CarrierQuery)) == 1
+
+
+@pytest.mark.parametrize(
+    "field", ["travel_date", "date_of_birth", "passport_number", "issuing_country", "token"]
+)
+def test_null_is_not_an_optional_field_left_out(client, auth_headers, field):
+    """The document types these as strings (optional, not nullable): null is a 422 naming it."""
+    body: dict[str, Any] = {"passport_number": "L898902C3", "issuing_country": "SWE", field: None}
+    answer = client.post("/api/v1/carrier/verify", json=body, headers=auth_headers)
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert answer.mimetype == "application/problem+json"
+    assert field in answer.get_json()["errors"]
+    batch = client.post(
+        "/api/v1/carrier/verify-batch", json={"passengers": [body]}, headers=auth_headers
+    )
+    assert batch.status_code == 200
+    assert batch.get_json()["results"][0]["result"] == "ERROR"
+    assert field in batch.get_json()["results"][0]["errors"]

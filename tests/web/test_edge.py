@@ -136,7 +136,7 @@ def test_the_api_links_come_from_the_public_url_not_from_host(
     submitted = client.post("/api/v1/applications", json=valid_payload(), headers=EVIL)
     assert submitted.status_code == 202
     public = app.config["ETA_PUBLIC_URL"]
-    assert submitted.headers["Location"] == f"{public}/status"
+    assert submitted.headers["Location"] == f"{public}/api/v1/applications/status"
     assert submitted.get_json()["status_url"] == f"{public}/status"
     query = {
         "reference": submitted.get_json()["reference"],
