@@ -14,6 +14,10 @@ Sets, all under ../shared/data/names (tune on the tuning parts only, never on an
   5,000 generated other people: recall of the listed person, and the share of others that alert.
 - cross_script_pairs_dev.csv: each pair with its expected minimum.
 
+`--sweep` prints, on the person-pair tuning half only, the best F1 for each pair of costs of a
+replaced part and of a part only the listed name has (eta.screening.names.SUBSTITUTION_COST,
+CANDIDATE_OMISSION_COST), with the number of thresholds within 0.01 of it: how those were chosen.
+
 `--learn` re-learns the reading tables (eta/screening/data/readings.json) from the NETranslit
 tuning parts, then measures. `--errors SET` lists the misses and false alerts of one set's tuning
 part (person, russian, arabic, hebrew, japanese, chinese).
@@ -35,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from eta.screening import names as name_matcher  # noqa: E402
 from eta.screening import readings as reading_tables  # noqa: E402
 from eta.screening.names import DEFAULT_THRESHOLD, name_readings, name_similarity  # noqa: E402
 from eta.screening.types import BirthDate, Subject, WatchlistPerson  # noqa: E402
@@ -163,6 +168,32 @@ def score_pairs(pairs: list[Pair]) -> Scored:
     return [(name_similarity(a, b), match) for a, b, match in pairs]
 
 
+def sweep_costs(pairs: list[Pair]) -> None:
+    """Best tuning-half F1 (person recall >= 0.85) per pair of unpaired-part costs."""
+    tuning_pairs = [pair for pair in pairs if is_tuning(pair)]
+    kept = (name_matcher.SUBSTITUTION_COST, name_matcher.CANDIDATE_OMISSION_COST)
+    print("Cost sweep on the person-pair TUNING half (substitution, list-side omission):")
+    print("  subst  omit   best F1  at     thresholds within 0.01")
+    try:
+        for substitution in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
+            for omission in (0.15, 0.25, 0.35, 0.45):
+                name_matcher.SUBSTITUTION_COST = substitution
+                name_matcher.CANDIDATE_OMISSION_COST = omission
+                scored = score_pairs(tuning_pairs)
+                f1s = [
+                    (round(prf(scored, step / 100)[2], 3), step / 100)
+                    for step in range(60, 91)
+                    if prf(scored, step / 100)[1] >= 0.85
+                ]
+                best = max(f1s)
+                wide = sum(1 for f1, _ in f1s if f1 >= best[0] - 0.01)
+                costs = f"{substitution:5.2f}  {omission:4.2f}"
+                print(f"  {costs}  {best[0]:7.3f}  {best[1]:.2f}  {wide:3}")
+    finally:
+        name_matcher.SUBSTITUTION_COST, name_matcher.CANDIDATE_OMISSION_COST = kept
+    print()
+
+
 def learn(data: Path) -> None:
     """Learn the reading tables from the NETranslit tuning parts and store them."""
     tables = {}
@@ -262,11 +293,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--errors", help="list errors on this set's tuning part")
     parser.add_argument("--learn", action="store_true", help="re-learn the reading tables first")
+    parser.add_argument("--sweep", action="store_true", help="sweep the unpaired-part costs first")
     args = parser.parse_args()
     if args.learn:
         learn(args.data)
 
     pairs = load_pairs(args.data / "person_pairs_dev.csv")
+    if args.sweep:
+        sweep_costs(pairs)
     scores = [name_similarity(a, b) for a, b, _ in pairs]
     tuning = [(s, p[2]) for s, p in zip(scores, pairs, strict=True) if is_tuning(p)]
     held_out = [(s, p[2]) for s, p in zip(scores, pairs, strict=True) if not is_tuning(p)]

@@ -24,7 +24,7 @@ DEFAULT_ELIGIBLE_NATIONALITIES = (
 DEFAULT_EXEMPT_NATIONALITIES = "GBR,IRL"
 
 # eta.screening.names.DEFAULT_THRESHOLD, repeated so settings import nothing heavy.
-DEFAULT_MATCH_THRESHOLD = 0.77
+DEFAULT_MATCH_THRESHOLD = 0.71
 
 MAX_REQUEST_BYTES = 1024 * 1024  # 1 MiB: far above any application, small enough to refuse abuse
 

@@ -356,7 +356,7 @@ def test_rescreen_flags_a_new_hit_without_revoking(session, redis, run_jobs, tmp
     assert application.authorisation.flagged_at == flagged
 
 
-@pytest.mark.parametrize("value", ["0.77"])
+@pytest.mark.parametrize("value", ["0.71"])
 def test_the_threshold_setting_defaults_to_the_name_matcher_default(value):
     from config.settings import DEFAULT_MATCH_THRESHOLD
     from eta.screening.names import DEFAULT_THRESHOLD
