@@ -218,6 +218,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_STUCK_AFTER_SECONDS": _integer(environ, "ETA_STUCK_AFTER_SECONDS", 300),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.
         "ETA_MATCH_THRESHOLD": _number(environ, "ETA_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD),
+        # Longest a screening check's database statement may run (PostgreSQL statement_timeout)
+        # before the check counts as failed and the application is referred: far below the
+        # screening job's timeout (180 s), so a locked table refers instead of hanging the job.
+        "ETA_CHECK_TIMEOUT_SECONDS": _number(environ, "ETA_CHECK_TIMEOUT_SECONDS", 5.0),
         "ETA_RETENTION_DAYS": _integer(environ, "ETA_RETENTION_DAYS", 5 * 365),
         # How long an unsubmitted web journey (and its emailed resume link) is kept.
         "ETA_DRAFT_DAYS": _integer(environ, "ETA_DRAFT_DAYS", 30),

@@ -187,3 +187,50 @@ def test_two_workers_screening_one_application_at_once_decide_once(app, session,
     ).all()
     assert events == [S.SUBMITTED, S.SCREENING, S.APPROVED]
     assert verified_log(session).ok
+
+
+def test_a_check_whose_table_is_locked_refers_the_application_quickly(make_app, session, redis):
+    """Issue 13, finding 4: with lost_stolen_documents locked, the check times out on its own
+    statement timeout and the application is referred (check_failed), instead of the job
+    hanging until its own timeout and being retried while the application stays submitted."""
+    from sqlalchemy import create_engine, text
+
+    from eta.extensions import db
+    from eta.models import ScreeningHit
+    from workers.runner import make_worker
+    from workers.screening import screen_job_id
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("locks a PostgreSQL table from another connection")
+    worker_app = make_app({"ETA_CHECK_TIMEOUT_SECONDS": 0.5})
+    application_id = submitted_application(session).id
+    session.commit()
+    other = create_engine(str(session.get_bind().url))
+    locker = other.connect()
+    try:
+        transaction = locker.begin()
+        # No SQLAlchemy construct takes a table lock: the one raw statement of this drill.
+        locker.execute(text("LOCK TABLE lost_stolen_documents IN ACCESS EXCLUSIVE MODE"))
+        job = enqueue(
+            redis,
+            SCREENING,
+            SCREEN_JOB,
+            application_id,
+            job_id=screen_job_id(application_id),
+            timeout=20,  # on main the job hangs this long, then fails and is retried
+        )
+        started = time.monotonic()
+        with worker_app.app_context():
+            make_worker(redis, (SCREENING,)).work(burst=True, with_scheduler=False)
+            db.session.remove()
+        elapsed = time.monotonic() - started
+        transaction.rollback()
+    finally:
+        locker.close()
+        other.dispose()
+    job.refresh()
+    assert _status(session, application_id) == S.REFERRED, job.get_status()
+    assert elapsed < 15
+    hits = session.scalars(select(ScreeningHit.code)).all()
+    assert "lost_stolen_failed" in hits
+    assert _runs_and_decisions(session, application_id) == (1, 1)
