@@ -237,6 +237,15 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # Rate limits (flask-limiter syntax), shared across processes through Redis.
         "ETA_STATUS_API_RATE_LIMIT": environ.get("ETA_STATUS_API_RATE_LIMIT", "20/minute;200/hour"),
         "ETA_CARRIER_RATE_LIMIT": environ.get("ETA_CARRIER_RATE_LIMIT", "600/minute"),
+        # While the database is unreachable, carrier verification answers tokens from the last
+        # carrier state it loaded (revocations, keys) for at most this many seconds; after that,
+        # and for whatever needs the database (passports), a 503 with Retry-After, never a 500.
+        "ETA_CARRIER_STALE_STATE_SECONDS": _number(
+            environ, "ETA_CARRIER_STALE_STATE_SECONDS", 60.0
+        ),
+        "ETA_CARRIER_RETRY_AFTER_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_RETRY_AFTER_SECONDS", 5
+        ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,
