@@ -234,3 +234,93 @@ def test_a_check_whose_table_is_locked_refers_the_application_quickly(make_app, 
     hits = session.scalars(select(ScreeningHit.code)).all()
     assert "lost_stolen_failed" in hits
     assert _runs_and_decisions(session, application_id) == (1, 1)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_redis(port: int, directory: Path) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return server
+        except RedisConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+
+def _wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_busy_worker_that_loses_redis_reconnects_and_works_on(app, session, tmp_path):
+    """Issue 13: a worker busy when Redis went away quit (an idle one reconnected). Drill on a
+    redis-server of this test's own: stopped while the worker screens, started again."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server to stop and start a Redis of its own")
+    port = _free_port()
+    server = _start_redis(port, tmp_path)
+    own = Redis(host="127.0.0.1", port=port)
+    first = submitted_application(session).id
+    second = submitted_application(session, passport_number="X1234567").id
+    session.commit()
+    env = {**os.environ, TEST_DELAY_VARIABLE: "3", "ETA_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "eta"), "worker", "--queues", SCREENING],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        enqueue(own, SCREENING, SCREEN_JOB, first, job_id=f"screen-{first}")
+        _wait_for(
+            lambda: _job_status(own, f"screen-{first}") == JobStatus.STARTED,
+            120,
+            "the worker never started screening",
+        )
+        server.terminate()  # Redis goes away while the job sleeps in its test delay
+        server.wait(10)
+        _wait_for(lambda: _status(session, first) != S.SUBMITTED, 30, "the job did not decide")
+        time.sleep(2)  # the worker has tried to save the job's outcome, and failed
+        server = _start_redis(port, tmp_path)  # back, empty
+        assert worker.poll() is None, "the worker exited when Redis went away"
+        enqueue(own, SCREENING, SCREEN_JOB, second, job_id=f"screen-{second}")
+        _wait_for(
+            lambda: _status(session, second) != S.SUBMITTED,
+            90,
+            "the worker did not take a job once Redis was back",
+        )
+        assert worker.poll() is None
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(5)
+        server.terminate()
+        server.wait(10)
+    # Decided once each (the same traveller's two applications refer each other on history).
+    assert _runs_and_decisions(session, second) == (1, 1)
+    assert _runs_and_decisions(session, first) == (1, 1)
