@@ -240,7 +240,9 @@ def run_worker(
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 # RQ's teardown could not reach Redis either.
                 log.warning("worker: lost Redis", exc_info=True)
-            if burst or worker._stop_requested:
+            # Asked to stop (SIGTERM, SIGINT): RQ notes when, even for an idle worker, which it
+            # stops with StopRequested without setting _stop_requested.
+            if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
                 return worked
             log.warning("worker: quit without being asked to (Redis lost?); starting again")
             if not _wait_for_redis(connection):
