@@ -223,6 +223,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_STUCK_AFTER_SECONDS": _integer(environ, "ETA_STUCK_AFTER_SECONDS", 300),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.
         "ETA_MATCH_THRESHOLD": _number(environ, "ETA_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD),
+        # Longest a screening check's database statement may run (PostgreSQL statement_timeout)
+        # before the check counts as failed and the application is referred: far below the
+        # screening job's timeout (180 s), so a locked table refers instead of hanging the job.
+        "ETA_CHECK_TIMEOUT_SECONDS": _number(environ, "ETA_CHECK_TIMEOUT_SECONDS", 5.0),
         "ETA_RETENTION_DAYS": _integer(environ, "ETA_RETENTION_DAYS", 5 * 365),
         # How long an unsubmitted web journey (and its emailed resume link) is kept.
         "ETA_DRAFT_DAYS": _integer(environ, "ETA_DRAFT_DAYS", 30),
@@ -297,6 +301,15 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         ),
         "ETA_CARRIER_LOCKOUT_MAX_SECONDS": _whole_number(
             environ, "ETA_CARRIER_LOCKOUT_MAX_SECONDS", 15 * 60
+        ),
+        # While the database is unreachable, carrier verification answers tokens from the last
+        # carrier state it loaded (revocations, keys) for at most this many seconds; after that,
+        # and for whatever needs the database (passports), a 503 with Retry-After, never a 500.
+        "ETA_CARRIER_STALE_STATE_SECONDS": _number(
+            environ, "ETA_CARRIER_STALE_STATE_SECONDS", 60.0
+        ),
+        "ETA_CARRIER_RETRY_AFTER_SECONDS": _whole_number(
+            environ, "ETA_CARRIER_RETRY_AFTER_SECONDS", 5
         ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,

@@ -21,7 +21,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,6 +45,8 @@ RESEND_AFTER = dt.timedelta(minutes=10)
 # Backoff after a failed push: attempt n waits BACKOFF[n] seconds (then the last, for ever).
 BACKOFF = (5, 15, 60, 300)
 RELAY_BATCH = 500
+# How often enqueue looks again when racing enqueuers keep replacing a job of the same id.
+DUPLICATE_ATTEMPTS = 5
 
 # Transient failures (a database restart, a network blip) are retried with backoff before a
 # job is given up; interval retries need a worker running with the scheduler (eta worker does).
@@ -105,14 +107,23 @@ def enqueue(
         return job
     except DuplicateJobError:
         assert job_id is not None  # noqa: S101  (unique is only set with a job id)
+    # A job of that id exists. Racing enqueuers (two issuance runs queueing one email) may
+    # each find it done, delete it and enqueue again: whoever loses that race finds the
+    # winner's job waiting, which is the job it wanted. Bounded, so a pathological race ends.
+    for _attempt in range(DUPLICATE_ATTEMPTS):
         try:
             existing = Job.fetch(job_id, connection=connection, serializer=queue.serializer)
-        except NoSuchJobError:
+            if existing.get_status(refresh=True) not in _DONE:
+                return existing  # already queued or running: not an error
+            existing.delete()
+        except (NoSuchJobError, InvalidJobOperation):
+            pass  # gone, or deleted meanwhile by another enqueuer: enqueue it
+        try:
             return queue.enqueue(target, *args, **options)
-        if existing.get_status(refresh=True) not in _DONE:
-            return existing
-        existing.delete()
-        return queue.enqueue(target, *args, **options)
+        except DuplicateJobError:
+            continue  # another enqueuer got there in between: look again
+    # Still racing after every attempt: the job exists, queued by someone else.
+    return Job.fetch(job_id, connection=connection, serializer=queue.serializer)
 
 
 @dataclass(frozen=True, slots=True)

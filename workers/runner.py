@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,8 @@ from typing import Any
 from flask import current_app, has_app_context
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job, JobStatus
@@ -24,6 +27,8 @@ from workers.periodic import tick, tick_seconds
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 15
+# Seconds between attempts to reach Redis again after a worker lost it mid-job (then the last).
+RECONNECT_BACKOFF = (1, 2, 5, 10, 30)
 
 
 def _ticker(connection: Redis, stop: threading.Event, config: Mapping[str, Any] | None) -> None:
@@ -188,18 +193,59 @@ def make_worker(connection: Redis, queues: Sequence[str] = ALL_QUEUES) -> Simple
     )
 
 
+def _wait_for_redis(connection: Redis) -> bool:
+    """Ping Redis with backoff until it answers (True) or the process is asked to stop (False).
+
+    RQ's signal handlers belong to the worker that quit; SIGTERM and SIGINT stop the wait.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: stop.set())
+    attempt = 0
+    while not stop.is_set():
+        try:
+            connection.ping()
+            return True
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            pause = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
+            attempt += 1
+            log.warning("worker: Redis unreachable, trying again in %s s", pause)
+            stop.wait(pause)
+    return False
+
+
 def run_worker(
     connection: Redis, queues: Sequence[str] = ALL_QUEUES, *, burst: bool = False
 ) -> bool:
-    """Work the queues until stopped (or, with `burst`, until they are empty)."""
-    worker = make_worker(connection, queues)
+    """Work the queues until stopped (or, with `burst`, until they are empty).
+
+    RQ reconnects a worker that loses Redis while it waits for a job, but one that loses it
+    while busy (saving the job's outcome) quits. Here a worker that quit that way, without
+    being asked to stop, waits for Redis with backoff and starts again: the job it was running
+    is in the database (idempotent jobs; the outbox and the sweeper send again what is lost).
+    """
     stop = threading.Event()
     if not burst:
         # The ticker thread has no app context: it reads the periods from this copy.
         config = dict(current_app.config) if has_app_context() else None
         tick(connection, config=config)
         threading.Thread(target=_ticker, args=(connection, stop, config), daemon=True).start()
+    worked = False
     try:
-        return bool(worker.work(burst=burst, with_scheduler=True))
+        while True:
+            worker = make_worker(connection, queues)
+            try:
+                worked = bool(worker.work(burst=burst, with_scheduler=True)) or worked
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                # RQ's teardown could not reach Redis either.
+                log.warning("worker: lost Redis", exc_info=True)
+            # Asked to stop (SIGTERM, SIGINT): RQ notes when, even for an idle worker, which it
+            # stops with StopRequested without setting _stop_requested.
+            if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
+                return worked
+            log.warning("worker: quit without being asked to (Redis lost?); starting again")
+            if not _wait_for_redis(connection):
+                return worked
     finally:
         stop.set()

@@ -48,6 +48,10 @@ def _threshold() -> float:
     return float(current_app.config.get("ETA_MATCH_THRESHOLD", service.names.DEFAULT_THRESHOLD))
 
 
+def _check_timeout() -> float:
+    return float(current_app.config["ETA_CHECK_TIMEOUT_SECONDS"])
+
+
 def _retries_left() -> bool:
     current = get_current_job()
     return bool(current is not None and (current.retries_left or 0) > 0)
@@ -94,7 +98,9 @@ def screen_application(application_id: int) -> str:
         return str(application.status)
     _test_delay()
 
-    context = service.ScreeningContext(session, application, _threshold(), utcnow().date())
+    context = service.ScreeningContext(
+        session, application, _threshold(), utcnow().date(), statement_timeout=_check_timeout()
+    )
     try:
         result = service.screen(
             session,
@@ -185,6 +191,7 @@ def rescreen_authorisation(application_id: int) -> int:
         threshold=_threshold(),
         only=service.LIST_CHECKS,
         retry_transient=_retries_left(),
+        statement_timeout=_check_timeout(),
     )
     service.record_run(session, application, result, purpose=service.RESCREEN)
     new = [f for f in result.findings if f.identity() not in seen]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from eta import authorisations
 from eta.carrier.querylog import QueryLog
-from eta.carrier.state import CarrierState, cached_state, keep_state, load_state
+from eta.carrier.state import CarrierState, cached_state, keep_state, last_state, load_state
 from eta.carrier.verification import (
     NOT_OK,
     OK,
@@ -27,8 +29,10 @@ from eta.carrier.verification import (
 from eta.countries import document_country
 from eta.extensions import db
 from eta.timeutil import utcnow
+from eta.web.problems import PROBLEM_BASE, Problem
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 # The engine of the verification hot path: same database, autocommit, no pre-ping (see
@@ -179,7 +183,7 @@ def check_and_record(
     if state is not None and api_key_id in state.active_key_ids:
         confirm_key = None
     if confirm_key is not None or needs_records(queries, revocations_known=state is not None):
-        answers = _with_connection(
+        answers = _with_database(
             lambda connection: check_passengers(
                 connection, queries, context, api_key_id=confirm_key, revoked_jtis=revoked
             )
@@ -198,9 +202,39 @@ def _current_state(version: str) -> CarrierState:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state = cached_state(app, version)
     if state is None:
-        state = _with_connection(lambda connection: load_state(connection, version))
+        try:
+            state = _with_connection(lambda connection: load_state(connection, version))
+        except (OperationalError, InterfaceError):
+            # The database is down (a restart): the last state loaded is a few seconds old;
+            # answering from it for a bounded time keeps check-in going, then 503.
+            previous = last_state(app)
+            stale_for = float(app.config["ETA_CARRIER_STALE_STATE_SECONDS"])
+            if previous is None or time.monotonic() - previous.loaded_at > stale_for:
+                raise database_unavailable() from None
+            log.warning("carrier state not reloaded: database unavailable; answering from memory")
+            return previous
         keep_state(app, state)
     return state
+
+
+def database_unavailable() -> Problem:
+    """The 503 problem for a request that needs the database while it is unreachable."""
+    return Problem(
+        503,
+        "Service Unavailable",
+        "Verification is unavailable for a moment. "
+        "Retry after the number of seconds in Retry-After.",
+        type_=PROBLEM_BASE + "unavailable",
+        headers={"Retry-After": str(current_app.config["ETA_CARRIER_RETRY_AFTER_SECONDS"])},
+    )
+
+
+def _with_database(read: Callable[[Connection], T]) -> T:
+    """:func:`_with_connection`, answering a 503 problem when the database is unreachable."""
+    try:
+        return _with_connection(read)
+    except (OperationalError, InterfaceError):
+        raise database_unavailable() from None
 
 
 def _with_connection(read: Callable[[Connection], T]) -> T:

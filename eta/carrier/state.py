@@ -16,6 +16,9 @@ with the *state version*, a random value in Redis that every change replaces:
   made outside the app (SQL by hand) or whose new version was lost (Redis down at that moment)
   counts within that time too.
 - Without a version (Redis unreachable) nothing is answered from memory: the database is read.
+- When the reload fails because the database is unreachable, the last state loaded still
+  answers for ETA_CARRIER_STALE_STATE_SECONDS after it was loaded (a restart takes seconds);
+  after that, the request gets a 503 problem with Retry-After (see eta.carrier.service).
 
 A revocation therefore counts from the moment the officer's request returns, as before.
 """
@@ -88,6 +91,12 @@ def cached_state(app: Flask, version: str) -> CarrierState | None:
         return None
     if time.monotonic() - state.loaded_at >= MAX_AGE_SECONDS:
         return None
+    return state
+
+
+def last_state(app: Flask) -> CarrierState | None:
+    """The state this process loaded last, whatever its version and age (None: none yet)."""
+    state: CarrierState | None = app.extensions.get("eta.carrier_state")
     return state
 
 

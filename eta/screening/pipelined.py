@@ -69,3 +69,9 @@ def fetch_together(
             connection.invalidate()  # as SQLAlchemy does on a disconnect: not back to the pool
         session.rollback()
         return None
+    except BaseException:
+        # Interrupted mid-pipeline (a job's timeout): the connection may still await answers,
+        # and rolling it back would raise "cannot exit pipeline mode while busy". It is
+        # discarded instead, so the caller's rollback has nothing left to send.
+        connection.invalidate()
+        raise

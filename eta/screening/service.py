@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, or_, select
+import psycopg
+from sqlalchemy import Table, bindparam, case, func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta import applications
@@ -77,6 +78,8 @@ class ScreeningContext:
     current_check: CheckName | None = None
     # Rows of a check's query, read ahead together with the other checks' (PostgreSQL).
     prefetched: dict[CheckName, list[Any]] = field(default_factory=dict)
+    # Seconds any one statement of a check may run (PostgreSQL); None: no limit of its own.
+    statement_timeout: float | None = None
 
 
 @dataclass
@@ -359,7 +362,13 @@ LIST_CHECKS = (CheckName.LOST_STOLEN, CheckName.WATCHLIST)
 
 
 def is_transient(error: BaseException) -> bool:
-    """Errors worth a retry (the database or the network blinked), not a bug in a check."""
+    """Errors worth a retry (the database or the network blinked), not a bug in a check.
+
+    A statement cancelled by the check's own timeout is not: a check that hangs (a locked
+    table) would hang again, so it is a `check_failed` referral at once.
+    """
+    if isinstance(getattr(error, "orig", None), psycopg.errors.QueryCanceled):
+        return False
     if isinstance(error, OperationalError | ConnectionError | TimeoutError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
@@ -379,7 +388,34 @@ def check_failed(check: CheckName | str, reason: str) -> Finding:
     )
 
 
-def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> None:
+# SET LOCAL statement_timeout, as a statement SQLAlchemy builds (set_config's third argument:
+# for this transaction only). Built once, like the checks' statements, so it can be pipelined.
+_STATEMENT_TIMEOUT = select(func.set_config("statement_timeout", bindparam("timeout"), True))
+
+
+def _timeout_statement(ctx: ScreeningContext) -> tuple[Any, dict[str, Any]] | None:
+    """The statement that limits each of the checks' statements, on PostgreSQL; else None."""
+    if not ctx.statement_timeout or ctx.session.get_bind().dialect.name != "postgresql":
+        return None
+    milliseconds = max(1, round(ctx.statement_timeout * 1000))
+    return _STATEMENT_TIMEOUT, {"timeout": f"{milliseconds}ms"}
+
+
+def limit_statements(ctx: ScreeningContext) -> None:
+    """Give the checks' transaction its statement timeout (again after each rollback)."""
+    planned = _timeout_statement(ctx)
+    if planned is not None:
+        ctx.session.execute(*planned)
+
+
+def _failure_reason(error: BaseException) -> str:
+    """What an officer reads of a check's failure: a timeout says so, others name the error."""
+    if isinstance(getattr(error, "orig", None), psycopg.errors.QueryCanceled):
+        return "timed out"
+    return type(error).__name__
+
+
+def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> bool:
     """Read the queries of the checks about to run in one round trip (PostgreSQL only).
 
     Each check then uses its rows instead of asking the database itself. Nothing is read ahead
@@ -397,14 +433,18 @@ def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> None:
     }
     wanted = [name for name in checks if name in queries]
     if len(wanted) < 2:
-        return  # nothing to save
+        return False  # nothing to save
     try:
         planned = [queries[name]() for name in wanted]
     except Exception:  # an application a check would fail on: that check says so itself
-        return
-    rows = fetch_together(ctx.session, planned)
-    if rows is not None:
-        ctx.prefetched.update(zip(wanted, rows, strict=True))
+        return False
+    # The statement timeout goes first, in the same round trip, and limits the reads after it.
+    limit = _timeout_statement(ctx)
+    rows = fetch_together(ctx.session, planned if limit is None else [limit, *planned])
+    if rows is None:
+        return False  # rolled back: the timeout is gone with the transaction
+    ctx.prefetched.update(zip(wanted, rows if limit is None else rows[1:], strict=True))
+    return True
 
 
 def screen(
@@ -416,16 +456,26 @@ def screen(
     only: tuple[CheckName, ...] | None = None,
     retry_transient: bool = False,
     context: ScreeningContext | None = None,
+    statement_timeout: float | None = None,
 ) -> ScreeningResult:
     """Run the checks on an application and return every finding; never raises for a check.
 
     A check that raises is recorded as a `check_failed` finding naming it, except that with
     `retry_transient` a transient error (database, network) propagates so the job is retried.
     Pass a `context` to learn which check was running if the caller is interrupted (timeout).
+    With a `statement_timeout` (seconds; or the context's), each statement of a check that
+    runs longer is cancelled (PostgreSQL), and that check fails: the application is referred.
     """
-    ctx = context or ScreeningContext(session, application, threshold, today or utcnow().date())
+    ctx = context or ScreeningContext(
+        session,
+        application,
+        threshold,
+        today or utcnow().date(),
+        statement_timeout=statement_timeout,
+    )
     ctx.list_versions["threshold"] = threshold
-    _prefetch(ctx, [name for name in CHECKS if only is None or name in only])
+    if not _prefetch(ctx, [name for name in CHECKS if only is None or name in only]):
+        limit_statements(ctx)
     findings: list[Finding] = []
     for name, check in CHECKS.items():
         if only is not None and name not in only:
@@ -438,7 +488,8 @@ def screen(
                 raise
             log.exception("screening check %s failed for application %s", name, application.id)
             session.rollback()  # a failed statement must not poison the decision's transaction
-            findings.append(check_failed(name, type(error).__name__))
+            limit_statements(ctx)  # the rollback ended the transaction and its timeout
+            findings.append(check_failed(name, _failure_reason(error)))
     ctx.current_check = None
     return ScreeningResult(findings, dict(ctx.list_versions))
 

@@ -135,3 +135,36 @@ def test_a_limiter_storage_other_than_redis_still_limits_and_reads_the_database(
     assert len(statements) == 1  # no state version to trust: the token's record is read
     assert _result(client, body, auth_headers) == ("OK", "ok")
     assert client.post(VERIFY, json=body, headers=auth_headers).status_code == 429
+
+
+def test_with_the_database_down_tokens_are_answered_from_the_last_state_then_503(
+    app, client, auth_headers, authorise, monkeypatch
+):
+    """Issue 13, finding 5: the state's reload failing while the database restarts answered
+    500. The last good state answers for ETA_CARRIER_STALE_STATE_SECONDS, then a 503 problem
+    with Retry-After; a passport, which needs the database, gets the 503 at once."""
+    from sqlalchemy import create_engine
+
+    from eta.carrier.service import CARRIER_BIND
+    from eta.extensions import db
+
+    body = {"token": authorise().token}
+    assert _result(client, body, auth_headers) == ("OK", "ok")  # the state is loaded
+    # A real connection that fails: nothing listens on port 1.
+    dead = create_engine("postgresql+psycopg://eta@127.0.0.1:1/eta", pool_pre_ping=False)
+    with app.app_context():
+        monkeypatch.setitem(db.engines, CARRIER_BIND, dead)
+    monkeypatch.setattr(carrier_state, "MAX_AGE_SECONDS", 0.0)  # every request reloads
+    for _ in range(3):
+        assert _result(client, body, auth_headers) == ("OK", "ok")
+    passport = {"passport_number": "L898902C3", "issuing_country": "SWE"}
+    response = client.post(VERIFY, json=passport, headers=auth_headers)
+    assert response.status_code == 503, response.get_json()
+    assert int(response.headers["Retry-After"]) >= 1
+    # Past the bound, tokens get the 503 too: a revocation might have been missed meanwhile.
+    monkeypatch.setitem(app.config, "ETA_CARRIER_STALE_STATE_SECONDS", 0.0)
+    response = client.post(VERIFY, json=body, headers=auth_headers)
+    assert response.status_code == 503, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == str(app.config["ETA_CARRIER_RETRY_AFTER_SECONDS"])
+    dead.dispose()

@@ -187,3 +187,140 @@ def test_two_workers_screening_one_application_at_once_decide_once(app, session,
     ).all()
     assert events == [S.SUBMITTED, S.SCREENING, S.APPROVED]
     assert verified_log(session).ok
+
+
+def test_a_check_whose_table_is_locked_refers_the_application_quickly(make_app, session, redis):
+    """Issue 13, finding 4: with lost_stolen_documents locked, the check times out on its own
+    statement timeout and the application is referred (check_failed), instead of the job
+    hanging until its own timeout and being retried while the application stays submitted."""
+    from sqlalchemy import create_engine, text
+
+    from eta.extensions import db
+    from eta.models import ScreeningHit
+    from workers.runner import make_worker
+    from workers.screening import screen_job_id
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("locks a PostgreSQL table from another connection")
+    worker_app = make_app({"ETA_CHECK_TIMEOUT_SECONDS": 0.5})
+    application_id = submitted_application(session).id
+    session.commit()
+    other = create_engine(str(session.get_bind().url))
+    locker = other.connect()
+    try:
+        transaction = locker.begin()
+        # No SQLAlchemy construct takes a table lock: the one raw statement of this drill.
+        locker.execute(text("LOCK TABLE lost_stolen_documents IN ACCESS EXCLUSIVE MODE"))
+        job = enqueue(
+            redis,
+            SCREENING,
+            SCREEN_JOB,
+            application_id,
+            job_id=screen_job_id(application_id),
+            timeout=20,  # on main the job hangs this long, then fails and is retried
+        )
+        started = time.monotonic()
+        with worker_app.app_context():
+            make_worker(redis, (SCREENING,)).work(burst=True, with_scheduler=False)
+            db.session.remove()
+        elapsed = time.monotonic() - started
+        transaction.rollback()
+    finally:
+        locker.close()
+        other.dispose()
+    job.refresh()
+    assert _status(session, application_id) == S.REFERRED, job.get_status()
+    assert elapsed < 15
+    hits = session.scalars(select(ScreeningHit.code)).all()
+    assert "lost_stolen_failed" in hits
+    assert _runs_and_decisions(session, application_id) == (1, 1)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_redis(port: int, directory: Path) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return server
+        except RedisConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+
+def _wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_busy_worker_that_loses_redis_reconnects_and_works_on(app, session, tmp_path):
+    """Issue 13: a worker busy when Redis went away quit (an idle one reconnected). Drill on a
+    redis-server of this test's own: stopped while the worker screens, started again."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server to stop and start a Redis of its own")
+    port = _free_port()
+    server = _start_redis(port, tmp_path)
+    own = Redis(host="127.0.0.1", port=port)
+    first = submitted_application(session).id
+    second = submitted_application(session, passport_number="X1234567").id
+    session.commit()
+    env = {**os.environ, TEST_DELAY_VARIABLE: "3", "ETA_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "eta"), "worker", "--queues", SCREENING],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        enqueue(own, SCREENING, SCREEN_JOB, first, job_id=f"screen-{first}")
+        _wait_for(
+            lambda: _job_status(own, f"screen-{first}") == JobStatus.STARTED,
+            120,
+            "the worker never started screening",
+        )
+        server.terminate()  # Redis goes away while the job sleeps in its test delay
+        server.wait(10)
+        _wait_for(lambda: _status(session, first) != S.SUBMITTED, 30, "the job did not decide")
+        time.sleep(2)  # the worker has tried to save the job's outcome, and failed
+        server = _start_redis(port, tmp_path)  # back, empty
+        assert worker.poll() is None, "the worker exited when Redis went away"
+        enqueue(own, SCREENING, SCREEN_JOB, second, job_id=f"screen-{second}")
+        _wait_for(
+            lambda: _status(session, second) != S.SUBMITTED,
+            90,
+            "the worker did not take a job once Redis was back",
+        )
+        assert worker.poll() is None
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(5)
+        server.terminate()
+        server.wait(10)
+    # Decided once each (the same traveller's two applications refer each other on history).
+    assert _runs_and_decisions(session, second) == (1, 1)
+    assert _runs_and_decisions(session, first) == (1, 1)

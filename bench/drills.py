@@ -1,0 +1,213 @@
+"""Fault drills under load: submitted / decided / lost / duplicated for each fault (issue 13).
+
+Runs against a PostgreSQL database it empties (ETA_DRILL_DATABASE_URL, e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/test_faults_drills) and a redis-server of its own
+on a spare port. Two `eta worker` processes screen while applications arrive; each drill injects
+one fault mid-way, then waits until nothing is left to decide (the sweeper and the outbox
+recover what the fault lost). Run under `flock /tmp/eta-bench.lock .venv/bin/python
+bench/drills.py`. The PostgreSQL restart drill needs a throwaway cluster and is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _redis(port: int, directory: str) -> subprocess.Popen:
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    server = subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", directory),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            Redis(port=port).ping()
+            return server
+        except RedisConnectionError:
+            time.sleep(0.05)
+    raise SystemExit("redis-server did not start")
+
+
+def main() -> None:
+    """Run each drill and print its table row."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--applications", type=int, default=60)
+    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for recovery")
+    options = parser.parse_args()
+    url = os.environ.get("ETA_DRILL_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        raise SystemExit("set ETA_DRILL_DATABASE_URL to a PostgreSQL database it may empty")
+    workdir = tempfile.mkdtemp(prefix="eta-drills-")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ETA_ENV": "test",
+        "ETA_SECRET_KEY": "drills-secret-not-for-production",
+        "ETA_DATABASE_URL": url,
+        "ETA_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "ETA_KEYS_DIR": f"{workdir}/keys",
+        "ETA_MAIL_URL": f"file://{workdir}/outbox",
+        "ETA_STUCK_AFTER_SECONDS": "5",
+        "ETA_CHECK_TIMEOUT_SECONDS": "1",
+    }
+    os.environ.update(env)
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, func, select, text
+
+    from eta import applications, create_app
+    from eta.extensions import db, redis_client
+    from eta.models import Application, ApplicationEvent
+    from eta.models import ApplicationStatus as S
+    from eta.outbox import enqueue
+    from eta.screening import lists
+    from eta.tasks import SCREENING
+    from tests.factories import application_fields
+
+    engine = create_engine(url)
+    with engine.begin() as connection:  # a database of its own, emptied: raw DDL is simplest
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    redis_server = _redis(port, workdir)
+    app = create_app({"SERVER_NAME": None})
+    with app.app_context():
+        upgrade()
+        baseline = Path(workdir) / "baseline.csv"
+        baseline.write_text(
+            "id,full_name,date_of_birth,nationality\nB-1,Quentin Halvorsen,1931,ISL\n"
+        )
+        lists.import_watchlist(db.session, source="BASELINE", fmt="csv", path=baseline, actor="x")
+
+    def worker() -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "eta"), "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def submit(count: int, offset: int) -> list[int]:
+        ids = []
+        for n in range(count):
+            fields = application_fields(passport_number=f"D{offset + n:07d}", surname=f"Drill{n}")
+            application = applications.submit(db.session, Application(**fields))
+            ids.append(application.id)
+            try:
+                enqueue(
+                    redis_client.client,
+                    SCREENING,
+                    "workers.screening.screen_application",
+                    application.id,
+                    job_id=f"screen-{application.id}",
+                )
+            except Exception as error:  # Redis down: the sweeper finds it later (the drill)
+                print(f"  enqueue failed ({type(error).__name__}): left to the sweeper")
+            time.sleep(0.02)
+        return ids
+
+    workers = [worker(), worker()]
+    print(
+        f"{'drill':<26} {'submitted':>9} {'decided':>8} {'lost':>5} "
+        f"{'duplicated':>10} {'seconds':>8}"
+    )
+    offset = 0
+    locker = None
+    for drill in (
+        "worker SIGKILL",
+        "Redis stopped under load",
+        "check's table locked",
+        "PostgreSQL restarted",
+    ):
+        if drill == "PostgreSQL restarted":
+            print(
+                f"{drill:<26} skipped: needs a throwaway PostgreSQL cluster of its own "
+                "(the shared 5432 server is never restarted)"
+            )
+            continue
+        started = time.monotonic()
+        with app.app_context():
+            ids = submit(options.applications // 2, offset)
+            if drill == "worker SIGKILL":
+                workers[0].send_signal(signal.SIGKILL)
+                workers[0].wait()
+                workers[0] = worker()
+            elif drill == "Redis stopped under load":
+                redis_server.terminate()
+                redis_server.wait()
+            elif drill == "check's table locked":
+                locker = engine.connect()
+                locker.begin()
+                locker.execute(text("LOCK TABLE lost_stolen_documents IN ACCESS EXCLUSIVE MODE"))
+            ids += submit(options.applications - len(ids), offset + len(ids))
+            if drill == "Redis stopped under load":
+                time.sleep(3)
+                redis_server = _redis(port, workdir)  # back, empty: the sweeper re-enqueues
+            if locker is not None:
+                time.sleep(3)
+                locker.rollback()
+                locker.close()
+                locker = None
+            offset += len(ids)
+            deadline = time.monotonic() + options.wait
+            while True:
+                db.session.expire_all()
+                decided = db.session.scalar(
+                    select(func.count()).where(
+                        Application.id.in_(ids), Application.status.in_((S.APPROVED, S.REFERRED))
+                    )
+                )
+                if decided == len(ids) or time.monotonic() > deadline:
+                    break
+                db.session.rollback()
+                time.sleep(0.5)
+            decisions = db.session.execute(
+                select(ApplicationEvent.application_id, func.count())
+                .where(
+                    ApplicationEvent.application_id.in_(ids),
+                    ApplicationEvent.to_status.in_((S.APPROVED, S.REFERRED)),
+                )
+                .group_by(ApplicationEvent.application_id)
+            ).all()
+            duplicated = sum(1 for _id, count in decisions if count > 1)
+            db.session.remove()
+        seconds = time.monotonic() - started
+        print(
+            f"{drill:<26} {len(ids):>9} {decided:>8} {len(ids) - decided:>5} "
+            f"{duplicated:>10} {seconds:>8.1f}"
+        )
+    for process in workers:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:  # a warm shutdown waits for its scheduler: end it
+            process.kill()
+            process.wait()
+    redis_server.terminate()
+    redis_server.wait()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
