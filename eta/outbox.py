@@ -124,7 +124,11 @@ def add(session: SessionLike, task: Task, *args: int | str | None, key: str) -> 
 
     `key` names the work uniquely (say `notify-refused-42`): the same key twice is one job.
     """
-    session.add(OutboxMessage(key=key, task=task.name, args=list(args)))
+    # Written as sent: the transaction's own `commit` pushes it right after the commit, and
+    # marks it unsent again only if that push fails. Marking it after every push would cost
+    # each change a second transaction; a process that dies between its commit and its push
+    # leaves a row that looks sent, which the relay re-sends RESEND_AFTER later.
+    session.add(OutboxMessage(key=key, task=task.name, args=list(args), sent_at=utcnow()))
     # Kept on the session too, so pushing after the commit reads nothing back.
     session.info.setdefault(_PENDING, []).append(_Pending(key, task.name, list(args)))
 
@@ -135,11 +139,12 @@ def _push(connection: Redis, row: OutboxMessage | Any) -> None:
 
 
 def commit(session: SessionLike, connection: Redis | None = None) -> int:
-    """Commit the caller's transaction, then push the rows it wrote to RQ; mark them sent.
+    """Commit the caller's transaction, then push the rows it wrote to RQ (written as sent).
 
     Pushing is best effort and never fails the caller, whose change is committed: a row that
-    cannot be pushed (Redis down, or the database gone right after the commit) stays due, and
-    the relay sends it later. Returns how many rows were pushed.
+    cannot be pushed (Redis down) is marked unsent, and the relay sends it on its next run; if
+    that mark cannot be written either (the database gone too) or the process dies before its
+    push, the relay re-sends the row RESEND_AFTER later. Returns how many rows were pushed.
     """
     pending = session.info.pop(_PENDING, None)
     session.commit()
@@ -158,19 +163,21 @@ def commit(session: SessionLike, connection: Redis | None = None) -> int:
 
 
 def _push_rows(session: SessionLike, connection: Redis, rows: list[_Pending]) -> int:
-    sent = []
-    try:
-        for row in rows:
+    unsent = []
+    for index, row in enumerate(rows):
+        try:
             _push(connection, row)
-            sent.append(row.key)
-    except (RedisError, OSError) as error:
-        log.warning("outbox: %d job(s) left for the relay (%s)", len(rows) - len(sent), error)
-    if sent:
+        except (RedisError, OSError) as error:
+            unsent = [left.key for left in rows[index:]]
+            log.warning("outbox: %d job(s) left for the relay (%s)", len(unsent), error)
+            break
+    if unsent:
+        # Due for the relay's next run (rows are written as sent, see `add`).
         session.execute(
-            update(OutboxMessage).where(OutboxMessage.key.in_(sent)).values(sent_at=utcnow())
+            update(OutboxMessage).where(OutboxMessage.key.in_(unsent)).values(sent_at=None)
         )
-    session.commit()
-    return len(sent)
+        session.commit()
+    return len(rows) - len(unsent)
 
 
 def relay(session: SessionLike, connection: Redis, *, now: dt.datetime | None = None) -> int:
