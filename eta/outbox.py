@@ -181,11 +181,12 @@ def _push(connection: Redis, row: OutboxMessage | Any) -> None:
 
 
 def commit(session: SessionLike, connection: Redis | None = None) -> int:
-    """Commit the caller's transaction, then push the rows it wrote to RQ; mark them sent.
+    """Commit the caller's transaction, then push the rows it wrote to RQ (written as sent).
 
     Pushing is best effort and never fails the caller, whose change is committed: a row that
-    cannot be pushed (Redis down, or the database gone right after the commit) stays due, and
-    the relay sends it later. Returns how many rows were pushed.
+    cannot be pushed (Redis down) is marked unsent, and the relay sends it on its next run; if
+    that mark cannot be written either (the database gone too) or the process dies before its
+    push, the relay re-sends the row RESEND_AFTER later. Returns how many rows were pushed.
     """
     pending = session.info.pop(_PENDING, None)
     finish = session.info.pop(_FINISH, None)

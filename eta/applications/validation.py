@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _
 
 from eta.countries import document_country, to_alpha3
 from eta.documents import normalise_document_number
@@ -83,7 +83,7 @@ class _Checker:
         self.errors: dict[str, list[str]] = {}
 
     def error(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(message)
+        self.errors.setdefault(path, []).append(str(message))
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.payload.get(name)

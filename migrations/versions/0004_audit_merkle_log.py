@@ -62,6 +62,9 @@ class ChainBroken(RuntimeError):
 
 def upgrade():
     bind = op.get_bind()
+    # Checked before any change: SQLite's DDL is not transactional, so a refusal found while
+    # converting would leave its new columns behind.
+    _check_chain(bind)
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("body", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=True))
@@ -117,6 +120,45 @@ def upgrade():
         )
 
 
+def _check_chain(bind):
+    """Raise ChainBroken at the first event whose link or hash does not hold (reads only)."""
+    events = sa.table(
+        "audit_events",
+        sa.column("id", sa.Integer()),
+        sa.column("at", sa.DateTime(timezone=True)),
+        sa.column("actor", sa.String()),
+        sa.column("action", sa.String()),
+        sa.column("object_type", sa.String()),
+        sa.column("object_id", sa.String()),
+        sa.column("details", sa.JSON()),
+        sa.column("prev_hash", sa.String()),
+        sa.column("hash", sa.String()),
+    )
+    prev_hash, last_id = GENESIS_HASH, 0
+    while True:
+        rows = bind.execute(
+            sa.select(events).where(events.c.id > last_id).order_by(events.c.id).limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            _check_link(row, prev_hash, _body(row))
+            prev_hash, last_id = row.hash, row.id
+
+
+def _check_link(row, prev_hash, text):
+    if row.prev_hash != prev_hash:
+        raise ChainBroken(
+            f"audit chain broken at event {row.id}: its link to the previous event is "
+            "broken; the migration to the Merkle log refuses (restore the log first)"
+        )
+    if hashlib.sha256((prev_hash + text).encode()).hexdigest() != row.hash:
+        raise ChainBroken(
+            f"audit chain broken at event {row.id}: its content does not match its "
+            "hash; the migration to the Merkle log refuses (restore the log first)"
+        )
+
+
 def _leaves_from_chain(bind):
     """Check the chain in id order and make each event the next leaf; returns the frontier.
 
@@ -166,16 +208,7 @@ def _leaves_from_chain(bind):
         changes, completed = [], []
         for row in rows:
             text = _body(row)
-            if row.prev_hash != prev_hash:
-                raise ChainBroken(
-                    f"audit chain broken at event {row.id}: its link to the previous event is "
-                    "broken; the migration to the Merkle log refuses (restore the log first)"
-                )
-            if hashlib.sha256((prev_hash + text).encode()).hexdigest() != row.hash:
-                raise ChainBroken(
-                    f"audit chain broken at event {row.id}: its content does not match its "
-                    "hash; the migration to the Merkle log refuses (restore the log first)"
-                )
+            _check_link(row, prev_hash, text)
             prev_hash = row.hash
             leaf = hashlib.sha256(b"\x00" + text.encode("ascii")).digest()
             changes.append(

@@ -91,15 +91,21 @@ def test_a_witness_checks_two_checkpoints_and_catches_a_rewrite(client, session)
     session.execute(text("DELETE FROM audit_checkpoints"))
     session.execute(text("UPDATE audit_log_state SET tree_size = 0, root_hash = NULL"))
     session.commit()
+    keyring, origin = checkpoints.log_signer(current_app.config)
+    sequencer.run(session, keyring, origin)  # the rewritten 11 events, signed again
+    rewritten = _witness_reads(client.get("/api/v1/audit/checkpoint").get_data(as_text=True), vkey)
     _grow(session, 1)
     third = _witness_reads(client.get("/api/v1/audit/checkpoint").get_data(as_text=True), vkey)
-    assert third[0] == 12
-    proof_doc = client.get("/api/v1/audit/consistency?from=12&to=12").get_json()
-    assert proof_doc["proof"] == []
-    rewritten = client.get("/api/v1/audit/consistency?from=12&to=12")
-    assert rewritten.status_code == 200
-    # What the rewritten log can prove from 11 events does not fit the witness's root of 11.
-    assert third[1] != second[1]
+    assert (rewritten[0], third[0]) == (11, 12)
+    answer = client.get("/api/v1/audit/consistency?from=11&to=12").get_json()
+    proof = [base64.b64decode(node) for node in answer["proof"]]
+    # The log's proof holds for its own rewritten history...
+    assert _consistent(11, 12, rewritten[1], third[1], proof)
+    # ...but not for the root of 11 events that the witness kept: the rewrite is caught.
+    assert not _consistent(11, 12, second[1], third[1], proof)
+    # Nor can any proof from 5 reach the new tree from the witness's first root.
+    answer = client.get("/api/v1/audit/consistency?from=5&to=12")
+    assert answer.status_code == 404  # the rewritten log has no checkpoint of size 5
 
 
 def test_bad_or_unknown_sizes_are_problems(client, session):

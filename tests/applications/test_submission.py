@@ -359,3 +359,26 @@ def test_a_retry_after_a_lost_answer_returns_the_committed_application(client):
     with client.application.app_context():
         assert retry.get_json()["reference"] == db.session.scalar(select(Application.reference))
     assert _count(client.application) == 1
+
+
+def test_a_submission_is_one_transaction_and_its_outbox_rows_are_sent(app, client):
+    """Outbox rows used to be marked sent by a second transaction after every push."""
+    from eta.models import OutboxMessage
+
+    with app.app_context():
+        engine = db.engine
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        response = client.post("/api/v1/applications", json=valid_payload())
+    finally:
+        event.remove(engine, "commit", committed)
+    assert response.status_code == 202, response.get_json()
+    assert len(commits) == 1
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage)).all()
+        assert len(rows) == 2 and all(row.sent_at is not None for row in rows)
