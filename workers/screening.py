@@ -26,6 +26,8 @@ from eta.extensions import db, redis_client
 from eta.models import Application, Authorisation, CheckName
 from eta.models import ApplicationStatus as S
 from eta.outbox import enqueue
+from eta.partners.current import feed_keys
+from eta.partners.feedkeys import EpochKey
 from eta.screening import service
 from eta.tasks import ISSUANCE, SCREENING
 from eta.timeutil import utcnow
@@ -46,6 +48,11 @@ def screen_job_id(application_id: int) -> str:
 
 def _threshold() -> float:
     return float(current_app.config.get("ETA_MATCH_THRESHOLD", service.names.DEFAULT_THRESHOLD))
+
+
+def _partner_keys() -> list[EpochKey]:
+    """The partners' feed keys we hold, for the lost/stolen check (a few small files)."""
+    return feed_keys().partner_keys()
 
 
 def _retries_left() -> bool:
@@ -94,7 +101,9 @@ def screen_application(application_id: int) -> str:
         return str(application.status)
     _test_delay()
 
-    context = service.ScreeningContext(session, application, _threshold(), utcnow().date())
+    context = service.ScreeningContext(
+        session, application, _threshold(), utcnow().date(), partner_keys=_partner_keys()
+    )
     try:
         result = service.screen(
             session,
@@ -181,6 +190,7 @@ def rescreen_authorisation(application_id: int) -> int:
         threshold=_threshold(),
         only=service.LIST_CHECKS,
         retry_transient=_retries_left(),
+        partner_keys=_partner_keys(),
     )
     service.record_run(session, application, result, purpose=service.RESCREEN)
     new = [f for f in result.findings if f.identity() not in seen]

@@ -25,6 +25,7 @@ from eta.carrier.verification import (
     passport_hash,
 )
 from eta.extensions import db
+from eta.partners.current import partner_tokens
 from eta.timeutil import utcnow
 
 T = TypeVar("T")
@@ -134,12 +135,14 @@ def carrier_engine() -> Engine:
 
 
 def verification_context(now: dt.datetime | None = None) -> VerificationContext:
-    """Keys, issuer, clock and exempt nationalities from the app's configuration."""
+    """Keys, issuer, clock, exempt nationalities and recognised partners (the trust list)."""
+    now = now or utcnow()
     return VerificationContext(
         keys=authorisations.key_set(),
         issuer=authorisations.issuer(),
-        now=now or utcnow(),
+        now=now,
         exempt_countries=frozenset(current_app.config["ETA_EXEMPT_NATIONALITIES"]),
+        partners=partner_tokens(now),
     )
 
 

@@ -181,12 +181,13 @@ def init_app(app: Flask) -> None:
     from eta.audit.cli import audit_group
     from eta.carrier.cli import register as register_carrier_commands
     from eta.carrier.cli import vectors_group
-    from eta.partners.cli import trust_group
+    from eta.partners.cli import partner_group, trust_group
 
     register_carrier_commands(carrier_group)
     for command in (
         vectors_group,
         trust_group,
+        partner_group,
         worker_command,
         officer_group,
         carrier_group,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ from eta.models import (
     ScreeningRun,
 )
 from eta.models.base import SessionLike
+from eta.partners.feedkeys import EpochKey
+from eta.partners.feeds import feed_hits
 from eta.screening import answers, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
@@ -60,6 +62,8 @@ class Finding:
 
     def identity(self) -> tuple[str, ...]:
         """What makes two findings the same finding across runs (for re-screens)."""
+        if self.code == REPORTED_BY_PARTNER:
+            return (self.check.value, self.code, str(self.details.get("partner")))
         if self.check is CheckName.WATCHLIST:
             return (self.check.value, str(self.details.get("source")), str(self.details.get("key")))
         return (self.check.value, self.code)
@@ -77,6 +81,9 @@ class ScreeningContext:
     current_check: CheckName | None = None
     # Rows of a check's query, read ahead together with the other checks' (PostgreSQL).
     prefetched: dict[CheckName, list[Any]] = field(default_factory=dict)
+    # The partners' feed epoch keys we hold (eta.partners.current.feed_keys().partner_keys()):
+    # the lost/stolen check hashes the passport under each and looks the hashes up.
+    partner_keys: Sequence[EpochKey] = ()
 
 
 @dataclass
@@ -173,15 +180,17 @@ def _rows(ctx: ScreeningContext, check: CheckName, query: tuple[Any, Any]) -> li
 
 
 def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
-    """The passport against the lost and stolen documents: exact, then OCR-confusable."""
+    """The passport against the lost and stolen documents: exact, then OCR-confusable; then
+    against partners' feeds."""
     a = ctx.application
     query = _lost_stolen_query(a)
     number = query[1]["number"]
     country = a.passport_issuing_country
     found = _rows(ctx, CheckName.LOST_STOLEN, query)
     record = found[0] if found else None
+    by_partners = _partner_findings(ctx, country, number)
     if record is None:
-        return []
+        return by_partners
     exact = record.number_normalised == number
     reported = f", reported {record.reported_on.isoformat()}" if record.reported_on else ""
     if exact:
@@ -203,7 +212,32 @@ def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
             text,
             score=1.0 if exact else 0.9,
             details={"lost_stolen_id": record.id, "exact": exact},
+        ),
+        *by_partners,
+    ]
+
+
+REPORTED_BY_PARTNER = "document_reported_by_partner"
+
+
+def _partner_findings(ctx: ScreeningContext, country: str, number: str) -> list[Finding]:
+    """Partners' feeds that list the passport: a lead to confirm, never a refusal by itself.
+
+    A feed holds keyed hashes only, so an officer learns who reported the document, not why:
+    the issuing state confirms it.
+    """
+    return [
+        Finding(
+            CheckName.LOST_STOLEN,
+            REPORTED_BY_PARTNER,
+            f"Passport {country} {number} is reported lost, stolen or revoked by {hit.partner_id}"
+            f" (feed batch {hit.sequence}, received {hit.updated_at.date().isoformat()}): "
+            "confirm with the issuing state before deciding; this report alone is no reason "
+            "to refuse",
+            score=1.0,
+            details={"partner": hit.partner_id, "sequence": hit.sequence, "epoch": hit.epoch},
         )
+        for hit in feed_hits(ctx.session, country, number, ctx.partner_keys)
     ]
 
 
@@ -416,14 +450,18 @@ def screen(
     only: tuple[CheckName, ...] | None = None,
     retry_transient: bool = False,
     context: ScreeningContext | None = None,
+    partner_keys: Sequence[EpochKey] = (),
 ) -> ScreeningResult:
     """Run the checks on an application and return every finding; never raises for a check.
 
     A check that raises is recorded as a `check_failed` finding naming it, except that with
     `retry_transient` a transient error (database, network) propagates so the job is retried.
     Pass a `context` to learn which check was running if the caller is interrupted (timeout).
+    `partner_keys` (or the context's) are the partners' feed keys the lost/stolen check uses.
     """
-    ctx = context or ScreeningContext(session, application, threshold, today or utcnow().date())
+    ctx = context or ScreeningContext(
+        session, application, threshold, today or utcnow().date(), partner_keys=partner_keys
+    )
     ctx.list_versions["threshold"] = threshold
     _prefetch(ctx, [name for name in CHECKS if only is None or name in only])
     findings: list[Finding] = []
