@@ -345,6 +345,7 @@ def feed_import(batches: tuple[Path, ...]) -> None:
             f"feed refused (stale trust list): the list in use was due to be replaced at "
             f"{trust_list.next_update.isoformat()}; import a newer one first"
         )
+    changed = False
     for path in batches:
         try:
             batch = read_feed_batch(path.read_text(), trust_list, now=now)
@@ -367,6 +368,7 @@ def feed_import(batches: tuple[Path, ...]) -> None:
                 f"applied; nothing changed ({applied.total:,} listed)"
             )
             continue
+        changed = True
         forgotten = (
             f"; keys of epochs {', '.join(map(str, applied.forgotten_epochs))} dropped"
             if applied.forgotten_epochs
@@ -377,7 +379,8 @@ def feed_import(batches: tuple[Path, ...]) -> None:
             f"({applied.kind}): {applied.added:,} added, {applied.deleted:,} deleted, "
             f"{applied.total:,} listed{forgotten}"
         )
-    click.echo("Run `eta rescreen` to check valid authorisations against the new entries.")
+    if changed:
+        click.echo("Run `eta rescreen` to check valid authorisations against the new entries.")
 
 
 COMMANDS = (trust_group, partner_group)

@@ -2,7 +2,10 @@
 
 Instance A is the session's app (its database is the test stack's); instance B is built here
 with a database of its own (on PostgreSQL, the test database's name with ``_b``; on SQLite, a
-file of its own) and an embedded Redis of its own, migrated by the real migrations.
+file of its own), migrated by the real migrations, and keys and a trust list of its own. The
+two share the test Redis: flask-limiter keeps one storage per process, so a Redis of B's own
+would leave A's rate limits on B's server once B is gone. Each test drains the queues on the
+instance whose jobs they are.
 """
 
 from __future__ import annotations
@@ -69,44 +72,43 @@ def partner_config(name: str, folder: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def instance_a(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Instance:
+def instance_a(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
     """The session's app, made partner "a" for this test."""
+    from eta.screening.lists import store
+
     folder = tmp_path / "a"
     folder.mkdir()
     for name, value in partner_config("a", folder).items():
         monkeypatch.setitem(app.config, name, value)
-    return Instance("a", app, folder)
+    yield Instance("a", app, folder)
+    # The watchlist index is cached per database by (source id, version id): the next test's
+    # emptied tables hand out the same ids again, so forget this test's lists.
+    store._cache.clear()
 
 
 @pytest.fixture
-def instance_b(test_env: dict[str, str], tmp_path: Path) -> Iterator[Instance]:
-    """A second instance, partner "b": its own database, Redis, keys and trust list."""
+def instance_b(app: Flask, test_env: dict[str, str], tmp_path: Path) -> Iterator[Instance]:
+    """A second instance, partner "b": its own database, keys and trust list."""
     from flask_migrate import upgrade
 
     from eta import create_app
     from eta.extensions import db
-    from eta.redis_connection import EmbeddedRedis
 
     folder = tmp_path / "b"
     folder.mkdir()
-    redis = EmbeddedRedis(folder / "redis")
-    try:
-        config = {
-            **partner_config("b", folder),
-            "SQLALCHEMY_DATABASE_URI": _second_database(test_env["ETA_DATABASE_URL"], folder),
-            "ETA_REDIS_URL": redis.url,
-            "ETA_MAIL_URL": f"file://{folder / 'outbox'}",
-        }
-        second = create_app(config)
-        with second.app_context():
-            upgrade()
-        yield Instance("b", second, folder)
-        with second.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
-    finally:
-        redis.shutdown()
+    config = {
+        **partner_config("b", folder),
+        "SQLALCHEMY_DATABASE_URI": _second_database(test_env["ETA_DATABASE_URL"], folder),
+        "ETA_MAIL_URL": f"file://{folder / 'outbox'}",
+    }
+    second = create_app(config)
+    with second.app_context():
+        upgrade()
+    yield Instance("b", second, folder)
+    with second.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture
