@@ -106,6 +106,9 @@ def instance_b(app: Flask, test_env: dict[str, str], tmp_path: Path) -> Iterator
         upgrade()
     yield Instance("b", second, folder)
     with second.app_context():
+        query_log = second.extensions.get("eta.carrier_query_log")
+        if query_log is not None:
+            query_log.flush()  # B's carrier answers are logged in B's database, before it goes
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
