@@ -237,6 +237,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_AUDIT_CHECKPOINT_SECONDS": _whole_number(environ, "ETA_AUDIT_CHECKPOINT_SECONDS", 5),
         "ETA_AUDIT_ORIGIN": environ.get("ETA_AUDIT_ORIGIN")
         or _default_origin(environ.get("ETA_ISSUER", "http://127.0.0.1:5000")),
+        # Partner agencies (docs/partners.md): our id in the trust list (needed to publish our
+        # lost/stolen feed), and where the list in use is kept (the anchor's public JWKS is
+        # pinned beside it, as trust-anchor.jwks).
+        "ETA_PARTNER_ID": environ.get("ETA_PARTNER_ID", "").strip(),
+        "ETA_TRUST_LIST": environ.get("ETA_TRUST_LIST") or str(instance_path / "trust-list.jws"),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # How a refused traveller asks for a review (unset: the translated default text).

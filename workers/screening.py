@@ -26,6 +26,8 @@ from eta.extensions import db, redis_client
 from eta.models import Application, Authorisation, CheckName
 from eta.models import ApplicationStatus as S
 from eta.outbox import enqueue
+from eta.partners.current import feed_keys
+from eta.partners.feedkeys import EpochKey
 from eta.screening import service
 from eta.tasks import ISSUANCE, SCREENING
 from eta.timeutil import utcnow
@@ -50,6 +52,11 @@ def _threshold() -> float:
 
 def _check_timeout() -> float:
     return float(current_app.config["ETA_CHECK_TIMEOUT_SECONDS"])
+
+
+def _partner_keys() -> list[EpochKey]:
+    """The partners' feed keys we hold, for the lost/stolen check (a few small files)."""
+    return feed_keys().partner_keys()
 
 
 def _retries_left() -> bool:
@@ -99,7 +106,12 @@ def screen_application(application_id: int) -> str:
     _test_delay()
 
     context = service.ScreeningContext(
-        session, application, _threshold(), utcnow().date(), statement_timeout=_check_timeout()
+        session,
+        application,
+        _threshold(),
+        utcnow().date(),
+        statement_timeout=_check_timeout(),
+        partner_keys=_partner_keys(),
     )
     try:
         result = service.screen(
@@ -192,6 +204,7 @@ def rescreen_authorisation(application_id: int) -> int:
         only=service.LIST_CHECKS,
         retry_transient=_retries_left(),
         statement_timeout=_check_timeout(),
+        partner_keys=_partner_keys(),
     )
     service.record_run(session, application, result, purpose=service.RESCREEN)
     new = [f for f in result.findings if f.identity() not in seen]

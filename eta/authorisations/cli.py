@@ -30,8 +30,9 @@ _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 def keys_group() -> None:
     """Signing keys in ETA_KEYS_DIR: next → active → retired → removed.
 
-    Two purposes: tokens (ES256, authorisations) and audit (Ed25519, the audit log's
-    checkpoints, in ETA_KEYS_DIR/audit).
+    Three purposes: tokens (ES256, authorisations), audit (Ed25519, the audit log's
+    checkpoints, in ETA_KEYS_DIR/audit) and feeds (ES256, the lost/stolen feed we publish to
+    partners, in ETA_KEYS_DIR/feeds).
     """
 
 
@@ -40,7 +41,7 @@ _PURPOSE = click.option(
     type=click.Choice([purpose.value for purpose in KeyPurpose]),
     default=KeyPurpose.TOKENS.value,
     show_default=True,
-    help="Which keyring: token signing keys or the audit log's checkpoint keys.",
+    help="Which keyring: token signing keys, the audit log's checkpoint keys, or feed keys.",
 )
 
 
@@ -50,6 +51,10 @@ def _ring(purpose: str) -> Keyring:
 
     if purpose == KeyPurpose.AUDIT.value:
         return log_signer(current_app.config)[0]
+    if purpose == KeyPurpose.FEEDS.value:
+        from eta.partners.current import feed_keyring
+
+        return feed_keyring()
     return authorisations.keyring()
 
 
@@ -94,7 +99,7 @@ def keys_rotate(purpose: str) -> None:
 @keys_group.command("list")
 @with_appcontext
 def keys_list() -> None:
-    """Every key of both purposes with its state and dates (removed keys included)."""
+    """Every key of every purpose with its state and dates (removed keys included)."""
     rows = [(purpose, info) for purpose in KeyPurpose for info in _ring(purpose.value).list()]
     if not rows:
         click.echo("No keys yet: run `eta keys generate`.")

@@ -11,6 +11,7 @@ from eta.issuance.tokens import (
     VerificationResult,
     verify,
 )
+from eta.partners.current import partner_tokens
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -23,15 +24,32 @@ def verify_token(
     expected_passport_number: str | None = None,
     expected_country: str | None = None,
 ) -> VerificationResult:
-    """Verify a token with this deployment's published keys and current revocations."""
+    """Verify a token with this deployment's published keys and current revocations.
+
+    A token no key of ours signed is checked with the partners' keys the trust list vouches
+    for (mutual recognition, :mod:`eta.partners.recognition`), each with its own issuer.
+    """
     from eta.extensions import db
 
-    return verify(
-        token.strip() if isinstance(token, str) else token,
+    now = now or utcnow()
+    text = token.strip() if isinstance(token, str) else token
+    result = verify(
+        text,
         key_set(),
         current_revocations(db.session),
-        now or utcnow(),
+        now,
         issuer(),
         expected_passport_number=expected_passport_number,
         expected_country=expected_country,
     )
+    if result.detail == "unknown_kid":
+        partners = partner_tokens(now)
+        if partners:
+            found = partners.verify(
+                text,
+                now,
+                expected_passport_number=expected_passport_number,
+                expected_country=expected_country,
+            )
+            return found or result
+    return result

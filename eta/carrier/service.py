@@ -28,6 +28,7 @@ from eta.carrier.verification import (
 )
 from eta.countries import document_country
 from eta.extensions import db
+from eta.partners.current import partner_tokens
 from eta.timeutil import utcnow
 from eta.web.problems import PROBLEM_BASE, Problem
 
@@ -146,12 +147,14 @@ def carrier_engine() -> Engine:
 
 
 def verification_context(now: dt.datetime | None = None) -> VerificationContext:
-    """Keys, issuer, clock and exempt nationalities from the app's configuration."""
+    """Keys, issuer, clock, exempt nationalities and recognised partners (the trust list)."""
+    now = now or utcnow()
     return VerificationContext(
         keys=authorisations.key_set(),
         issuer=authorisations.issuer(),
-        now=now or utcnow(),
+        now=now,
         exempt_countries=frozenset(current_app.config["ETA_EXEMPT_NATIONALITIES"]),
+        partners=partner_tokens(now),
     )
 
 

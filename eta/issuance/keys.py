@@ -1,7 +1,8 @@
 """The signing keyrings: key files, rotation states, the public JWKS and signature checks.
 
 One keyring per purpose, each in its own directory: ES256 keys that sign authorisations
-(tokens), and Ed25519 keys that sign the audit log's checkpoints (C2SP signed notes).
+(tokens), Ed25519 keys that sign the audit log's checkpoints (C2SP signed notes), and ES256
+keys that sign the lost/stolen feed we publish to partners.
 """
 
 from __future__ import annotations
@@ -39,10 +40,15 @@ class KeyPurpose(StrEnum):
 
     TOKENS = "tokens"  # ES256: authorisations and revocation lists (ETA_KEYS_DIR)
     AUDIT = "audit"  # Ed25519: audit log checkpoints (ETA_KEYS_DIR/audit)
+    FEEDS = "feeds"  # ES256: our lost/stolen feed's batches to partners (ETA_KEYS_DIR/feeds)
 
 
 # The algorithm of each purpose's keys (for the audit log: one that C2SP signed notes define).
-PURPOSE_ALGORITHMS = {KeyPurpose.TOKENS: ALGORITHM, KeyPurpose.AUDIT: "Ed25519"}
+PURPOSE_ALGORITHMS = {
+    KeyPurpose.TOKENS: ALGORITHM,
+    KeyPurpose.AUDIT: "Ed25519",
+    KeyPurpose.FEEDS: ALGORITHM,
+}
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 

@@ -16,6 +16,7 @@ from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
 from eta.models.idempotency import IdempotencyKey
 from eta.models.outbox import OutboxMessage
+from eta.models.partners import PartnerFeed, PartnerFeedEntry
 from eta.models.people import (
     Carrier,
     CarrierApiKey,
@@ -59,6 +60,8 @@ __all__ = [
     "LostStolenDocument",
     "Officer",
     "OutboxMessage",
+    "PartnerFeed",
+    "PartnerFeedEntry",
     "RevocationListVersion",
     "RiskRule",
     "RiskRuleVersion",

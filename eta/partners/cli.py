@@ -6,7 +6,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 from cryptography.hazmat.primitives import serialization
@@ -75,15 +75,27 @@ def sign(partners: TextIO, pem: Path, issuer: str, sequence: int, valid_days: in
 
 @trust_group.command("import")
 @click.argument("trust_list", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--anchor", required=True, type=click.Path(exists=True, path_type=Path),
-              help="The anchor's public JWKS (from `eta trust anchor-key`).")  # fmt: skip
+@click.option("--anchor", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The anchor's public JWKS (from `eta trust anchor-key`); pinned beside the "
+                   "list at the first import, and checked against the pin after.")  # fmt: skip
 @click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where the list in use is kept (default: the instance folder).")  # fmt: skip
+              help="Where the list in use is kept (default: ETA_TRUST_LIST).")  # fmt: skip
 @with_appcontext
-def import_list(trust_list: Path, anchor: Path, store: Path | None) -> None:
+def import_list(trust_list: Path, anchor: Path | None, store: Path | None) -> None:
     """Check TRUST_LIST against the anchor and, when it is newer and not stale, put it in use."""
-    keys = json.loads(anchor.read_text())
-    store = store or Path(current_app.instance_path) / "trust-list.jws"
+    from eta.partners.current import anchor_path, trust_list_path
+
+    store = store or trust_list_path()
+    pinned = anchor_path(store)
+    if anchor is None and not pinned.exists():
+        raise click.ClickException("no anchor pinned yet: give the anchor's JWKS with --anchor")
+    anchor_text = (anchor or pinned).read_text()
+    if anchor is not None and pinned.exists() and _jwks(pinned.read_text()) != _jwks(anchor_text):
+        raise click.ClickException(
+            f"trust list refused (anchor): {anchor} is not the anchor pinned in {pinned}; "
+            "if the anchor really changed, remove that file by hand and import again"
+        )
+    keys = _jwks(anchor_text)
     token = trust_list.read_text().strip()
     try:
         last = sequence_of(store.read_text(), keys) if store.exists() else None
@@ -91,9 +103,9 @@ def import_list(trust_list: Path, anchor: Path, store: Path | None) -> None:
     except TrustListError as error:
         raise click.ClickException(f"trust list refused ({error.detail}): {error}") from None
     store.parent.mkdir(parents=True, exist_ok=True)
-    temporary = store.with_suffix(".tmp")
-    temporary.write_text(token + "\n")
-    temporary.replace(store)  # atomic: a reader sees the old list or the new, never half
+    if not pinned.exists():
+        _replace(pinned, json.dumps(keys, indent=2) + "\n")
+    _replace(store, token + "\n")  # atomic: a reader sees the old list or the new, never half
     names = ", ".join(f"{p.id} ({p.country})" for p in checked.partners) or "no partners"
     click.echo(
         f"trust list {checked.sequence} from {checked.issuer} in use: {names}; "
@@ -101,4 +113,274 @@ def import_list(trust_list: Path, anchor: Path, store: Path | None) -> None:
     )
 
 
-COMMANDS = (trust_group,)
+def _jwks(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise click.ClickException("the anchor is not a JWKS (JSON)") from None
+    if not isinstance(document, dict):
+        raise click.ClickException("the anchor is not a JWKS (JSON object)")
+    return document
+
+
+def _replace(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
+@trust_group.command("entry")
+@click.option("--country", required=True, help="Our ISO 3166-1 alpha-3 country code.")
+@click.option("--valid-days", default=365, show_default=True, type=click.IntRange(1, 3650))
+@with_appcontext
+def entry(country: str, valid_days: int) -> None:
+    """Print our own partner entry (JSON) for the anchor's holder to put in the trust list.
+
+    Our id (ETA_PARTNER_ID), our issuer, our endpoints (JWKS, revocations, the audit log's
+    signed checkpoints and key) and our public keys: token signing (so our authorisations
+    verify at partners' carriers) and feed signing (so our lost/stolen feed imports there).
+    """
+    from eta import authorisations
+    from eta.partners.current import feed_keyring, feed_signer, own_partner_id
+
+    partner_id = own_partner_id()
+    if not partner_id:
+        raise click.ClickException("set ETA_PARTNER_ID (our id in the trust list) first")
+    feed_signer()  # outside production, the first feed key is made here
+    now = utcnow()
+    window = {
+        "not_before": int(now.timestamp()),
+        "not_after": int((now + timedelta(days=valid_days)).timestamp()),
+    }
+    keys = [
+        {"jwk": jwk, "purpose": "token_signing", **window}
+        for jwk in authorisations.public_jwks()["keys"]
+    ] + [
+        {"jwk": jwk, "purpose": "feed_signing", **window}
+        for jwk in feed_keyring().public_jwks()["keys"]
+    ]
+    base = str(current_app.config["ETA_PUBLIC_URL"]).rstrip("/")
+    document = {
+        "id": partner_id,
+        "country": country.strip().upper(),
+        "status": "active",
+        "roles": ["authorisation_issuer", "sltd_publisher", "audit_witness"],
+        "issuer": authorisations.issuer(),
+        "endpoints": {
+            "jwks": f"{base}/.well-known/jwks.json",
+            "revocations": f"{base}/api/v1/revocations",
+            "audit_checkpoint": f"{base}/api/v1/audit/checkpoint",
+            "audit_key": f"{base}/api/v1/audit/key",
+            "audit_consistency": f"{base}/api/v1/audit/consistency",
+        },
+        "keys": keys,
+    }
+    click.echo(json.dumps(document, indent=2))
+
+
+@click.group("partner")
+def partner_group() -> None:
+    """Partner agencies: the lost/stolen feed we share and the ones we import."""
+
+
+@partner_group.group("feed")
+def feed_group() -> None:
+    """Hashed lost/stolen feeds (eta-sltd-batch+jwt): keys, export, import."""
+
+
+@feed_group.group("key")
+def feed_key_group() -> None:
+    """The feeds' epoch keys: ours (rotate, hand over) and partners' (take in)."""
+
+
+@feed_key_group.command("rotate")
+@with_appcontext
+def feed_key_rotate() -> None:
+    """Make our next epoch key; the next export is a snapshot under it.
+
+    Hand it to every partner (`eta partner feed key export`) before that export.
+    """
+    from eta.partners.current import feed_keys
+
+    key = feed_keys().rotate(utcnow())
+    click.echo(
+        f"Epoch {key.epoch} (key check {key.check}) is our feed's key now. Hand it to each "
+        f"partner: eta partner feed key export {key.epoch} --out FILE"
+    )
+
+
+@feed_key_group.command("list")
+@with_appcontext
+def feed_key_list() -> None:
+    """Our epochs and the partners' we hold (check values only, never the keys)."""
+    from eta.partners.current import feed_keys
+
+    store = feed_keys()
+    click.echo(f"{'feed':<24}  {'epoch':>5}  key check")
+    current = store.current()
+    for key in store.own():
+        mark = "  (current)" if current is not None and key.epoch == current.epoch else ""
+        click.echo(f"{'ours':<24}  {key.epoch:>5}  {key.check}{mark}")
+    for key in store.partner_keys():
+        click.echo(f"{key.partner_id:<24}  {key.epoch:>5}  {key.check}")
+
+
+@feed_key_group.command("export")
+@click.argument("epoch", type=click.IntRange(min=1))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (mode 0600; never overwritten).")  # fmt: skip
+@with_appcontext
+def feed_key_export(epoch: int, out: Path) -> None:
+    """Write our key of EPOCH for a partner, to hand over by a channel as safe as the anchor's."""
+    from eta.partners.current import feed_keys
+    from eta.partners.feedkeys import FeedKeyError, encode_key
+
+    try:
+        key = feed_keys().own_epoch(epoch)
+    except FeedKeyError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{out} exists: a key file is never overwritten") from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(encode_key(key.epoch, key.key) + "\n")
+    click.echo(f"Wrote epoch {key.epoch} (key check {key.check}) to {out}.")
+
+
+@feed_key_group.command("import")
+@click.argument("partner_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def feed_key_import(partner_id: str, file: Path) -> None:
+    """Keep PARTNER_ID's epoch key from FILE (what its `eta partner feed key export` wrote)."""
+    from eta.partners.current import feed_keys
+    from eta.partners.feedkeys import FeedKeyError, decode_key
+
+    try:
+        epoch, key = decode_key(file.read_text())
+        held = feed_keys().add_partner_key(partner_id, epoch, key)
+    except FeedKeyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Holding {partner_id}'s epoch {held.epoch} (key check {held.check}); "
+        "compare the check with the partner's by phone or another channel."
+    )
+
+
+def _progress(label: str) -> Any:
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r{label}: {done:,} of {total:,}", nl=False, err=True)
+        if done >= total:
+            click.echo("", err=True)
+
+    return show
+
+
+@feed_group.command("export")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the batch (a compact JWS).")  # fmt: skip
+@click.option("--snapshot", is_flag=True, help="Everything we list, not only what changed.")
+@click.option("--valid-days", default=7, show_default=True, type=click.IntRange(1, 90),
+              help="How long the batch may be imported.")  # fmt: skip
+@with_appcontext
+def feed_export(out: Path, snapshot: bool, valid_days: int) -> None:
+    """Sign the next batch of our lost/stolen feed (a delta, or --snapshot) into OUT."""
+    from eta.extensions import db
+    from eta.partners.current import feed_keys, feed_signer, own_partner_id
+    from eta.partners.feed import FeedError
+    from eta.partners.feeds import export_batch
+
+    own = own_partner_id()
+    if not own:
+        raise click.ClickException("set ETA_PARTNER_ID (our id in the trust list) first")
+    now = utcnow()
+
+    def write(token: str) -> None:
+        _replace(out, token + "\n")
+
+    try:
+        published = export_batch(
+            db.session,
+            own_id=own,
+            keys=feed_keys(),
+            signer=feed_signer(),
+            now=now,
+            expires_at=now + timedelta(days=valid_days),
+            snapshot=snapshot,
+            write=write,
+            actor="operator",
+            progress=_progress("Hashing lost/stolen documents"),
+        )
+    except FeedError as error:
+        raise click.ClickException(f"not exported ({error.detail}): {error}") from None
+    click.echo(
+        f"Batch {published.sequence} of {own} ({published.kind}, epoch {published.epoch}): "
+        f"{published.added:,} added, {published.deleted:,} deleted, {published.total:,} "
+        f"listed; written to {out}"
+    )
+
+
+@feed_group.command("import")
+@click.argument("batches", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@with_appcontext
+def feed_import(batches: tuple[Path, ...]) -> None:
+    """Check each batch against the trust list in use and apply it, in the order given.
+
+    Idempotent: the batch applied last, given again, changes nothing. A tampered, replayed or
+    stale batch is refused, saying why, and the ones after it are not applied.
+    """
+    from eta.extensions import db
+    from eta.partners.current import feed_keys, own_partner_id, stored_trust_list
+    from eta.partners.feed import FeedError, read_feed_batch
+    from eta.partners.feeds import apply_batch
+
+    now = utcnow()
+    trust_list = stored_trust_list()
+    if trust_list is None:
+        raise click.ClickException("no trust list in use: run `eta trust import` first")
+    if trust_list.stale(now):
+        raise click.ClickException(
+            f"feed refused (stale trust list): the list in use was due to be replaced at "
+            f"{trust_list.next_update.isoformat()}; import a newer one first"
+        )
+    changed = False
+    for path in batches:
+        try:
+            batch = read_feed_batch(path.read_text(), trust_list, now=now)
+            applied = apply_batch(
+                db.session,
+                batch,
+                keys=feed_keys(),
+                own_id=own_partner_id(),
+                actor="operator",
+                now=now,
+                progress=_progress(f"Applying {path.name}"),
+            )
+        except FeedError as error:
+            raise click.ClickException(
+                f"{path.name}: feed refused ({error.detail}): {error}"
+            ) from None
+        if applied.already:
+            click.echo(
+                f"{path.name}: batch {applied.sequence} of {applied.partner_id} is already "
+                f"applied; nothing changed ({applied.total:,} listed)"
+            )
+            continue
+        changed = True
+        forgotten = (
+            f"; keys of epochs {', '.join(map(str, applied.forgotten_epochs))} dropped"
+            if applied.forgotten_epochs
+            else ""
+        )
+        click.echo(
+            f"{path.name}: batch {applied.sequence} of {applied.partner_id} applied "
+            f"({applied.kind}): {applied.added:,} added, {applied.deleted:,} deleted, "
+            f"{applied.total:,} listed{forgotten}"
+        )
+    if changed:
+        click.echo("Run `eta rescreen` to check valid authorisations against the new entries.")
+
+
+COMMANDS = (trust_group, partner_group)

@@ -27,6 +27,9 @@ KEY_PURPOSES = frozenset({"token_signing", "feed_signing"})
 STATUSES = frozenset({"active", "suspended", "revoked"})
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
+# The iss of a partner's tokens, as its ETA_ISSUER says it (http only for instances on one
+# machine, as in docs/partners.md's worked exchange).
+_ISSUER = re.compile(r"^https?://[^\s/?#]+(?:/[^\s?#]*)?$")
 
 
 class TrustListError(Exception):
@@ -62,6 +65,14 @@ class Partner:
     endpoints: dict[str, str]
     keys: tuple[PartnerKey, ...]
     status: str
+    # The ``iss`` its authorisations carry (required when it has token signing keys).
+    issuer: str | None = None
+
+    def keys_for(self, purpose: str, now: datetime) -> list[PartnerKey]:
+        """Its keys of ``purpose`` that count at ``now`` (none while the partner is not active)."""
+        if self.status != "active":
+            return []
+        return [key for key in self.keys if key.purpose == purpose and key.in_force(now)]
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,38 @@ class TrustList:
             if key.purpose == "token_signing" and key.in_force(now)
         ]
         return KeySet.from_jwks({"keys": jwks})
+
+    def token_issuers(self, now: datetime) -> dict[str, tuple[Partner, KeySet]]:
+        """By kid: the partner whose authorisations that key signs now, and the key alone.
+
+        A partner's key verifies only tokens carrying that partner's own ``issuer``, so no
+        partner can sign in another's name, or in ours.
+        """
+        found: dict[str, tuple[Partner, KeySet]] = {}
+        for partner in self.partners:
+            if "authorisation_issuer" not in partner.roles or partner.issuer is None:
+                continue
+            for key in partner.keys_for("token_signing", now):
+                found[str(key.jwk["kid"])] = (partner, KeySet.from_jwks({"keys": [key.jwk]}))
+        return found
+
+    def feed_signers(self, now: datetime) -> dict[str, tuple[Partner, KeySet]]:
+        """By kid: the partner whose lost/stolen feed that key signs now, and the key alone."""
+        found: dict[str, tuple[Partner, KeySet]] = {}
+        for partner in self.partners:
+            if "sltd_publisher" not in partner.roles:
+                continue
+            for key in partner.keys_for("feed_signing", now):
+                found[str(key.jwk["kid"])] = (partner, KeySet.from_jwks({"keys": [key.jwk]}))
+        return found
+
+    def stale(self, now: datetime) -> bool:
+        """Whether the anchor's holder has stopped vouching for this list (next_update passed)."""
+        return now >= self.next_update
+
+    def partner(self, partner_id: str) -> Partner | None:
+        """The partner with this id, or None."""
+        return next((partner for partner in self.partners if partner.id == partner_id), None)
 
 
 def sign_trust_list(
@@ -144,6 +187,14 @@ def read_trust_list(
 
 def sequence_of(token: str, anchor: Mapping[str, Any] | KeySet) -> int:
     """The ``seq`` of a list the anchor signed, stale or not (the one in use, to compare with)."""
+    return verified_trust_list(token, anchor).sequence
+
+
+def verified_trust_list(token: str, anchor: Mapping[str, Any] | KeySet) -> TrustList:
+    """A list the anchor signed, stale or not: the one in use, checked again where it is kept.
+
+    Whoever uses it for a decision checks ``next_update`` (:meth:`TrustList.stale`).
+    """
     keys = anchor if isinstance(anchor, KeySet) else KeySet.from_jwks(anchor)
     try:
         _header, claims = keys.verify_jws(token.strip(), TRUSTLIST_TYP)
@@ -151,7 +202,7 @@ def sequence_of(token: str, anchor: Mapping[str, Any] | KeySet) -> int:
         raise TrustListError(
             error.detail, f"the stored trust list does not verify: {error}"
         ) from None
-    return _trust_list(claims).sequence
+    return _trust_list(claims)
 
 
 def _trust_list(claims: Mapping[str, Any]) -> TrustList:
@@ -168,6 +219,10 @@ def _trust_list(claims: Mapping[str, Any]) -> TrustList:
     ids = [partner.id for partner in read]
     if len(set(ids)) != len(ids):
         raise TrustListError("malformed", "a partner id appears twice")
+    kids = [str(key.jwk["kid"]) for partner in read for key in partner.keys]
+    if len(set(kids)) != len(kids):
+        # A kid must name one key of one partner: it decides whose signature is checked.
+        raise TrustListError("malformed", "a key id appears twice")
     return TrustList(
         issuer=issuer,
         sequence=int(sequence),
@@ -184,6 +239,7 @@ def _partner(entry: object, index: int) -> Partner:
     partner_id, country = entry.get("id"), entry.get("country")
     roles, endpoints = entry.get("roles"), entry.get("endpoints", {})
     keys, status = entry.get("keys"), entry.get("status", "active")
+    issuer = entry.get("issuer")
     if not isinstance(partner_id, str) or not _PARTNER_ID.match(partner_id):
         raise TrustListError("malformed", f"{where}.id must be lower-case letters, digits, -")
     if not isinstance(country, str) or not _COUNTRY.match(country):
@@ -198,13 +254,20 @@ def _partner(entry: object, index: int) -> Partner:
         raise TrustListError("malformed", f"{where}.status must be one of {sorted(STATUSES)}")
     if not isinstance(keys, list):
         raise TrustListError("malformed", f"{where}.keys must be a list")
+    read_keys = tuple(_key(key, f"{where}.keys[{n}]") for n, key in enumerate(keys))
+    if issuer is not None and not (isinstance(issuer, str) and _ISSUER.match(issuer)):
+        raise TrustListError("malformed", f"{where}.issuer must be an http(s) URL")
+    if issuer is None and any(key.purpose == "token_signing" for key in read_keys):
+        # Without it a carrier could not tell whose tokens a key may sign.
+        raise TrustListError("malformed", f"{where}.issuer is needed with token signing keys")
     return Partner(
         id=partner_id,
         country=country,
         roles=frozenset(roles),
         endpoints={str(name): str(url) for name, url in endpoints.items()},
-        keys=tuple(_key(key, f"{where}.keys[{n}]") for n, key in enumerate(keys)),
+        keys=read_keys,
         status=status,
+        issuer=issuer,
     )
 
 

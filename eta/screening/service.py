@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,8 @@ from eta.models import (
     ScreeningRun,
 )
 from eta.models.base import SessionLike
+from eta.partners.feedkeys import EpochKey
+from eta.partners.feeds import feed_hits
 from eta.screening import answers, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
@@ -61,6 +63,8 @@ class Finding:
 
     def identity(self) -> tuple[str, ...]:
         """What makes two findings the same finding across runs (for re-screens)."""
+        if self.code == REPORTED_BY_PARTNER:
+            return (self.check.value, self.code, str(self.details.get("partner")))
         if self.check is CheckName.WATCHLIST:
             return (self.check.value, str(self.details.get("source")), str(self.details.get("key")))
         return (self.check.value, self.code)
@@ -80,6 +84,9 @@ class ScreeningContext:
     prefetched: dict[CheckName, list[Any]] = field(default_factory=dict)
     # Seconds any one statement of a check may run (PostgreSQL); None: no limit of its own.
     statement_timeout: float | None = None
+    # The partners' feed epoch keys we hold (eta.partners.current.feed_keys().partner_keys()):
+    # the lost/stolen check hashes the passport under each and looks the hashes up.
+    partner_keys: Sequence[EpochKey] = ()
 
 
 @dataclass
@@ -176,15 +183,17 @@ def _rows(ctx: ScreeningContext, check: CheckName, query: tuple[Any, Any]) -> li
 
 
 def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
-    """The passport against the lost and stolen documents: exact, then OCR-confusable."""
+    """The passport against the lost and stolen documents: exact, then OCR-confusable; then
+    against partners' feeds."""
     a = ctx.application
     query = _lost_stolen_query(a)
     number = query[1]["number"]
     country = a.passport_issuing_country
     found = _rows(ctx, CheckName.LOST_STOLEN, query)
     record = found[0] if found else None
+    by_partners = _partner_findings(ctx, country, number)
     if record is None:
-        return []
+        return by_partners
     exact = record.number_normalised == number
     reported = f", reported {record.reported_on.isoformat()}" if record.reported_on else ""
     if exact:
@@ -206,7 +215,32 @@ def lost_stolen_check(ctx: ScreeningContext) -> list[Finding]:
             text,
             score=1.0 if exact else 0.9,
             details={"lost_stolen_id": record.id, "exact": exact},
+        ),
+        *by_partners,
+    ]
+
+
+REPORTED_BY_PARTNER = "document_reported_by_partner"
+
+
+def _partner_findings(ctx: ScreeningContext, country: str, number: str) -> list[Finding]:
+    """Partners' feeds that list the passport: a lead to confirm, never a refusal by itself.
+
+    A feed holds keyed hashes only, so an officer learns who reported the document, not why:
+    the issuing state confirms it.
+    """
+    return [
+        Finding(
+            CheckName.LOST_STOLEN,
+            REPORTED_BY_PARTNER,
+            f"Passport {country} {number} is reported lost, stolen or revoked by {hit.partner_id}"
+            f" (feed batch {hit.sequence}, received {hit.updated_at.date().isoformat()}): "
+            "confirm with the issuing state before deciding; this report alone is no reason "
+            "to refuse",
+            score=1.0,
+            details={"partner": hit.partner_id, "sequence": hit.sequence, "epoch": hit.epoch},
         )
+        for hit in feed_hits(ctx.session, country, number, ctx.partner_keys)
     ]
 
 
@@ -457,6 +491,7 @@ def screen(
     retry_transient: bool = False,
     context: ScreeningContext | None = None,
     statement_timeout: float | None = None,
+    partner_keys: Sequence[EpochKey] = (),
 ) -> ScreeningResult:
     """Run the checks on an application and return every finding; never raises for a check.
 
@@ -465,6 +500,7 @@ def screen(
     Pass a `context` to learn which check was running if the caller is interrupted (timeout).
     With a `statement_timeout` (seconds; or the context's), each statement of a check that
     runs longer is cancelled (PostgreSQL), and that check fails: the application is referred.
+    `partner_keys` (or the context's) are the partners' feed keys the lost/stolen check uses.
     """
     ctx = context or ScreeningContext(
         session,
@@ -472,6 +508,7 @@ def screen(
         threshold,
         today or utcnow().date(),
         statement_timeout=statement_timeout,
+        partner_keys=partner_keys,
     )
     ctx.list_versions["threshold"] = threshold
     if not _prefetch(ctx, [name for name in CHECKS if only is None or name in only]):

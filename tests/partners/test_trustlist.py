@@ -32,6 +32,7 @@ def _partner(token_key: SigningKey, **changes: Any) -> dict[str, Any]:
         "id": "nordland-border",
         "country": "NOR",
         "roles": ["authorisation_issuer", "sltd_publisher"],
+        "issuer": "https://eta.nordland.example",
         "endpoints": {"jwks": "https://eta.nordland.example/.well-known/jwks.json"},
         "keys": [
             {
@@ -136,6 +137,8 @@ def test_a_tampered_replayed_or_stale_list_is_refused_saying_why(case, detail, s
         {"endpoints": {"jwks": "http://plain.example"}},
         {"keys": [{"jwk": {"kty": "RSA"}, "purpose": "token_signing"}]},
         {"id": "Nordland Border"},
+        {"issuer": None},  # token signing keys need the iss their tokens carry
+        {"issuer": "ftp://eta.nordland.example"},
     ],
 )
 def test_the_anchor_never_signs_a_malformed_entry(changes):
