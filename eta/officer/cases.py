@@ -277,20 +277,19 @@ def case(application_id: int) -> str:
 
 def _in_words(application: Application) -> dict[str, Any]:
     """The case's coded fields as an officer reads them: countries, purpose, sex, answers."""
+    residence = country_name(application.address_country) if application.address_country else ""
     address = [
         application.address_line1,
         application.address_line2,
         application.address_city,
         application.address_postcode,
-        country_name(application.address_country) if application.address_country else None,
+        residence,
     ]
     return {
         "sex": str(dict(SEX_OPTIONS).get(application.sex, application.sex or "")),
         "nationality": country_name(application.nationality),
         "passport_country": country_name(application.passport_issuing_country),
-        "residence": country_name(application.address_country)
-        if application.address_country
-        else "",
+        "residence": residence,
         "purpose": str(PURPOSE_LABELS.get(application.travel_purpose, application.travel_purpose)),
         "address": ", ".join(part for part in address if part),
         "answers": answer_rows(application.answers),

@@ -28,7 +28,8 @@ STATUS_LABELS = {
 @blueprint.app_template_filter("status_label")
 def status_label(status: str) -> str:
     """An application status in the officer's words and language."""
-    label = STATUS_LABELS.get(ApplicationStatus(status)) if status in STATUS_LABELS else None
+    # A StrEnum member hashes and compares as its value: the plain string finds it.
+    label = STATUS_LABELS.get(status)  # type: ignore[call-overload]
     return str(label) if label is not None else status
 
 
