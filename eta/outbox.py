@@ -16,11 +16,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Retry
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -51,6 +51,12 @@ DUPLICATE_ATTEMPTS = 5
 # Transient failures (a database restart, a network blip) are retried with backoff before a
 # job is given up; interval retries need a worker running with the scheduler (eta worker does).
 DEFAULT_RETRY = Retry(max=3, interval=[10, 60, 300])
+
+# Not 0 for jobs whose result nobody reads (screening): RQ then deletes the job on success,
+# which reads its executions back from Redis and costs more round trips than saving a result
+# that expires. A failed job is kept a week for an operator to look at.
+RESULT_TTL = 600
+FAILURE_TTL = 7 * 24 * 3600
 
 _DONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
@@ -86,11 +92,8 @@ def enqueue(
         "unique": job_id is not None,
         "retry": retry,
         "job_timeout": timeout,
-        # Not 0 for jobs whose result nobody reads (screening): RQ then deletes the job on
-        # success, which reads its executions back from Redis and costs more round trips
-        # than saving a result that expires.
-        "result_ttl": 600,
-        "failure_ttl": 7 * 24 * 3600,
+        "result_ttl": RESULT_TTL,
+        "failure_ttl": FAILURE_TTL,
     }
     registration = (id(connection.connection_pool), queue_name)
     clock = time.monotonic()
@@ -149,30 +152,53 @@ _MARK_DONE = (
 )
 
 
+class Work(NamedTuple):
+    """One side effect for :func:`add_all`: run `task(*args)`, once, under the unique `key`."""
+
+    task: Task
+    args: tuple[int | str | None, ...]
+    key: str
+
+
 def add(session: SessionLike, task: Task, *args: int | str | None, key: str) -> None:
     """Record that `task(*args)` must run once this transaction commits (no commit here).
 
     `key` names the work uniquely (say `notify-refused-42`): the same key twice is one job.
-    The row is written as sent (the push right after the commit is the usual case, and marking
-    it afterwards would cost an UPDATE and a COMMIT); a push that fails clears `sent_at` for
-    the relay, and a process that dies between commit and push leaves a row the relay sends
-    again after RESEND_AFTER, as it does for a job Redis lost.
+    See :func:`add_all`, which this is for one row.
     """
+    add_all(session, [Work(task, args, key)])
+
+
+def add_all(session: SessionLike, work: list[Work]) -> None:
+    """Record every side effect of `work` in this transaction, with one INSERT (no commit).
+
+    The rows are written as sent (the push right after the commit is the usual case, and
+    marking them afterwards would cost an UPDATE and a COMMIT); a push that fails clears
+    `sent_at` for the relay, and a process that dies between commit and push leaves rows the
+    relay sends again after RESEND_AFTER, as it does for a job Redis lost.
+    """
+    if not work:
+        return
     now = utcnow()
     session.connection().execute(
         _INSERT,
-        {
-            "key": key,
-            "task": task.name,
-            "args": list(args),
-            "created_at": now,
-            "due_at": now,
-            "attempts": 0,
-            "sent_at": now,
-        },
+        [
+            {
+                "key": item.key,
+                "task": item.task.name,
+                "args": list(item.args),
+                "created_at": now,
+                "due_at": now,
+                "attempts": 0,
+                "sent_at": now,
+            }
+            for item in work
+        ],
     )
     # Kept on the session too, so pushing after the commit reads nothing back.
-    session.info.setdefault(_PENDING, []).append(_Pending(key, task.name, list(args)))
+    session.info.setdefault(_PENDING, []).extend(
+        _Pending(item.key, item.task.name, list(item.args)) for item in work
+    )
 
 
 def _push(connection: Redis, row: OutboxMessage | Any) -> None:
@@ -210,17 +236,42 @@ def commit(session: SessionLike, connection: Redis | None = None) -> int:
 
 
 def _push_rows(session: SessionLike, connection: Redis, rows: list[_Pending]) -> int:
-    sent = 0
     try:
-        for row in rows:
-            _push(connection, row)
-            sent += 1
+        _push_fresh(connection, rows)
     except (RedisError, OSError) as error:
-        log.warning("outbox: %d job(s) left for the relay (%s)", len(rows) - sent, error)
-        # Written as sent (see add): those not pushed are due for the relay at once.
-        session.connection().execute(_MARK_UNSENT, {"keys": [row.key for row in rows[sent:]]})
+        log.warning("outbox: %d job(s) left for the relay (%s)", len(rows), error)
+        # Written as sent (see add_all): none was pushed, so all are due for the relay at once.
+        session.connection().execute(_MARK_UNSENT, {"keys": [row.key for row in rows]})
         session.commit()
-    return sent
+        return 0
+    return len(rows)
+
+
+def _push_fresh(connection: Redis, rows: list[_Pending]) -> None:
+    """Queue the jobs of rows the caller's transaction has just committed, all or none.
+
+    Their keys are new (the outbox's unique key has just accepted them) and no relay pushes a
+    row written as sent until RESEND_AFTER, so no job of those ids can exist: they are queued
+    without RQ's unique check, every queue's jobs and registration in one MULTI/EXEC.
+    """
+    by_queue: dict[str, list[Any]] = {}
+    for row in rows:
+        task = TASKS[row.task]
+        by_queue.setdefault(task.queue, []).append(
+            Queue.prepare_data(
+                task.func,
+                args=row.args,
+                job_id=row.key,
+                timeout=task.timeout,
+                result_ttl=RESULT_TTL,
+                failure_ttl=FAILURE_TTL,
+                retry=DEFAULT_RETRY,
+            )
+        )
+    with connection.pipeline() as pipeline:
+        for name, jobs in by_queue.items():
+            get_queue(name, connection).enqueue_many(jobs, pipeline=pipeline)
+        pipeline.execute()
 
 
 def relay(session: SessionLike, connection: Redis, *, now: dt.datetime | None = None) -> int:

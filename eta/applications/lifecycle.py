@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from eta import audit
@@ -88,12 +89,22 @@ def normalise_reference(text: str) -> str:
     return f"ETA-{body[:4]}-{body[4:8]}-{body[8:]}"
 
 
-def unique_reference(session: SessionLike) -> str:
-    """Return a reference not yet used by any application (the column is unique as well)."""
-    while True:
-        reference = new_reference()
-        if session.scalar(select(Application.id).where(Application.reference == reference)) is None:
-            return reference
+# The unique constraint on applications.reference (migration 0001): a reference drawn twice
+# is refused by the database at INSERT, so submission never looks a reference up first.
+REFERENCE_CONSTRAINT = "uq_applications_reference"
+
+
+def reference_taken(error: IntegrityError) -> bool:
+    """Whether `error` is the database refusing a reference some application already has.
+
+    A fresh reference is drawn from 29**10 (about 4e14) values, so this is rare enough that
+    checking it beforehand (a SELECT per submission) costs more than retrying the transaction.
+    """
+    diagnostics = getattr(error.orig, "diag", None)  # psycopg names the constraint it hit
+    if diagnostics is not None:
+        return getattr(diagnostics, "constraint_name", None) == REFERENCE_CONSTRAINT
+    # SQLite names the columns instead: "UNIQUE constraint failed: applications.reference".
+    return "applications.reference" in str(error.orig)
 
 
 def _actor_label(actor: Actor, officer_id: int | None) -> str:
@@ -385,25 +396,94 @@ def advance(
     return True
 
 
-def submit(session: SessionLike, application: Application, *, commit: bool = True) -> Application:
-    """Record a new application as submitted, with a unique reference; commits before queueing."""
-    if application.id is not None:
-        raise LifecycleError("this application was already submitted")
-    application.reference = application.reference or unique_reference(session)
-    session.add(application)
-    _record(
-        session,
-        application,
-        S.SUBMITTED,
-        actor=Actor.TRAVELLER,
-        officer_id=None,
-        reason_code=None,
-        note=None,
-        from_status=None,
+@dataclass(frozen=True, slots=True)
+class NewApplication:
+    """A submitted application as its INSERT left it: what a submission answers with."""
+
+    id: int
+    reference: str
+
+
+_INSERT_APPLICATION = insert(_APPLICATIONS).returning(_APPLICATIONS.c.id)
+
+
+def insert_submitted(
+    session: SessionLike, fields: dict[str, Any], *, channel: str
+) -> NewApplication:
+    """Insert a new application as submitted, with its first event and audit record; no commit.
+
+    `fields` are the application's columns (validate_application's output); the reference is
+    drawn here unless `fields` has one. Core statements in the caller's transaction, as for
+    `advance`: a submission is written once, and needs no unit of work. A reference that is
+    already taken raises IntegrityError (see `reference_taken`): the caller rolls back and
+    submits again, and the transaction then draws another.
+    """
+    now = utcnow()
+    reference = fields.get("reference") or new_reference()
+    row = {
+        **fields,
+        "reference": reference,
+        "channel": channel,
+        "status": S.SUBMITTED.value,
+        "status_changed_at": now,
+        "created_at": now,
+        "version": 1,
+    }
+    connection = session.connection()
+    application_id: int = connection.execute(_INSERT_APPLICATION, row).scalar_one()
+    actor = Actor.TRAVELLER.value
+    connection.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "application_id": application_id,
+                "at": now,
+                "from_status": None,
+                "to_status": S.SUBMITTED.value,
+                "actor": actor,
+                "officer_id": None,
+                "reason_code": None,
+                "note": None,
+            }
+        ],
     )
+    audit.append(
+        session,
+        [
+            audit.Entry(
+                f"application.{S.SUBMITTED.value}",
+                actor,
+                "application",
+                reference,
+                {"from": None, "reason": None},
+            )
+        ],
+    )
+    return NewApplication(application_id, reference)
+
+
+def submit(session: SessionLike, application: Application, *, commit: bool = True) -> Application:
+    """Record a new (transient) application as submitted; returns it as the session holds it.
+
+    The same rows as `insert_submitted`, which it calls with the columns set on `application`
+    (its channel too, web by default); the object returned is loaded from the session, not
+    `application` itself.
+    """
+    if application.id is not None or inspect(application).persistent:
+        raise LifecycleError("this application was already submitted")
+    state = inspect(application)
+    fields = {
+        attribute.key: state.dict[attribute.key]
+        for attribute in state.mapper.column_attrs
+        if attribute.key in state.dict
+    }
+    channel = fields.pop("channel", None) or "web"
+    new = insert_submitted(session, fields, channel=channel)
     if commit:
         session.commit()
-    return application
+    saved = session.get(Application, new.id)
+    assert saved is not None  # noqa: S101  (just inserted in this transaction or committed)
+    return saved
 
 
 def start_screening(

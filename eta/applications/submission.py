@@ -8,17 +8,23 @@ A second submission, at once or later, answers with the first one's reference.
 Everything an answer needs (id, reference, status) is read before the commit, into
 `Submitted`: if the connection drops once COMMIT is sent, no read after it can turn a saved
 application into an error for the traveller, and a retry with the same key finds it.
+
+A reference is never looked up before it is used: the database's unique constraint refuses
+one drawn twice, and the whole transaction (draft claim, idempotency claim, application, work)
+is then rolled back and run again with a fresh draw (`_with_a_free_reference`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from eta import applications, outbox, tasks
 from eta.applications import idempotency
@@ -30,6 +36,17 @@ from eta.models import ApplicationStatus as S
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+# How many references one submission draws before it gives up. Two draws colliding is a
+# one-in-1e14 event per pair: a second attempt is already unheard of, a fifth means the
+# generator is broken, and looping for ever would hide that.
+REFERENCE_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+class NoFreeReference(RuntimeError):
+    """Every reference drawn for a submission was taken: the generator is broken."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +81,13 @@ def submit_application(data: dict[str, Any], *, channel: str) -> Submitted:
     Screening and the receipt email are outbox rows committed with the application, so a
     Redis that is down (or loses its data) delays them and never loses them.
     """
-    submitted = _save(data, channel=channel)
-    outbox.commit(db.session)
-    return submitted
+
+    def once() -> Submitted:
+        submitted = _save(data, channel=channel)
+        outbox.commit(db.session)
+        return submitted
+
+    return _with_a_free_reference(once)
 
 
 def submit_document(
@@ -96,18 +117,30 @@ def submit_document(
     if request is None:
         return submit_application(result.data, channel=channel)
     lifetime = dt.timedelta(hours=int(current_app.config["ETA_IDEMPOTENCY_HOURS"]))
-    if not idempotency.claim(db.session, request, lifetime=lifetime):
+    claimed = request
+
+    def once() -> Submitted:
+        # A retry after a taken reference rolled the claim back with everything else.
+        if not idempotency.claim(db.session, claimed, lifetime=lifetime):
+            raise _ClaimLost
+        submitted = _save(result.data, channel=channel)
+        idempotency.complete(
+            db.session,
+            claimed,
+            application_id=submitted.application_id,
+            response=submitted.answer(),
+        )
+        outbox.commit(db.session)
+        return submitted
+
+    try:
+        return _with_a_free_reference(once)
+    except _ClaimLost:
         # A request with this key committed while this one validated: answer as it did.
         stored = idempotency.stored_response(db.session, request)
         if stored is None:  # it expired in between: vanishingly rare, and safe to try again
             return submit_document(document, channel=channel, idempotency_key=idempotency_key)
         return _replay(stored)
-    submitted = _save(result.data, channel=channel)
-    idempotency.complete(
-        db.session, request, application_id=submitted.application_id, response=submitted.answer()
-    )
-    outbox.commit(db.session)
-    return submitted
 
 
 def submit_draft(token: str, data: dict[str, Any]) -> Submitted:
@@ -118,6 +151,10 @@ def submit_draft(token: str, data: dict[str, Any]) -> Submitted:
     matches nothing and answers with this submission's application (`replayed`), as does any
     later one. Raises DraftGone when the draft expired unsubmitted or does not exist.
     """
+    return _with_a_free_reference(lambda: _submit_draft_once(token, data))
+
+
+def _submit_draft_once(token: str, data: dict[str, Any]) -> Submitted:
     session = db.session
     now = utcnow()
     claimed = session.execute(
@@ -164,20 +201,38 @@ def _replay(stored: idempotency.Stored) -> Submitted:
     return Submitted(stored.application_id, response["reference"], response["status"], True)
 
 
+class _ClaimLost(Exception):
+    """Another request committed this idempotency key first (see submit_document)."""
+
+
+def _with_a_free_reference(attempt: Callable[[], T]) -> T:
+    """Run `attempt` (one whole submission transaction), again while its reference was taken.
+
+    Any other integrity error is the caller's to see. Raises NoFreeReference after
+    REFERENCE_ATTEMPTS draws that were all taken.
+    """
+    for _ in range(REFERENCE_ATTEMPTS):
+        try:
+            return attempt()
+        except IntegrityError as error:
+            db.session.rollback()
+            if not applications.reference_taken(error):
+                raise
+            log.warning("submission: reference already taken, drawing another")
+    raise NoFreeReference(f"{REFERENCE_ATTEMPTS} references drawn, every one taken")
+
+
 def _save(data: dict[str, Any], *, channel: str) -> Submitted:
-    """Add the application in the session's transaction and read its answer; no commit."""
-    application = Application(**data, channel=channel)
-    applications.submit(db.session, application, commit=False)
-    db.session.flush()
-    outbox.add(db.session, tasks.SCREEN, application.id, key=f"screen-{application.id}")
-    outbox.add(
+    """Insert the application and its work in the session's transaction; no commit."""
+    new = applications.insert_submitted(db.session, data, channel=channel)
+    outbox.add_all(
         db.session,
-        tasks.NOTIFY,
-        application.id,
-        "submitted",
-        key=f"notify-{application.id}-submitted",
+        [
+            outbox.Work(tasks.SCREEN, (new.id,), f"screen-{new.id}"),
+            outbox.Work(tasks.NOTIFY, (new.id, "submitted"), f"notify-{new.id}-submitted"),
+        ],
     )
-    return Submitted(application.id, application.reference, S(application.status).value)
+    return Submitted(new.id, new.reference, S.SUBMITTED.value)
 
 
 def exempt_nationalities() -> tuple[str, ...]:

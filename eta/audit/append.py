@@ -105,7 +105,10 @@ def append(session: SessionLike, entries: Sequence[Entry]) -> None:
     """Append events with one Core INSERT in the session's transaction (the caller commits).
 
     The same rows as `record()` for each entry, without building ORM objects or a flush; for
-    hot paths (the screening job's decision).
+    hot paths (the screening job's decision). Events that `record()` added to the session and
+    that are not yet written are flushed first: the log keeps the order they were recorded in.
     """
     if entries:
+        if session.new:
+            session.flush()
         session.connection().execute(_INSERT, [_row(entry) for entry in entries])

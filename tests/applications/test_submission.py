@@ -382,3 +382,85 @@ def test_a_submission_is_one_transaction_and_its_outbox_rows_are_sent(app, clien
     with app.app_context():
         rows = db.session.scalars(select(OutboxMessage)).all()
         assert len(rows) == 2 and all(row.sent_at is not None for row in rows)
+
+
+@pytest.fixture
+def references_drawn(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], list[str]]:
+    """Arm: the next references drawn are `planned`, in order (then fresh ones); returns the draws.
+
+    A collision of two random references is a one-in-1e14 event: this makes it happen on
+    demand, through the one function that draws them.
+    """
+    from eta.applications import lifecycle
+
+    drawn: list[str] = []
+
+    def arm(planned: list[str]) -> list[str]:
+        queue = list(planned)
+        fresh = lifecycle.new_reference
+
+        def draw() -> str:
+            reference = queue.pop(0) if queue else fresh()
+            drawn.append(reference)
+            return reference
+
+        monkeypatch.setattr(lifecycle, "new_reference", draw)
+        return drawn
+
+    return arm
+
+
+def test_an_api_submission_whose_reference_is_taken_is_saved_under_a_fresh_one(
+    client, references_drawn
+):
+    """No look-up before the INSERT: the unique constraint refuses, the transaction runs again."""
+    first = client.post(URL, json=valid_payload(), headers={"Idempotency-Key": "first-one"})
+    assert first.status_code == 202
+    taken = first.get_json()["reference"]
+    drawn = references_drawn([taken])
+    second = client.post(
+        URL,
+        json=valid_payload(passport_number="X7654321"),
+        headers={"Idempotency-Key": "second-one"},
+    )
+    assert second.status_code == 202, second.get_json()
+    assert len(drawn) == 2 and drawn[0] == taken
+    assert second.get_json()["reference"] == drawn[1] != taken
+    assert _count(client.application) == 2
+    assert _count(client.application, IdempotencyKey) == 2  # the claim was rolled back, then won
+    with client.application.app_context():
+        from eta.models import ApplicationEvent, OutboxMessage
+
+        assert db.session.scalar(select(func.count()).select_from(ApplicationEvent)) == 2
+        keys = set(db.session.scalars(select(OutboxMessage.key)))
+        ids = set(db.session.scalars(select(Application.id)))
+        assert keys == {key for i in ids for key in (f"screen-{i}", f"notify-{i}-submitted")}
+
+
+def test_a_web_submission_whose_reference_is_taken_still_consumes_its_draft_once(
+    client, references_drawn
+):
+    """The draft claim is rolled back with the taken reference, then claimed again: one app."""
+    taken = client.post(URL, json=valid_payload()).get_json()["reference"]
+    drawn = references_drawn([taken])
+    complete_pages(client)
+    answer = client.post("/apply/check", data={"csrf_token": csrf(client, "/apply/check")})
+    assert answer.headers["Location"].endswith("/apply/confirmation")
+    reference = _reference(text(client.get("/apply/confirmation")))
+    assert reference == drawn[1] != taken
+    assert _count(client.application) == 2
+
+
+def test_a_submission_that_only_draws_taken_references_is_an_error_not_a_loop(
+    app, client, references_drawn
+):
+    """A broken generator ends in an error after REFERENCE_ATTEMPTS, and saves nothing."""
+    from eta.applications.submission import REFERENCE_ATTEMPTS
+
+    taken = client.post(URL, json=valid_payload()).get_json()["reference"]
+    drawn = references_drawn([taken] * 50)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = client.post(URL, json=valid_payload(passport_number="X7654321"))
+    assert answer.status_code == 500
+    assert len(drawn) == REFERENCE_ATTEMPTS
+    assert _count(client.application) == 1
