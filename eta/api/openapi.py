@@ -224,6 +224,26 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "given_names": _text(description="As in the passport, any script"),
             "surname": _text(description="As in the passport, any script"),
+            "latin_given_names": {
+                **_text(
+                    description=(
+                        "SPEC §6 Names: required when given_names or surname is not in Latin "
+                        "letters; the given names as printed in Latin letters on the passport's "
+                        "data page. The token's `nam` is the MRZ form of the Latin name."
+                    )
+                ),
+                "examples": ["Mohammed"],
+            },
+            "latin_surname": {
+                **_text(
+                    description=(
+                        "SPEC §6 Names: the surname as printed in Latin letters on the "
+                        "passport's data page (see latin_given_names); it must be compatible "
+                        "with the native-script name."
+                    )
+                ),
+                "examples": ["Al-Ali"],
+            },
             "sex": {"type": "string", "enum": ["F", "M", "X"]},
             "date_of_birth": _DATE,
             "place_of_birth": _text(),

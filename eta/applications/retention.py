@@ -66,6 +66,8 @@ PERSONAL_COLUMNS = (
     "surname",
     "given_names_mrz",
     "surname_mrz",
+    "latin_given_names",
+    "latin_surname",
     "date_of_birth",
     "place_of_birth",
     "passport_number",

@@ -19,7 +19,14 @@ from flask_babel import lazy_gettext as _
 
 from eta.countries import document_country, to_alpha3
 from eta.documents import normalise_document_number
-from eta.screening.mrz import icao_transliterate, is_mrz_form_of, parse_td3, validate_td3
+from eta.screening.mrz import (
+    icao_transliterate,
+    is_latin_script,
+    is_mrz_form_of,
+    parse_td3,
+    validate_td3,
+)
+from eta.screening.names import name_similarity
 from eta.timeutil import today as utc_today
 
 SEXES = ("F", "M", "X")
@@ -37,6 +44,11 @@ DETAILS_MAX = 1000
 MAX_AGE_YEARS = 130
 PASSPORT_MAX_VALIDITY_YEARS = 10
 ARRIVAL_WINDOW_DAYS = 365
+
+# How alike a native-script name and its Latin spelling must be (eta.screening.names's score):
+# low enough for every spelling a passport office uses (محمد → Mohammed, Mohamed, Muhammad all
+# score above 0.75), high enough that someone else's name (0.0 for John Smith) is refused.
+LATIN_NAME_MIN_SIMILARITY = 0.6
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{5,20}")
@@ -131,7 +143,9 @@ class _Checker:
             return None
         return value
 
-    def name(self, source: Mapping[str, Any], path: str, missing: str, label: str) -> str | None:
+    def name(
+        self, source: Mapping[str, Any], path: str, missing: str | None, label: str
+    ) -> str | None:
         value = self.text(source, path, missing, label, NAME_MAX)
         if value is None:
             return None
@@ -209,15 +223,7 @@ def validate_application(
     # Identity
     given = c.name(payload, "given_names", _("Enter your given names"), _("Given names"))
     surname = c.name(payload, "surname", _("Enter your surname"), _("Surname"))
-    for path, typed, column in (
-        ("given_names", given, "given_names_mrz"),
-        ("surname", surname, "surname_mrz"),
-    ):
-        if typed is not None:
-            mrz_form = icao_transliterate(typed)
-            if not mrz_form:
-                c.error(path, _("Enter the name as it is printed in your passport."))
-            data[column] = mrz_form[:200]
+    data.update(_latin_names(c, payload, given, surname))
     data["given_names"], data["surname"] = given, surname
     data["sex"] = c.choice(payload, "sex", SEXES, _("Select your sex as shown in your passport"))
     born = c.date(payload, "date_of_birth", _("Enter your date of birth"), _("Date of birth"))
@@ -390,6 +396,78 @@ def validate_application(
     if mrz is not None:
         _check_mrz(c, mrz, data, today)
     return Validated(data=data if not c.errors else {}, errors=c.errors)
+
+
+def _latin_names(
+    c: _Checker, payload: Mapping[str, Any], given: str | None, surname: str | None
+) -> dict[str, Any]:
+    """The Latin name and the MRZ form made from it (SPEC §6 Names).
+
+    A name typed in another script (kept as typed, for screening) needs the Latin spelling the
+    passport's data page prints; the MRZ form is that spelling's Doc 9303 form, never a
+    transliteration of the native name, which would not be what the passport's MRZ says.
+    """
+    latin_given = c.name(payload, "latin_given_names", None, _("Given names in Latin letters"))
+    latin_surname = c.name(payload, "latin_surname", None, _("Surname in Latin letters"))
+    for path, value in (("latin_given_names", latin_given), ("latin_surname", latin_surname)):
+        if value is not None and not is_latin_script(value):
+            c.error(
+                path,
+                _(
+                    "Enter the name in Latin letters (A to Z, accents allowed), as it is "
+                    "printed on your passport's data page."
+                ),
+            )
+    if latin_given is not None and not is_latin_script(latin_given):
+        latin_given = None
+    if latin_surname is not None and not is_latin_script(latin_surname):
+        latin_surname = None
+    native_latin = all(is_latin_script(name) for name in (given, surname) if name is not None)
+    if not native_latin:
+        if latin_given is None and "latin_given_names" not in c.errors:
+            c.error(
+                "latin_given_names",
+                _("Enter your given names as they are printed in Latin letters in your passport."),
+            )
+        if latin_surname is None and "latin_surname" not in c.errors:
+            c.error(
+                "latin_surname",
+                _("Enter your surname as it is printed in Latin letters in your passport."),
+            )
+    elif latin_given is None and latin_surname is None:
+        # A Latin name needs no second spelling: it is the one the passport prints.
+        latin_given, latin_surname = given, surname
+    if (
+        given is not None
+        and surname is not None
+        and latin_given is not None
+        and latin_surname is not None
+        and name_similarity(f"{given} {surname}", f"{latin_given} {latin_surname}")
+        < LATIN_NAME_MIN_SIMILARITY
+    ):
+        c.error(
+            "latin_surname",
+            _(
+                "The names in Latin letters do not match the names you entered: check them "
+                "against your passport's data page."
+            ),
+        )
+    data: dict[str, Any] = {
+        "latin_given_names": None if native_latin and latin_given == given else latin_given,
+        "latin_surname": None if native_latin and latin_surname == surname else latin_surname,
+    }
+    for path, typed, column in (
+        ("given_names", latin_given, "given_names_mrz"),
+        ("surname", latin_surname, "surname_mrz"),
+    ):
+        if typed is not None:
+            mrz_form = icao_transliterate(typed)
+            if not mrz_form:
+                c.error(path, _("Enter the name as it is printed in your passport."))
+            data[column] = mrz_form[:200]
+        else:
+            data[column] = None
+    return data
 
 
 def _mrz_field_name(field_name: str) -> str:

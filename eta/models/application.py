@@ -78,6 +78,10 @@ class Application(Base):
     # Identity, as typed (any script) and as printed in the passport's MRZ.
     given_names: Mapped[str] = mapped_column(String(200), nullable=True)
     surname: Mapped[str] = mapped_column(String(200), nullable=True)
+    # As printed in Latin letters on the passport's data page, when the name above is in
+    # another script (NULL otherwise): the source of the MRZ form, never a transliteration.
+    latin_given_names: Mapped[str | None] = mapped_column(String(200))
+    latin_surname: Mapped[str | None] = mapped_column(String(200))
     given_names_mrz: Mapped[str] = mapped_column(String(200), nullable=True)
     surname_mrz: Mapped[str] = mapped_column(String(200), nullable=True)
     sex: Mapped[str] = mapped_column(String(1))

@@ -423,6 +423,15 @@ def _script(c: str) -> str:
     return "other"
 
 
+def is_latin_script(text: str) -> bool:
+    """Whether every letter of ``text`` is a Latin letter (with or without accents).
+
+    A name written so is what a passport's data page prints, and its MRZ form follows from the
+    Doc 9303 Latin table; any other script needs the passport's own Latin spelling instead.
+    """
+    return all(_script(c) in ("latin", "space", "drop", "mark") for c in text)
+
+
 def _latin_word(word: str) -> str:
     out = []
     for c in word:

@@ -151,6 +151,25 @@ PAGES: tuple[Page, ...] = (
                 autocomplete="family-name",
                 spellcheck=False,
             ),
+            Question(
+                "latin_given_names",
+                "text",
+                _l("Given names in Latin letters (if your name is in another alphabet)"),
+                hint=_l(
+                    "Only if your name is not written in Latin letters (A to Z): the given "
+                    "names exactly as printed in Latin letters on your passport's data page."
+                ),
+                optional=True,
+                spellcheck=False,
+            ),
+            Question(
+                "latin_surname",
+                "text",
+                _l("Surname in Latin letters (if your name is in another alphabet)"),
+                hint=_l("As printed in Latin letters on your passport's data page."),
+                optional=True,
+                spellcheck=False,
+            ),
             Question("sex", "radios", _l("Sex, as shown in your passport"), options=SEX_OPTIONS),
             Question(
                 "date_of_birth", "date", _l("Date of birth"), hint=_l("For example, 12 8 1974")
@@ -334,6 +353,8 @@ def payload_from_form(raw: dict[str, str], language: str) -> dict[str, Any]:
     return {
         "given_names": text("given_names"),
         "surname": text("surname"),
+        "latin_given_names": text("latin_given_names"),
+        "latin_surname": text("latin_surname"),
         "sex": text("sex"),
         "date_of_birth": _date(raw, "date_of_birth"),
         "place_of_birth": text("place_of_birth"),

@@ -40,7 +40,7 @@ from eta.documents import normalise_document_number
 from eta.extensions import configured_limit, db, limiter
 from eta.mail import OutgoingMail, send
 from eta.models import ApplicationDraft, ApplicationStatus
-from eta.screening.mrz import icao_transliterate
+from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
@@ -274,14 +274,11 @@ def _summary_rows(answers: dict[str, str], data: dict[str, Any]) -> list[dict[st
             "href": url_for("traveller.question", slug=slug) + "?return=check#" + anchor,
         }
 
-    names_mrz = " ".join(
-        part
-        for part in (
-            icao_transliterate(answers.get("surname", "")),
-            "<<",
-            icao_transliterate(answers.get("given_names", "")),
-        )
+    # What the passport's MRZ prints, made from the Latin name (the one the token carries).
+    surname_mrz, given_mrz = mrz_name_parts(
+        data.get("surname_mrz") or "", data.get("given_names_mrz") or ""
     )
+    names_mrz = surname_mrz.replace(" ", "<") + "<<" + given_mrz.replace(" ", "<")
     sexes = dict(journey.SEX_OPTIONS)
     answers_text = []
     for key in journey.BACKGROUND_LABELS:
@@ -318,9 +315,20 @@ def _summary_rows(answers: dict[str, str], data: dict[str, Any]) -> list[dict[st
         ),
         row(_("Given names"), answers.get("given_names", ""), "personal", "given-names"),
         row(_("Surname"), answers.get("surname", ""), "personal", "surname"),
+    ]
+    if data.get("latin_given_names") or data.get("latin_surname"):
+        rows.append(
+            row(
+                _("Name in Latin letters"),
+                f"{data.get('latin_given_names') or ''} {data.get('latin_surname') or ''}".strip(),
+                "personal",
+                "latin-given-names",
+            )
+        )
+    rows += [
         row(
             _("Names as printed in the machine-readable zone of your passport"),
-            names_mrz.replace(" << ", "<<").replace(" ", "<"),
+            names_mrz,
             "personal",
             "surname",
         ),

@@ -77,7 +77,11 @@ def test_germanys_passport_code_d_is_taken_and_kept_as_deu(client, payload):
 
 
 def test_names_in_any_script_get_their_mrz_form(client, payload):
-    payload.update(given_names="Владимир", surname="Müller-Lüdenscheidt")
+    # A Cyrillic given name needs its Latin spelling as on the data page (SPEC §6 Names).
+    payload.update(
+        given_names="Владимир", surname="Müller-Lüdenscheidt", latin_given_names="Vladimir"
+    )
+    payload["latin_surname"] = "Müller-Lüdenscheidt"
     response = client.post(URL, json=payload)
     assert response.status_code == 202
     with client.application.app_context():
