@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -309,19 +310,35 @@ def _refused(error: decisions.DecisionError, application_id: int) -> ResponseRet
     return redirect(url_for("officer.case", application_id=application_id))
 
 
+def _decide(
+    application: Application, take: Callable[[], object], done: str, then: str
+) -> ResponseReturnValue:
+    """Take one decision of the domain core, then say it was done and go to `then`.
+
+    The verb checks every guard; what it refuses is shown on the case in the officer's words
+    (403 for a case or role that is not the officer's), never a 500.
+    """
+    try:
+        take()
+    except decisions.NotYours:
+        abort(403)
+    except decisions.DecisionError as error:
+        return _refused(error, application.id)
+    flash(done, "success")
+    return redirect(then)
+
+
 @blueprint.post("/cases/<int:application_id>/claim")
 @role_required(Role.OFFICER)
 def claim(application_id: int) -> ResponseReturnValue:
     """Claim a case so others know you are working on it."""
     application = _case_or_404(application_id)
-    try:
-        decisions.claim(db.session, application, me(), version=_version())
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("You have claimed this case."), "success")
-    return redirect(url_for("officer.case", application_id=application.id))
+    return _decide(
+        application,
+        lambda: decisions.claim(db.session, application, me(), version=_version()),
+        _("You have claimed this case."),
+        url_for("officer.case", application_id=application.id),
+    )
 
 
 @blueprint.post("/cases/<int:application_id>/release")
@@ -329,14 +346,12 @@ def claim(application_id: int) -> ResponseReturnValue:
 def release(application_id: int) -> ResponseReturnValue:
     """Release a claim: your own, or anyone's if you are a supervisor."""
     application = _case_or_404(application_id)
-    try:
-        decisions.release(db.session, application, me(), version=_version())
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("You have released this case."), "success")
-    return redirect(url_for("officer.queue"))
+    return _decide(
+        application,
+        lambda: decisions.release(db.session, application, me(), version=_version()),
+        _("You have released this case."),
+        url_for("officer.queue"),
+    )
 
 
 @blueprint.post("/cases/<int:application_id>/approve")
@@ -344,14 +359,12 @@ def release(application_id: int) -> ResponseReturnValue:
 def approve(application_id: int) -> ResponseReturnValue:
     """Approve the case; issuance follows on the queue."""
     application = _case_or_404(application_id)
-    try:
-        decisions.approve(db.session, application, me(), version=_version())
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("Approved. The authorisation is being issued."), "success")
-    return redirect(url_for("officer.queue"))
+    return _decide(
+        application,
+        lambda: decisions.approve(db.session, application, me(), version=_version()),
+        _("Approved. The authorisation is being issued."),
+        url_for("officer.queue"),
+    )
 
 
 @blueprint.post("/cases/<int:application_id>/refuse")
@@ -359,21 +372,19 @@ def approve(application_id: int) -> ResponseReturnValue:
 def propose_refusal(application_id: int) -> ResponseReturnValue:
     """Propose a refusal; it takes effect only when a different supervisor confirms it."""
     application = _case_or_404(application_id)
-    try:
-        decisions.propose_refusal(
+    return _decide(
+        application,
+        lambda: decisions.propose_refusal(
             db.session,
             application,
             me(),
             version=_version(),
             reason_code=request.form.get("reason_code", ""),
             note=request.form.get("note", ""),
-        )
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("Refusal proposed. A supervisor must confirm it before it takes effect."), "success")
-    return redirect(url_for("officer.case", application_id=application.id))
+        ),
+        _("Refusal proposed. A supervisor must confirm it before it takes effect."),
+        url_for("officer.case", application_id=application.id),
+    )
 
 
 def _decision_or_404(application: Application, decision_id: int) -> Decision:
@@ -390,14 +401,14 @@ def confirm_refusal(application_id: int, decision_id: int) -> ResponseReturnValu
     """A second officer (a supervisor, not the proposer) confirms a proposed refusal."""
     application = _case_or_404(application_id)
     decision = _decision_or_404(application, decision_id)
-    try:
-        decisions.confirm_refusal(db.session, application, decision, me(), version=_version())
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("Refusal confirmed. The traveller will be told the reason."), "success")
-    return redirect(url_for("officer.decisions"))
+    return _decide(
+        application,
+        lambda: decisions.confirm_refusal(
+            db.session, application, decision, me(), version=_version()
+        ),
+        _("Refusal confirmed. The traveller will be told the reason."),
+        url_for("officer.decisions"),
+    )
 
 
 @blueprint.post("/cases/<int:application_id>/decisions/<int:decision_id>/reject")
@@ -406,14 +417,14 @@ def reject_refusal(application_id: int, decision_id: int) -> ResponseReturnValue
     """A supervisor sends a proposed refusal back; the case stays in the queue."""
     application = _case_or_404(application_id)
     decision = _decision_or_404(application, decision_id)
-    try:
-        decisions.reject_refusal(db.session, application, decision, me(), version=_version())
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("Refusal not confirmed. The case is back with its officer."), "success")
-    return redirect(url_for("officer.decisions"))
+    return _decide(
+        application,
+        lambda: decisions.reject_refusal(
+            db.session, application, decision, me(), version=_version()
+        ),
+        _("Refusal not confirmed. The case is back with its officer."),
+        url_for("officer.decisions"),
+    )
 
 
 @blueprint.get("/decisions", endpoint="decisions")
@@ -439,20 +450,18 @@ def decisions_waiting() -> str:
 def request_information(application_id: int) -> ResponseReturnValue:
     """Ask the traveller questions; the deadline pauses until they answer on the emailed link."""
     application = _case_or_404(application_id)
-    try:
-        decisions.request_information(
+    return _decide(
+        application,
+        lambda: decisions.request_information(
             db.session,
             application,
             me(),
             version=_version(),
             questions=request.form.get("questions", ""),
-        )
-    except decisions.NotYours:
-        abort(403)
-    except decisions.DecisionError as error:
-        return _refused(error, application_id)
-    flash(_("Questions sent. The deadline is paused until the traveller answers."), "success")
-    return redirect(url_for("officer.queue"))
+        ),
+        _("Questions sent. The deadline is paused until the traveller answers."),
+        url_for("officer.queue"),
+    )
 
 
 @blueprint.post("/cases/<int:application_id>/revoke")
