@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from rq import get_current_job
 
 from eta import outbox
 from eta.applications.reasons import appeal_text, describe
 from eta.extensions import db, redis_client
 from eta.mail import OutgoingMail, send
-from eta.models import Application
+from eta.models import Application, InformationRequest
 from eta.web.links import information_link
 from workers.context import app, job
 
@@ -31,10 +32,27 @@ def _reason_code(application: Application) -> str | None:
     return None
 
 
+def _answer_by(information_request_id: int | None) -> dt.date | None:
+    """The last day the traveller can answer an information request (ETA_INFORMATION_DAYS)."""
+    if information_request_id is None:
+        return None
+    info = db.session.get(InformationRequest, information_request_id)
+    if info is None:
+        return None
+    return (info.created_at + dt.timedelta(days=int(app().config["ETA_INFORMATION_DAYS"]))).date()
+
+
 def render_notification(
-    application: Application, message: str, link: str | None = None
+    application: Application,
+    message: str,
+    link: str | None = None,
+    information_request_id: int | None = None,
 ) -> OutgoingMail:
-    """The email for `message` about `application`, in the applicant's language."""
+    """The email for `message` about `application`, in the applicant's language.
+
+    An approval says until when the ETA is valid and for which passport (so a typo shows before
+    the journey); an information request says by when to answer.
+    """
     if message not in MESSAGES:
         raise ValueError(f"unknown notification {message!r}")
     config = app().config
@@ -43,10 +61,18 @@ def render_notification(
         if message in ("refused", "revoked"):
             reason = describe(_reason_code(application))
             appeal = appeal_text() if message == "refused" else None
+        authorisation = application.authorisation
+        answer_by = _answer_by(information_request_id)
         context = {
             "application": application,
             "message": message,
             "link": link,
+            "valid_until": (
+                format_date(authorisation.valid_until.date(), "long")
+                if message == "approved" and authorisation is not None
+                else None
+            ),
+            "answer_by": format_date(answer_by, "long") if answer_by else None,
             "status_url": f"{config['ETA_ISSUER']}/status",
             "reason": reason,
             "appeal": appeal,
@@ -94,7 +120,7 @@ def notify_traveller(
     connection = redis_client.client
     if connection.exists(sent_key):
         return False
-    mail = render_notification(application, message, link)
+    mail = render_notification(application, message, link, information_request_id)
     config = app().config
     send(mail, mail_url=config["ETA_MAIL_URL"], sender=config["ETA_MAIL_SENDER"])
     connection.set(sent_key, "1", ex=SENT_TTL_SECONDS)

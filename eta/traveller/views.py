@@ -18,7 +18,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale, format_datetime, get_locale
+from flask_babel import force_locale, format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -39,11 +39,12 @@ from eta.applications.validation import validate_application
 from eta.documents import normalise_document_number
 from eta.extensions import configured_limit, db, limiter
 from eta.mail import OutgoingMail, send
-from eta.models import ApplicationDraft, ApplicationStatus
+from eta.models import Application, ApplicationDraft, ApplicationStatus, InformationRequest
 from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.web.links import information_token
 from eta.web.urls import public_url
 
 blueprint = Blueprint("traveller", __name__)
@@ -515,7 +516,35 @@ NEXT_STEPS = {
     ApplicationStatus.SCREENING: "submitted",
     ApplicationStatus.REFERRED: "referred",
     ApplicationStatus.INFO_REQUESTED: "info_requested",
+    ApplicationStatus.REVOKED: "revoked",
 }
+
+
+def _open_questions(application: Application) -> dict[str, Any] | None:
+    """The officer's unanswered questions, the last day to answer and the link to answer them.
+
+    Shown on the status page too, so a traveller whose email was lost can still answer: the
+    page is only reached with the reference, passport number and date of birth.
+    """
+    if application.status != ApplicationStatus.INFO_REQUESTED:
+        return None
+    info = db.session.scalars(
+        select(InformationRequest)
+        .where(
+            InformationRequest.application_id == application.id,
+            InformationRequest.answered_at.is_(None),
+        )
+        .order_by(InformationRequest.id.desc())
+        .limit(1)
+    ).first()
+    if info is None:
+        return None
+    days = int(current_app.config["ETA_INFORMATION_DAYS"])
+    return {
+        "questions": info.questions,
+        "answer_by": format_date((info.created_at + dt.timedelta(days=days)).date(), "long"),
+        "link": url_for("information.respond", token=information_token(info.id)),
+    }
 
 
 @blueprint.route("/status", methods=["GET", "POST"])
@@ -567,6 +596,7 @@ def status() -> str:
     if application.status in status_lookup.DECIDED_WITH_REASON:
         reason = describe(status_lookup.reason_code(application))
         appeal = appeal_text() if application.status == ApplicationStatus.REFUSED else None
+    authorisation = status_lookup.authorisation_of(application)
     return render_template(
         "traveller/status_result.html",
         application=application,
@@ -578,7 +608,13 @@ def status() -> str:
             }
             for event in application.events
         ],
-        authorisation=status_lookup.authorisation_of(application),
+        authorisation=authorisation,
+        valid_until=(
+            format_date(dt.datetime.fromisoformat(authorisation["valid_until"]).date(), "long")
+            if authorisation
+            else None
+        ),
+        questions=_open_questions(application),
         reason=reason,
         appeal=appeal,
         next_step=NEXT_STEPS.get(ApplicationStatus(application.status)),
