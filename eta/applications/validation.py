@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask import has_request_context
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _
 
 from eta.countries import document_country, to_alpha3
@@ -29,6 +31,12 @@ from eta.screening.mrz import (
 from eta.screening.names import name_similarity
 from eta.timeutil import today as utc_today
 
+
+def _in_words(day: dt.date) -> str:
+    """A date as the traveller reads it (12 August 1974, in their language), ISO elsewhere."""
+    return str(format_date(day, "long")) if has_request_context() else day.isoformat()
+
+
 SEXES = ("F", "M", "X")
 PURPOSES = ("tourism", "business", "family", "transit", "study", "medical", "other")
 BACKGROUND_QUESTIONS = (
@@ -37,6 +45,24 @@ BACKGROUND_QUESTIONS = (
     "removed_or_deported",
     "conflict_zone_travel",
 )
+# Each question left unanswered says which one it is (not four identical "Select yes or no").
+UNANSWERED = {
+    "criminal_conviction": _(
+        "Select yes if you have been convicted of a criminal offence in any country, "
+        "or no if you have not"
+    ),
+    "previous_refusal": _(
+        "Select yes if you have been refused a visa or entry at the border of this country, "
+        "or no if you have not"
+    ),
+    "removed_or_deported": _(
+        "Select yes if you have been removed or deported from any country, or no if you have not"
+    ),
+    "conflict_zone_travel": _(
+        "Select yes if you have travelled to a war or conflict zone in the last 10 years, "
+        "or no if you have not"
+    ),
+}
 NAME_MAX = 100
 TEXT_MAX = 100
 ADDRESS_MAX = 200
@@ -234,7 +260,10 @@ def validate_application(
         elif born < _add_years(today, -MAX_AGE_YEARS):
             c.error(
                 "date_of_birth",
-                _("Date of birth must be after %(date)s", date=_add_years(today, -MAX_AGE_YEARS)),
+                _(
+                    "Date of birth must be after %(date)s",
+                    date=_in_words(_add_years(today, -MAX_AGE_YEARS)),
+                ),
             )
             born = None
     data["date_of_birth"] = born
@@ -370,7 +399,7 @@ def validate_application(
     answers_in = c.section("answers")
     answers: dict[str, Any] = {}
     for key in BACKGROUND_QUESTIONS:
-        answer = c.boolean(answers_in, f"answers.{key}", _("Select yes or no"))
+        answer = c.boolean(answers_in, f"answers.{key}", UNANSWERED[key])
         answers[key] = answer
         details = None
         if answer:

@@ -398,9 +398,11 @@ def check_answers() -> Response | str:
                 elsewhere = _not_for_eta(answers) if page.slug == "passport" else None
                 if elsewhere is not None:
                     return elsewhere
-                return redirect(
-                    url_for("traveller.question", slug=page.slug) + "?validate=1&return=check"
-                )
+                # A page never attempted (a resumed draft, say) opens plainly, without
+                # "There is a problem" for questions nobody has answered yet.
+                attempted = any(answers.get(name) for name in journey.form_names(page))
+                shown = "?validate=1&return=check" if attempted else "?return=check"
+                return redirect(url_for("traveller.question", slug=page.slug) + shown)
     if request.method == "GET":
         return render_template(
             "traveller/check_answers.html",

@@ -135,7 +135,7 @@ BAD_INPUTS: list[tuple[str, str, Any, str]] = [
         "today or in the future",
     ),
     ("arrival over 12 months", "travel.intended_arrival", _iso(today() + 400 * DAY), "12 months"),
-    ("answer not a boolean", "answers.criminal_conviction", "no", "Select yes or no"),
+    ("answer not a boolean", "answers.criminal_conviction", "no", "Select yes if you have been"),
     ("declaration not given", "declaration", False, "Confirm that the information"),
     ("unknown language", "language", "xx", "Select a language"),
     ("MRZ unreadable", "passport.mrz", "P<UTO", "2 lines of 44 characters"),

@@ -179,8 +179,14 @@ def test_check_answers_sends_back_to_a_page_with_a_problem(client):
     answers.pop("occupation")
     complete_pages(client, answers)
     response = client.get("/apply/check")
+    # The page was never attempted: it opens plainly, and its problem shows on Continue.
+    assert "/apply/occupation?return=check" in response.headers["Location"]
+    assert "Enter your occupation" not in text(client.get(response.headers["Location"]))
+    assert "Enter your occupation" in text(post(client, "/apply/occupation?return=check", {}))
+    # A page attempted and left with a problem opens with it shown.
+    post(client, "/apply/occupation", {"occupation": "x" * 500})
+    response = client.get("/apply/check")
     assert "/apply/occupation?validate=1" in response.headers["Location"]
-    assert "Enter your occupation" in text(client.get(response.headers["Location"]))
 
 
 def test_a_yes_needs_details_on_the_background_page(client):
