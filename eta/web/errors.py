@@ -115,7 +115,7 @@ def unavailable_cause(error: BaseException) -> BaseException | None:
     (a rollback on it, say) is the same outage.
     """
     seen: BaseException | None = error
-    for _ in range(5):
+    for _link in range(5):
         if seen is None:
             return None
         if _is_unavailable(seen):

@@ -53,7 +53,12 @@ def _request(client: FlaskClient, path: str, method: str):
         return client.post(path, json=STATUS_QUERY)
     if path.startswith("/api/"):
         return client.post(path, json={"passport_number": "L898902C3", "issuing_country": "SWE"})
-    return client.post(path, data={**STATUS_QUERY, "email": "a@example.org", "password": "x"})
+    form = {
+        **STATUS_QUERY,
+        **{"date_of_birth-day": "12", "date_of_birth-month": "8", "date_of_birth-year": "1974"},
+        **{"email": "a@example.org", "password": "x"},
+    }
+    return client.post(path, data=form)
 
 
 def _assert_unavailable(response, retry_after: int, *, problem: bool) -> None:
@@ -254,13 +259,14 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
         stdout=subprocess.DEVNULL,
     )
     from redis import Redis
+    from redis.exceptions import RedisError
 
     client = Redis(port=port, socket_connect_timeout=0.5)
     for _ in range(100):
         try:
             client.ping()
             break
-        except Exception:  # noqa: BLE001  (not up yet)
+        except RedisError:  # not up yet
             time.sleep(0.05)
 
     def stop() -> None:
