@@ -6,7 +6,7 @@ import logging
 import sqlite3
 
 import sqlalchemy.exc
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -145,6 +145,11 @@ def unavailable_response(cause: BaseException) -> Response | tuple[str, int, dic
             type_=PROBLEM_BASE + "unavailable",
             headers=headers,
         )
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None and "_login_user" not in g:
+        # Flask-Login's template context loads the signed-in user, a database read that would
+        # fail again while rendering this page: the page is shown as to a visitor.
+        g._login_user = manager.anonymous_user()
     page, code = _render(503)
     return page, code, headers
 

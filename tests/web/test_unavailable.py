@@ -220,7 +220,7 @@ def test_the_engines_carry_the_statement_timeout(app, make_app):
                 assert connection.scalar(text("SHOW statement_timeout")) == "1500ms"
 
 
-def test_a_locked_table_answers_503_after_the_statement_timeout(app, make_app, session):
+def test_a_locked_table_answers_503_after_the_statement_timeout(app, make_app):
     """A statement stuck behind a lock (a long migration, a runaway query) ends at the limit."""
     from eta.extensions import db
 
