@@ -18,6 +18,7 @@ should: it prints how many requests got 503 and the slowest of them (fail fast, 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import socket
@@ -77,6 +78,7 @@ def main() -> None:
     if options.pg_cluster is not None:
         cluster = Cluster(options.pg_cluster.resolve(), _free_port())
         cluster.start()
+        atexit.register(cluster.stop)  # however the drills end, SystemExit included
         cluster.create_database("drills")
         os.environ["ETA_DRILL_DATABASE_URL"] = cluster.url("drills")
     url = os.environ.get("ETA_DRILL_DATABASE_URL")
@@ -304,7 +306,6 @@ def main() -> None:
         with app.app_context():
             for bound in db.engines.values():
                 bound.dispose()
-        cluster.stop()
 
 
 if __name__ == "__main__":

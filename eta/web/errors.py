@@ -79,11 +79,13 @@ def handle_http_exception(error: HTTPException) -> Response | tuple[str, int]:
     return _render(code)
 
 
-def handle_problem(problem: Problem) -> Response | tuple[str, int]:
-    """Answer a Problem raised by a view."""
+def handle_problem(problem: Problem) -> Response | tuple[str, int, dict[str, str]]:
+    """Answer a Problem raised by a view (a page keeps its Retry-After, as for 429 and 503)."""
     if _wants_problem():
         return problem.to_response()
-    return _render(problem.status)
+    page, code = _render(problem.status)
+    retry = {name: value for name, value in problem.headers.items() if name == "Retry-After"}
+    return page, code, retry
 
 
 # SQLite's errors that mean "try again" (a writer holds the lock past the busy timeout, the
@@ -136,6 +138,7 @@ def unavailable_response(cause: BaseException) -> Response | tuple[str, int, dic
         type(cause).__name__,
     )
     headers = {"Retry-After": str(current_app.config["ETA_RETRY_AFTER_SECONDS"])}
+    g.eta_retry_after = headers["Retry-After"]  # see keep_retry_after
     if _wants_problem():
         return problem_response(
             503,
@@ -172,8 +175,24 @@ def handle_unexpected(
     return _render(500)
 
 
+def keep_retry_after(response: Response) -> Response:
+    """Give a 503 the Retry-After it was answered with.
+
+    Flask-Limiter, with its headers on, sets Retry-After on every answer of a limited route to
+    when its window resets (up to an hour away): wrong for an outage, which the client should
+    retry after ETA_RETRY_AFTER_SECONDS. Registered to run after the limiter's hook.
+    """
+    wanted = g.pop("eta_retry_after", None)
+    if wanted is not None and response.status_code == 503:
+        response.headers["Retry-After"] = wanted
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
+    # After-request hooks run last-registered first: at the head of the list, this one runs
+    # after every other (the rate limiter's included).
+    app.after_request_funcs.setdefault(None, []).insert(0, keep_retry_after)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)

@@ -98,11 +98,12 @@ def test_the_retention_comes_from_configuration(app, session, monkeypatch):
     session.flush()
     row = _row(session, {"officer_id": officer.id}, created=now - 3 * DAY, ended=now - 2 * DAY)
     session.commit()
+    row_id = row.id
     limits = sessions.Limits(idle=dt.timedelta(minutes=15), absolute=dt.timedelta(hours=8))
     prune = dict(officer_limits=limits, carrier_limits=limits, now=now)
     assert sessions.prune_sessions(session, retention=3 * DAY, **prune) == 0
     assert sessions.prune_sessions(session, retention=DAY, **prune) == 1
-    assert session.get(StaffSession, row.id) is None
+    assert session.get(StaffSession, row_id) is None
 
 
 def test_the_job_is_scheduled_daily():
