@@ -104,9 +104,9 @@ def test_postgresql_restarted_under_submission_load(app, make_app, cluster, monk
             time.sleep(0.05)
         return references
 
+    restarting = threading.Thread(target=cluster.restart)
     try:
         references = submit(range(0, 8))
-        restarting = threading.Thread(target=cluster.restart)
         restarting.start()
         references += submit(range(8, 20))
         restarting.join()
@@ -139,6 +139,8 @@ def test_postgresql_restarted_under_submission_load(app, make_app, cluster, monk
         assert decided == 20  # none lost
         assert all(count == 1 for _id, count in decisions)  # none decided twice
     finally:
+        if restarting.is_alive():  # a failure mid-restart: let it end before the cluster stops
+            restarting.join()
         worker.terminate()
         try:
             worker.wait(30)
