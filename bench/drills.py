@@ -290,7 +290,8 @@ def main() -> None:
         if drill == "PostgreSQL restarted":
             print(
                 f"{'':<26} {int(stats['unavailable'])} requests answered 503 with Retry-After "
-                f"during the restart, the slowest in {stats['slowest_503']:.2f} s; no 500"
+                f"during the restart, the slowest in {stats['slowest_503']:.2f} s; no 500; "
+                f"workers still running: {sum(w.poll() is None for w in workers)} of {len(workers)}"
             )
     for process in workers:
         process.terminate()
