@@ -5,18 +5,27 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test_faults_drills) and a redis-ser
 on a spare port. Two `eta worker` processes screen while applications arrive; each drill injects
 one fault mid-way, then waits until nothing is left to decide (the sweeper and the outbox
 recover what the fault lost). Run under `flock /tmp/eta-bench.lock .venv/bin/python
-bench/drills.py`. The PostgreSQL restart drill needs a throwaway cluster and is skipped.
+bench/drills.py`.
+
+The PostgreSQL restart drill needs a cluster it may restart, never the shared server:
+`--pg-cluster /tmp/pgdrill` makes one there (initdb as the postgres user, which needs root),
+starts it on a spare port, and runs every drill on a database of it. That drill submits through
+the HTTP API (the app's test client) with an Idempotency-Key per application, restarts the
+cluster mid-way (pg_ctl restart -m fast), and retries every 503 with the same key, as a client
+should: it prints how many requests got 503 and the slowest of them (fail fast, no hang).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,10 +64,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--applications", type=int, default=60)
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for recovery")
+    parser.add_argument(
+        "--pg-cluster",
+        type=Path,
+        help="a directory for a throwaway PostgreSQL cluster (made if missing): every drill runs "
+        "on it, the PostgreSQL restart drill included",
+    )
+    parser.add_argument("--only", help="run only the drills whose name contains this text")
     options = parser.parse_args()
+    from tests.pg_cluster import Cluster
+
+    cluster = None
+    if options.pg_cluster is not None:
+        cluster = Cluster(options.pg_cluster.resolve(), _free_port())
+        cluster.start()
+        atexit.register(cluster.stop)  # however the drills end, SystemExit included
+        cluster.create_database("drills")
+        os.environ["ETA_DRILL_DATABASE_URL"] = cluster.url("drills")
     url = os.environ.get("ETA_DRILL_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
-        raise SystemExit("set ETA_DRILL_DATABASE_URL to a PostgreSQL database it may empty")
+        raise SystemExit(
+            "set ETA_DRILL_DATABASE_URL to a PostgreSQL database it may empty, or --pg-cluster"
+        )
     workdir = tempfile.mkdtemp(prefix="eta-drills-")
     port = _free_port()
     env = {
@@ -71,6 +98,9 @@ def main() -> None:
         "ETA_MAIL_URL": f"file://{workdir}/outbox",
         "ETA_STUCK_AFTER_SECONDS": "5",
         "ETA_CHECK_TIMEOUT_SECONDS": "1",
+        # The restart drill submits through the API, faster than a traveller would.
+        "ETA_APPLY_RATE_LIMIT": "100000/minute",
+        "ETA_RETRY_AFTER_SECONDS": "1",
     }
     os.environ.update(env)
     from flask_migrate import upgrade
@@ -127,6 +157,36 @@ def main() -> None:
             time.sleep(0.02)
         return ids
 
+    client = app.test_client()
+
+    def submit_over_http(count: int, offset: int, stats: dict[str, float]) -> list[str]:
+        """Submit through the API, each with its Idempotency-Key; retry a 503 with that key.
+
+        Called outside any app context, so that each request has its own, as under gunicorn
+        (inside one, every request would share one database session). Returns the references.
+        """
+        from tests.factories import valid_payload
+
+        references = []
+        for n in range(count):
+            number = f"D{offset + n:07d}"
+            body = valid_payload(passport={**valid_payload()["passport"], "number": number})
+            headers = {"Idempotency-Key": f"drill-{number}"}
+            while True:
+                started = time.monotonic()
+                answer = client.post("/api/v1/applications", json=body, headers=headers)
+                elapsed = time.monotonic() - started
+                if answer.status_code == 202:
+                    break
+                if answer.status_code != 503 or "Retry-After" not in answer.headers:
+                    raise SystemExit(f"  unexpected answer {answer.status_code}: {answer.text}")
+                stats["unavailable"] += 1
+                stats["slowest_503"] = max(stats["slowest_503"], elapsed)
+                time.sleep(0.2)  # a client would wait Retry-After; shorter here, more load
+            references.append(answer.get_json()["reference"])
+            time.sleep(0.02)
+        return references
+
     workers = [worker(), worker()]
     print(
         f"{'drill':<26} {'submitted':>9} {'decided':>8} {'lost':>5} "
@@ -140,15 +200,41 @@ def main() -> None:
         "check's table locked",
         "PostgreSQL restarted",
     ):
-        if drill == "PostgreSQL restarted":
+        if options.only and options.only.lower() not in drill.lower():
+            continue
+        if drill == "PostgreSQL restarted" and cluster is None:
             print(
-                f"{drill:<26} skipped: needs a throwaway PostgreSQL cluster of its own "
+                f"{drill:<26} skipped: needs --pg-cluster, a throwaway cluster of its own "
                 "(the shared 5432 server is never restarted)"
             )
             continue
         started = time.monotonic()
+        stats = {"unavailable": 0, "slowest_503": 0.0}
+        references: list[str] = []
+        if drill == "PostgreSQL restarted" and cluster is not None:
+            half = options.applications // 2
+            references = submit_over_http(half, offset, stats)
+            restarting = threading.Thread(target=cluster.restart)
+            restarting.start()
+            references += submit_over_http(options.applications - half, offset + half, stats)
+            restarting.join()
+        extra = 0
         with app.app_context():
-            ids = submit(options.applications // 2, offset)
+            if references:
+                ids = list(
+                    db.session.scalars(
+                        select(Application.id).where(Application.reference.in_(references))
+                    )
+                )
+                # A retry that made a second application (another reference, or a ghost no
+                # client heard of) for one of this drill's passports is a duplicate.
+                numbers = [f"D{offset + n:07d}" for n in range(options.applications)]
+                made = db.session.scalar(
+                    select(func.count()).where(Application.passport_number.in_(numbers))
+                )
+                extra = int(made or 0) - len(set(references))
+            else:
+                ids = submit(options.applications // 2, offset)
             if drill == "worker SIGKILL":
                 workers[0].send_signal(signal.SIGKILL)
                 workers[0].wait()
@@ -160,7 +246,8 @@ def main() -> None:
                 locker = engine.connect()
                 locker.begin()
                 locker.execute(text("LOCK TABLE lost_stolen_documents IN ACCESS EXCLUSIVE MODE"))
-            ids += submit(options.applications - len(ids), offset + len(ids))
+            if drill != "PostgreSQL restarted":
+                ids += submit(options.applications - len(ids), offset + len(ids))
             if drill == "Redis stopped under load":
                 time.sleep(3)
                 redis_server = _redis(port, workdir)  # back, empty: the sweeper re-enqueues
@@ -191,12 +278,21 @@ def main() -> None:
                 .group_by(ApplicationEvent.application_id)
             ).all()
             duplicated = sum(1 for _id, count in decisions if count > 1)
+            duplicated += extra
             db.session.remove()
         seconds = time.monotonic() - started
+        # Over HTTP, what was submitted is what the client was told was accepted (202).
+        submitted = len(references) if references else len(ids)
         print(
-            f"{drill:<26} {len(ids):>9} {decided:>8} {len(ids) - decided:>5} "
+            f"{drill:<26} {submitted:>9} {decided:>8} {submitted - decided:>5} "
             f"{duplicated:>10} {seconds:>8.1f}"
         )
+        if drill == "PostgreSQL restarted":
+            print(
+                f"{'':<26} {int(stats['unavailable'])} requests answered 503 with Retry-After "
+                f"during the restart, the slowest in {stats['slowest_503']:.2f} s; no 500; "
+                f"workers still running: {sum(w.poll() is None for w in workers)} of {len(workers)}"
+            )
     for process in workers:
         process.terminate()
         try:
@@ -207,6 +303,10 @@ def main() -> None:
     redis_server.terminate()
     redis_server.wait()
     engine.dispose()
+    if cluster is not None:
+        with app.app_context():
+            for bound in db.engines.values():
+                bound.dispose()
 
 
 if __name__ == "__main__":

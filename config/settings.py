@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -154,6 +155,14 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
 
 
+def _non_negative(environ: Mapping[str, str], name: str, default: float) -> float:
+    """ETA_* variable `name` as a number of at least 0 (see `_number`)."""
+    value = _number(environ, name, default)
+    if not (value >= 0 and math.isfinite(value)):  # NaN and infinity included
+        raise ConfigurationError(f"{name} must be a number of 0 or more, not {value}")
+    return value
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping for the environment named by ETA_ENV.
 
@@ -185,6 +194,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
     keys_dir = Path(environ.get("ETA_KEYS_DIR") or instance_path / "keys")
     mail_url = environ.get("ETA_MAIL_URL") or f"file://{instance_path / 'outbox'}"
 
+    retry_after = _whole_number(environ, "ETA_RETRY_AFTER_SECONDS", 5)
     settings = {
         "ETA_ENV": env_name,
         "TESTING": env_name == "test",
@@ -289,6 +299,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_CARRIER_ABSOLUTE_SECONDS": _whole_number(
             environ, "ETA_CARRIER_ABSOLUTE_SECONDS", 8 * 3600
         ),
+        # Ended staff sessions (signed out, idle, expired) are deleted this many days after
+        # they ended by the daily `prune-staff-sessions` job; their audit events stay.
+        "ETA_STAFF_SESSION_RETENTION_DAYS": _whole_number(
+            environ, "ETA_STAFF_SESSION_RETENTION_DAYS", 90
+        ),
         # Lock-out (eta.accounts.lockout), per account: after FAILURES wrong passwords (or
         # officer codes) in a row the account is locked for FIRST seconds, doubled by each
         # further failure up to MAX seconds. Officers: 5, 1 minute doubling to 1 hour;
@@ -314,7 +329,20 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
             environ, "ETA_CARRIER_STALE_STATE_SECONDS", 60.0
         ),
         "ETA_CARRIER_RETRY_AFTER_SECONDS": _whole_number(
-            environ, "ETA_CARRIER_RETRY_AFTER_SECONDS", 5
+            environ, "ETA_CARRIER_RETRY_AFTER_SECONDS", retry_after
+        ),
+        # When the database or Redis is unreachable (a restart, a failover), every page and API
+        # route answers 503 with this Retry-After (seconds): never a 500, never a hang.
+        "ETA_RETRY_AFTER_SECONDS": retry_after,
+        # PostgreSQL only (libpq's connect_timeout, the server's statement_timeout, set on every
+        # connection of the app's engines; 0 turns the statement limit off): a database that is
+        # unreachable or stuck fails a request within seconds instead of holding it (and its
+        # gunicorn worker) until the proxy gives up. Migrations run without the statement limit.
+        "ETA_DATABASE_CONNECT_TIMEOUT_SECONDS": _whole_number(
+            environ, "ETA_DATABASE_CONNECT_TIMEOUT_SECONDS", 5
+        ),
+        "ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS": _non_negative(
+            environ, "ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0
         ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
@@ -334,6 +362,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # limiter lets requests through rather than failing a traveller's submission.
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # The limiter's own Redis client, bounded as eta's (eta.redis_connection.connect): a
+        # Redis that stops answering costs a request seconds, never a hang.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,

@@ -17,7 +17,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from config import load_settings
     from eta import carrier, cli
     from eta.api import blueprint as api_blueprint
-    from eta.extensions import configure_sqlite, csrf, db, limiter, migrate, redis_client
+    from eta.extensions import (
+        bounded_engine_options,
+        configure_sqlite,
+        csrf,
+        db,
+        limiter,
+        migrate,
+        redis_client,
+    )
     from eta.officer import init_app as init_officer
     from eta.public import blueprint as public_blueprint
     from eta.redis_connection import limiter_storage_uri
@@ -41,6 +49,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         "pool_pre_ping": bool(app.config.get("ETA_DATABASE_PRE_PING", True)),
     }
     carrier.configure_engine(app)
+    # Every engine (the app's and each bind's) connects and runs statements within bounds: a
+    # database that is down or stuck answers 503 in seconds (eta.web.errors), never hangs.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = bounded_engine_options(
+        app.config, app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
+    app.config["SQLALCHEMY_BINDS"] = {
+        name: bounded_engine_options(app.config, bind if isinstance(bind, dict) else {"url": bind})
+        for name, bind in app.config["SQLALCHEMY_BINDS"].items()
+    }
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     proxies = int(app.config["ETA_TRUSTED_PROXIES"])
     if proxies:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from redis import Redis
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 
 from eta.models.base import Base
 from eta.redis_connection import connect, embedded_url, ensure_embedded
@@ -73,6 +73,45 @@ class RedisClient:
 
 
 redis_client = RedisClient()
+
+
+def database_connect_args(config: Mapping[str, Any], url: str) -> dict[str, Any]:
+    """The DBAPI connect arguments that bound how long the database at `url` can hold a request.
+
+    PostgreSQL: libpq's `connect_timeout` (ETA_DATABASE_CONNECT_TIMEOUT_SECONDS; a server that
+    accepts the TCP connection and never answers, or a host that drops packets, fails the
+    connection instead of hanging it) and the session's `statement_timeout`
+    (ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS; 0: none), sent as startup options so they cost no
+    round trip. A screening check's own, shorter limit (SET LOCAL) still applies inside its
+    transaction. Other databases: nothing (SQLite waits 5 s for a lock by default).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    arguments: dict[str, Any] = {
+        "connect_timeout": int(config["ETA_DATABASE_CONNECT_TIMEOUT_SECONDS"]),
+    }
+    milliseconds = round(float(config["ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS"]) * 1000)
+    if milliseconds:
+        # Keep any options the URL itself carries (`?options=-c search_path=...`): connect_args
+        # would replace them.
+        given = parsed.query.get("options")
+        given_text = " ".join(given) if isinstance(given, tuple) else (given or "")
+        arguments["options"] = f"{given_text} -c statement_timeout={milliseconds}".strip()
+    return arguments
+
+
+def bounded_engine_options(config: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` (an engine's, or a bind's) with :func:`database_connect_args` merged in.
+
+    Connect arguments already in `options` win: a test or a deployment that sets its own keeps
+    them.
+    """
+    url = str(options.get("url") or config["SQLALCHEMY_DATABASE_URI"])
+    connect_args = {**database_connect_args(config, url), **options.get("connect_args", {})}
+    if not connect_args:
+        return dict(options)
+    return {**options, "connect_args": connect_args}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,6 +3,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import func, select
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -85,6 +86,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # A migration may rewrite or index a large table: the app's statement limit
+            # (ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS, a startup option of every connection)
+            # does not apply here. Committed at once so Alembic starts its own transaction.
+            connection.execute(select(func.set_config("statement_timeout", "0", False)))
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -186,3 +186,60 @@ def test_a_nationality_both_eligible_and_exempt_is_a_configuration_error(tmp_pat
     assert "IRL" not in load_settings(tmp_path, {})["ETA_ELIGIBLE_NATIONALITIES"]
     with pytest.raises(ConfigurationError, match="IRL in both ETA_ELIGIBLE_NATIONALITIES"):
         load_settings(tmp_path, {"ETA_ELIGIBLE_NATIONALITIES": "SWE,IRL"})
+
+
+OUTAGE_SETTINGS = {
+    "ETA_RETRY_AFTER_SECONDS": 5,
+    "ETA_DATABASE_CONNECT_TIMEOUT_SECONDS": 5,
+    "ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS": 30.0,
+    "ETA_STAFF_SESSION_RETENTION_DAYS": 90,
+}
+
+
+def test_outage_settings_have_their_defaults_and_variables_in_settings(tmp_path):
+    settings = load_settings(tmp_path, {})
+    assert {name: settings[name] for name in OUTAGE_SETTINGS} == OUTAGE_SETTINGS
+    # The carrier API's Retry-After follows the general one unless set on its own.
+    assert settings["ETA_CARRIER_RETRY_AFTER_SECONDS"] == 5
+    changed = load_settings(tmp_path, dict.fromkeys(OUTAGE_SETTINGS, "9"))
+    assert {name: changed[name] for name in OUTAGE_SETTINGS} == dict.fromkeys(OUTAGE_SETTINGS, 9)
+    assert changed["ETA_CARRIER_RETRY_AFTER_SECONDS"] == 9
+    off = load_settings(tmp_path, {"ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS": "0"})
+    assert off["ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ETA_RETRY_AFTER_SECONDS", "0", "must be at least 1"),
+        ("ETA_DATABASE_CONNECT_TIMEOUT_SECONDS", "soon", "must be a whole number"),
+        ("ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS", "-1", "must be a number of 0 or more"),
+        ("ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS", "inf", "must be a number of 0 or more"),
+        ("ETA_STAFF_SESSION_RETENTION_DAYS", "0", "must be at least 1"),
+    ],
+)
+def test_a_bad_outage_setting_is_a_one_line_configuration_error(tmp_path, name, value, message):
+    with pytest.raises(ConfigurationError, match=f"^{name} {message}"):
+        load_settings(tmp_path, {name: value})
+
+
+def test_postgresql_engines_get_the_connect_and_statement_timeouts(tmp_path):
+    from eta.extensions import bounded_engine_options, database_connect_args
+
+    config = {
+        **load_settings(tmp_path, {"ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS": "2.5"}),
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://eta@db/eta?options=-c%20search_path%3Deta",
+    }
+    assert database_connect_args(config, config["SQLALCHEMY_DATABASE_URI"]) == {
+        "connect_timeout": 5,
+        "options": "-c search_path=eta -c statement_timeout=2500",
+    }
+    # Connect arguments set by the deployment win; SQLite gets none.
+    mine = bounded_engine_options(config, {"connect_args": {"connect_timeout": 1}})
+    assert mine["connect_args"]["connect_timeout"] == 1
+    assert bounded_engine_options(config, {"url": "sqlite:///x.db", "echo": False}) == {
+        "url": "sqlite:///x.db",
+        "echo": False,
+    }
+    config["ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS"] = 0
+    assert "options" not in database_connect_args(config, "postgresql+psycopg://eta@db/eta")

@@ -77,6 +77,30 @@ def lapse_information_requests() -> int:
 
 
 @job
+def prune_staff_sessions() -> int:
+    """Delete staff sessions ended more than ETA_STAFF_SESSION_RETENTION_DAYS ago; how many."""
+    import datetime as dt
+
+    from eta.accounts import sessions
+
+    config = current_app.config
+
+    def limits(kind: str) -> sessions.Limits:
+        return sessions.Limits(
+            idle=dt.timedelta(seconds=int(config[f"ETA_{kind}_IDLE_SECONDS"])),
+            absolute=dt.timedelta(seconds=int(config[f"ETA_{kind}_ABSOLUTE_SECONDS"])),
+        )
+
+    return sessions.prune_sessions(
+        db.session,
+        retention=dt.timedelta(days=int(config["ETA_STAFF_SESSION_RETENTION_DAYS"])),
+        officer_limits=limits("OFFICER"),
+        carrier_limits=limits("CARRIER"),
+        now=utcnow(),
+    )
+
+
+@job
 def relay_outbox() -> int:
     """Push every due outbox row to RQ: what Redis was down for, or lost. Returns how many."""
     from eta import outbox

@@ -64,6 +64,8 @@ PERIODIC_JOBS: list[Periodic] = [
     Periodic("purge-expired-drafts", maintenance.purge_expired_drafts, every=3600),
     # No case stuck waiting for a traveller who never answers (ETA_INFORMATION_DAYS).
     Periodic("lapse-information-requests", maintenance.lapse_information_requests, every=3600),
+    # Ended staff sessions, kept ETA_STAFF_SESSION_RETENTION_DAYS for investigations, then gone.
+    Periodic("prune-staff-sessions", maintenance.prune_staff_sessions, every=24 * 3600),
     # Never lost: screening left waiting (Redis down at submission, a killed worker).
     Periodic(
         "sweep-stuck-applications", screening.sweep_stuck_applications, every=60, queue=RECOVERY

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 
 from eta import audit
 from eta.models import CarrierUser, Officer, StaffSession
@@ -169,3 +169,51 @@ def end_all_sessions(
         details={"reason": reason},
     )
     return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+def prune_sessions(
+    session: SessionLike,
+    *,
+    retention: dt.timedelta,
+    officer_limits: Limits,
+    carrier_limits: Limits,
+    now: dt.datetime,
+    actor: str = "system",
+) -> int:
+    """Delete the sessions that ended longer than `retention` ago; commits; returns how many.
+
+    A session no request ever ended (the browser was closed) is over once its idle or
+    absolute limit passed, and is deleted `retention` after that too. Open sessions are
+    never touched. One ``staff_sessions.pruned`` audit event gives the count; each session's
+    own events (signed in, signed out) stay in the audit log.
+    """
+    cutoff = now - retention
+    over: list[ColumnElement[bool]] = [StaffSession.ended_at < cutoff]
+    for column, limits in (
+        (StaffSession.officer_id, officer_limits),
+        (StaffSession.carrier_user_id, carrier_limits),
+    ):
+        over.append(
+            and_(
+                StaffSession.ended_at.is_(None),
+                column.is_not(None),
+                or_(
+                    StaffSession.seen_at < cutoff - limits.idle,
+                    StaffSession.created_at < cutoff - limits.absolute,
+                ),
+            )
+        )
+    deleted = session.execute(
+        delete(StaffSession).where(or_(*over)).execution_options(synchronize_session=False)
+    )
+    count = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        audit.record(
+            session,
+            "staff_sessions.pruned",
+            actor=actor,
+            object_type="staff_session",
+            details={"count": count, "retention_days": retention.days},
+        )
+    session.commit()
+    return count

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+from http import HTTPStatus
 from typing import Any
 
 from flask import current_app
 
 from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
 from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS, ROOT_PATHS
+from eta.web.problems import PROBLEM_BASE, PROBLEM_MIME
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -77,11 +80,38 @@ _STATUS_QUERY_EXAMPLE = {
 }
 
 
-def _json_response(description: str, schema: str) -> dict[str, Any]:
+def _json_response(description: str, schema: str, example: Any) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"},
+                "example": example,
+            }
+        },
     }
+
+
+_ACCEPTED_EXAMPLE = {
+    "reference": "ETA-7KQ2-MX9P-4D",
+    "status": "submitted",
+    "status_url": "https://eta.example.gov/status",
+}
+_STATUS_EXAMPLE = {
+    "reference": "ETA-7KQ2-MX9P-4D",
+    "status": "approved",
+    "status_url": "https://eta.example.gov/status",
+    "events": [
+        {"at": "2026-12-04T09:12:03.512000+00:00", "status": "submitted"},
+        {"at": "2026-12-04T09:12:04.108000+00:00", "status": "screening"},
+        {"at": "2026-12-04T09:12:05.730000+00:00", "status": "approved"},
+    ],
+    "valid_until": "2028-12-04T09:12:06+00:00",
+    "authorisation": {
+        "token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMTItYTFiMiJ9.eyJ...In0.MEUCIQ...",
+        "pdf_url": "https://eta.example.gov/authorisation/aZ3k...Qm/eta.pdf",
+    },
+}
 
 
 _BODY_PROBLEMS: dict[str, Any] = {
@@ -155,7 +185,9 @@ PATHS: dict[str, Any] = {
             "requestBody": _json_body("ApplicationRequest", _APPLICATION_EXAMPLE),
             "responses": {
                 "202": {
-                    **_json_response("The application is accepted", "ApplicationAccepted"),
+                    **_json_response(
+                        "The application is accepted", "ApplicationAccepted", _ACCEPTED_EXAMPLE
+                    ),
                     "headers": {
                         "Location": {
                             "description": (
@@ -192,7 +224,9 @@ PATHS: dict[str, Any] = {
             "summary": "The status of an application",
             "requestBody": _json_body("StatusQuery", _STATUS_QUERY_EXAMPLE),
             "responses": {
-                "200": _json_response("The application's status and timeline", "ApplicationStatus"),
+                "200": _json_response(
+                    "The application's status and timeline", "ApplicationStatus", _STATUS_EXAMPLE
+                ),
                 "404": _problem("No application with those details"),
                 **_BODY_PROBLEMS,
             },
@@ -389,20 +423,75 @@ SECURITY_SCHEMES: dict[str, Any] = {**CARRIER_SECURITY_SCHEMES}
 # holds NUL or a lone surrogate, so every operation can answer it.
 _EDGE_PROBLEM = _problem("A query parameter or the path holds NUL or a lone surrogate")
 
-
-def _with_edge_problems(paths: dict[str, Any]) -> dict[str, Any]:
-    """The paths with the edge's 400 added to each operation that does not list a 400."""
-    return {
-        path: {
-            method: (
-                {**operation, "responses": {"400": _EDGE_PROBLEM, **operation["responses"]}}
-                if isinstance(operation, dict) and "responses" in operation
-                else operation
-            )
-            for method, operation in item.items()
+# Every operation answers 503 while the database or Redis is unreachable (eta.web.errors).
+_UNAVAILABLE: dict[str, Any] = {
+    **_problem("The database or Redis is unreachable for a moment (a restart): retry later"),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying (ETA_RETRY_AFTER_SECONDS)",
+            "schema": {"type": "integer", "minimum": 1},
+            "example": 5,
         }
-        for path, item in paths.items()
+    },
+}
+
+# The `errors` of each operation's example 422: a message it really sends.
+VALIDATION_EXAMPLES: dict[str, dict[str, list[str]]] = {
+    "submitApplication": {"passport.number": ["Enter your passport number"]},
+    "applicationStatus": {"date_of_birth": ["Enter your date of birth."]},
+    "auditConsistency": {"from": ["Must not be larger than `to`."]},
+    "carrierVerify": {"travel_date": ["Must be a real date written as YYYY-MM-DD."]},
+    "carrierVerifyBatch": {"passengers": ["Send a list of passengers."]},
+    "carrierVerifyManifest": {
+        "message PAX417, segment 48": ["UNT counts 44 segments, the message has 45 (UNH to UNT)"]
+    },
+}
+
+
+def problem_example(status: int, description: str, operation_id: str = "") -> dict[str, Any]:
+    """An example problem answer for `status`, in the shape eta.web.problems builds."""
+    if status == 422:
+        return {
+            "type": PROBLEM_BASE + "validation",
+            "title": "Your request has errors",
+            "status": 422,
+            "detail": "Some fields are missing or not valid: see errors.",
+            "errors": VALIDATION_EXAMPLES.get(operation_id, {"field": ["Enter a value."]}),
+        }
+    if status == 503:
+        return {
+            "type": PROBLEM_BASE + "unavailable",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "The service is unavailable for a moment. "
+            "Retry after the number of seconds in Retry-After.",
+        }
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": description.split(" (")[0].rstrip(".") + ".",
     }
+
+
+def _with_common_responses(paths: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the paths where every operation lists the edge's 400 (unless it has its own)
+    and the 503, and every problem answer without an example gets one."""
+    paths = copy.deepcopy(paths)
+    for item in paths.values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = {"400": _EDGE_PROBLEM, **operation["responses"]}
+            responses.setdefault("503", _UNAVAILABLE)
+            operation["responses"] = responses = copy.deepcopy(responses)
+            for status, answer in responses.items():
+                media = answer.get("content", {}).get(PROBLEM_MIME)
+                if media is not None and "example" not in media:
+                    media["example"] = problem_example(
+                        int(status), answer["description"], operation.get("operationId", "")
+                    )
+    return paths
 
 
 def openapi_document() -> dict[str, Any]:
@@ -415,7 +504,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Apply for an ETA, check its status, and verify authorisations.",
         },
         "servers": [{"url": "/", "description": "This deployment (ETA_PUBLIC_URL)"}],
-        "paths": _with_edge_problems(
+        "paths": _with_common_responses(
             {**{API_PREFIX + path: item for path, item in PATHS.items()}, **ROOT_PATHS}
         ),
         "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": SCHEMAS},

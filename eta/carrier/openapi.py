@@ -188,6 +188,52 @@ EXAMPLES: dict[str, tuple[Any, Any]] = {
 }
 
 
+# docs/carriers.md's manifest (two travellers: a passenger with a passport, crew without one)
+# and its answers, as JSON and as a CUSRES interchange.
+_MANIFEST_EXAMPLE = (
+    "UNA:+.? '"
+    "UNB+UNOA:4+NORDICAIR:ZZ+ETA:ZZ+261209:2330+000000417++PAXLST'"
+    "UNH+PAX417+PAXLST:D:02B:UN:IATA+NA0123/261210/1030+01:F'"
+    "BGM+745'NAD+MS+++FLIGHT OPERATIONS'TDT+20+NA123+++NA'LOC+125+ARN'"
+    "DTM+189:2612101030:201'LOC+87+LHR'DTM+232:2612101215:201'"
+    "NAD+FL+++ERIKSSON:ANNA MARIA'ATT+2++F'DTM+329:740812'NAT+2+SWE'"
+    "DOC+P:110:111+L898902C3'DTM+36:320415'LOC+91+SWE'"
+    "NAD+FM+++BERG:JOHAN'DTM+329:770603'DOC+AC:110:111+NO7788'LOC+91+NOR'"
+    "CNT+42:1'CNT+41:1'UNT+22+PAX417'UNZ+1+000000417'"
+)
+_MANIFEST_ANSWER_EXAMPLE = {
+    "results": [
+        {
+            "message": "PAX417",
+            "passenger": 0,
+            "role": "passenger",
+            "surname": "ERIKSSON",
+            "document_number": "L898902C3",
+            "result": "OK",
+            "reason": "ok",
+            "reference": "ETA-7KQ2-MX9P-4D",
+            "valid_until": "2028-12-01T09:00:00+00:00",
+        },
+        {
+            "message": "PAX417",
+            "passenger": 1,
+            "role": "crew",
+            "surname": "BERG",
+            "document_number": None,
+            "result": "ERROR",
+            "errors": {"DOC": ["No passport (DOC+P): eta authorisations go with passports."]},
+        },
+    ]
+}
+_CUSRES_EXAMPLE = (
+    "UNA:+,? 'UNB+UNOC:4+ETA+NORDICAIR+261209:2331+000000417'"
+    "UNH+1+CUSRES:D:05B:UN:IATA'BGM+962'RFF+TN:PAX417'TDT+20+NA123'"
+    "ERP+2'RFF+TN:PAX417:0'ERC+0Z'FTX+AAP+++OK:ok'ERP+2'RFF+TN:PAX417:1'ERC+2Z'"
+    "FTX+AAP+++ERROR:DOC No passport (DOC?+P)?: eta authorisations go with passports.'"
+    "UNT+13+1'UNZ+1+000000417'"
+)
+
+
 def _operation(operation_id: str, summary: str, request: str, response: str) -> dict[str, Any]:
     request_media: dict[str, Any] = {"schema": _ref(request)}
     response_media: dict[str, Any] = {"schema": _ref(response)}
@@ -222,13 +268,19 @@ def _operation(operation_id: str, summary: str, request: str, response: str) -> 
 
 
 def _manifest_operation() -> dict[str, Any]:
+    response = "CarrierManifestAnswer"
     operation = _operation(
         "carrierVerifyManifest",
         f"Verify a UN/EDIFACT PAXLST manifest (D02B or D05B) of up to {MAX_BATCH} travellers",
         "CarrierBatch",
-        "CarrierManifestAnswer",
+        response,
     )["post"]
     edifact = {"schema": {"type": "string", "minLength": 1}}
+    operation["requestBody"]["content"] = {EDIFACT: {**edifact, "example": _MANIFEST_EXAMPLE}}
+    operation["responses"]["200"]["content"] = {
+        "application/json": {"schema": _ref(response), "example": _MANIFEST_ANSWER_EXAMPLE},
+        EDIFACT: {**edifact, "example": _CUSRES_EXAMPLE},
+    }
     operation["description"] = (
         "Each traveller (NAD+FL, FM, DDU, DDT) is checked by passport as verify-batch checks "
         "it. With `Accept: application/edifact` the answer is a CUSRES interchange instead: "
@@ -236,8 +288,6 @@ def _manifest_operation() -> dict[str, Any]:
         "2Z data error) and FTX+AAP+++<result>:<reason>. A broken envelope or message "
         "(counts in UNT, UNE, UNZ; unknown message type or directory) is a 422 problem."
     )
-    operation["requestBody"]["content"] = {EDIFACT: edifact}
-    operation["responses"]["200"]["content"][EDIFACT] = edifact
     operation["responses"].pop("400")
     operation["responses"]["415"] = _problem("Not application/edifact")
     operation["responses"]["422"] = _problem(

@@ -42,7 +42,14 @@ PUBLIC_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {
                     "description": "The current list",
-                    "content": {"application/jwt": {"schema": {"type": "string"}}},
+                    "content": {
+                        "application/jwt": {
+                            "schema": {"type": "string"},
+                            "example": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMTItYTFiMiIsInR5cCI6"
+                            "ImV0YS1yZXZvY2F0aW9ucytqd3QifQ.eyJpc3MiOiJodHRwczovL2V0YS5leGFtcGxl"
+                            "Lmdvdi...fQ.MEUCIQDx...",
+                        }
+                    },
                 },
                 "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
             },
@@ -65,7 +72,22 @@ ROOT_PATHS: dict[str, Any] = {
                     "description": "The key set",
                     "content": {
                         # RFC 7517 §8.5's media type, as served.
-                        JWKS_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/JWKS"}}
+                        JWKS_MEDIA_TYPE: {
+                            "schema": {"$ref": "#/components/schemas/JWKS"},
+                            "example": {
+                                "keys": [
+                                    {
+                                        "kty": "EC",
+                                        "crv": "P-256",
+                                        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                                        "kid": "2026-12-a1b2",
+                                        "use": "sig",
+                                        "alg": "ES256",
+                                    }
+                                ]
+                            },
+                        }
                     },
                 },
                 "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
