@@ -29,7 +29,7 @@ _FONT_DIRS = (
 # A CJK face with TrueType outlines (reportlab cannot embed the CFF outlines of Noto CJK): Debian's
 # fonts-wqy-microhei (Apache-2.0), which .ci/run installs. Without one, Chinese labels fall back to
 # English and Han names are not printed as boxes.
-_CJK_FONT_FILES = (
+CJK_FONT_FILES = (
     Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc",
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
 )
@@ -198,8 +198,8 @@ class _Fonts:
 
 @cache
 def _cjk_font() -> str | None:
-    """Register the first CJK font found (see _CJK_FONT_FILES); None when there is none."""
-    for path in _CJK_FONT_FILES:
+    """Register the first CJK font found (see CJK_FONT_FILES); None when there is none."""
+    for path in CJK_FONT_FILES:
         if path.is_file():
             pdfmetrics.registerFont(TTFont("EtaCJK", str(path), subfontIndex=0))
             return "EtaCJK"

@@ -44,6 +44,7 @@ from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.web.i18n import localise_digits
 from eta.web.urls import public_url
 
 blueprint = Blueprint("traveller", __name__)
@@ -574,7 +575,9 @@ def status() -> str:
             {
                 "status": event.to_status,
                 "at": status_lookup.aware(event.at).isoformat(),
-                "shown": format_datetime(status_lookup.aware(event.at), "d MMMM y, HH:mm"),
+                "shown": localise_digits(
+                    format_datetime(status_lookup.aware(event.at), "d MMMM y, HH:mm")
+                ),
             }
             for event in application.events
         ],

@@ -35,7 +35,7 @@ def language_name(code: str) -> str:
 
 
 def text_direction(code: object) -> str:
-    """"rtl" for a right-to-left language (Arabic), else "ltr": the `dir` of its pages."""
+    """The `dir` of a language's pages: "rtl" for a right-to-left one (Arabic), else "ltr"."""
     try:
         order = Locale.parse(str(code).replace("-", "_")).character_order
     except (ValueError, LookupError, TypeError):
