@@ -360,7 +360,7 @@ def authorisation_pdf(
     """Render the authorisation as a one-page A4 PDF, in black on white.
 
     ``labels`` is either a mapping of translated label texts (missing ones fall back to
-    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "fr").
+    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "ar", "fr", "zh").
     ``format_date`` formats dates for the reader's locale.
     """
     text, fonts = _document_fonts(_labels(labels), _fonts())
