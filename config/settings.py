@@ -163,6 +163,14 @@ def _non_negative(environ: Mapping[str, str], name: str, default: float) -> floa
     return value
 
 
+def _arabic_digits(environ: Mapping[str, str]) -> str:
+    """ETA_ARABIC_DIGITS: "latn" (0-9, CLDR's default for Arabic) or "arab" (Arabic-Indic)."""
+    value = environ.get("ETA_ARABIC_DIGITS", "latn").strip().lower() or "latn"
+    if value not in ("latn", "arab"):
+        raise ConfigurationError(f"ETA_ARABIC_DIGITS must be latn or arab, not {value!r}")
+    return value
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping for the environment named by ETA_ENV.
 
@@ -254,6 +262,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_TRUST_LIST": environ.get("ETA_TRUST_LIST") or str(instance_path / "trust-list.jws"),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
+        # Digits of dates and counts on Arabic pages, emails and PDFs (eta/web/i18n.py).
+        "ETA_ARABIC_DIGITS": _arabic_digits(environ),
         # How a refused traveller asks for a review (unset: the translated default text).
         "ETA_APPEAL_TEXT": environ.get("ETA_APPEAL_TEXT", ""),
         # The officers' dashboard window, and how many recent applications a rule's dry run

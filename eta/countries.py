@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from functools import lru_cache
@@ -234,6 +235,23 @@ def country_name(alpha3: str) -> str:
     if code in ICAO_SPECIAL_CODES:
         return ICAO_SPECIAL_CODES[code]
     return _historic_codes().get(code, code)
+
+
+@lru_cache(maxsize=16)
+def _iso3166_catalogue(language: str) -> gettext.NullTranslations:
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def country_name_in(alpha3: str, language: str) -> str:
+    """A country's name in ``language`` (pycountry's ISO 3166 catalogues), English if missing."""
+    code = alpha3.strip().upper()
+    country = pycountry.countries.get(alpha_3=code) if len(code) == 3 else None
+    if country is None:
+        return country_name(code)
+    translated = _iso3166_catalogue(language.replace("-", "_")).gettext(country.name)
+    return translated if translated != country.name else country_name(code)
 
 
 @lru_cache(maxsize=1)

@@ -339,7 +339,7 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
-            "language": {"type": "string", "enum": ["en", "fr"], "default": "en"},
+            "language": {"type": "string", "enum": ["en", "ar", "fr", "zh"], "default": "en"},
             "declaration": {"type": "boolean", "const": True},
         },
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import arabic_reshaper
-from bidi import get_display
+from bidi.algorithm import get_display  # this one mirrors brackets; bidi.get_display does not
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -25,6 +26,18 @@ _FONT_DIRS = (
     Path(__file__).resolve().parent / "fonts",
     Path("/usr/share/fonts/truetype/dejavu"),  # Debian's fonts-dejavu-core, if not vendored
 )
+# A CJK face with TrueType outlines (reportlab cannot embed the CFF outlines of Noto CJK): Debian's
+# fonts-wqy-microhei (Apache-2.0), which .ci/run installs. Without one, Chinese labels fall back to
+# English and Han names are not printed as boxes.
+CJK_FONT_FILES = (
+    Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc",
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+)
+# Han, kana, hangul and full-width forms: scripts written without spaces between words.
+_CJK_LETTERS = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_CJK = re.compile(f"[{_CJK_LETTERS}]")
+# One CJK character, a run of other non-space characters (a URL, a Latin word), or spaces.
+_BREAKABLE = re.compile(f"[{_CJK_LETTERS}]|[^\\s{_CJK_LETTERS}]+|\\s+")
 QR_WIDTH = 52 * mm  # the symbol without its quiet zone; SPEC asks at least 40 mm
 
 DEFAULT_LABELS: dict[str, str] = {
@@ -84,7 +97,63 @@ FRENCH_LABELS: dict[str, str] = {
     "none": "Aucun",
 }
 
-LABELS_BY_LANGUAGE: dict[str, dict[str, str]] = {"en": DEFAULT_LABELS, "fr": FRENCH_LABELS}
+ARABIC_LABELS: dict[str, str] = {
+    "document_title": "تصريح السفر الإلكتروني",
+    "reference": "الرقم المرجعي",
+    "surname": "اسم العائلة (كما في جواز السفر)",
+    "given_names": "الاسم الأول (كما في جواز السفر)",
+    "name_as_entered": "الاسم كما أُدخل في الطلب",
+    "name_not_printable": "(بأبجدية لا يمكن طباعتها في هذه الوثيقة: انظر الأسماء أعلاه)",
+    "date_of_birth": "تاريخ الميلاد",
+    "passport_number": "رقم جواز السفر",
+    "issuing_country": "بلد الإصدار",
+    "valid_from": "صالح من",
+    "valid_until": "صالح حتى",
+    "entries": "عدد مرات الدخول",
+    "entries_multiple": "متعدد",
+    "qr_caption": "تصريح موقّع: امسحه للتحقق",
+    "how_to_verify": "كيفية التحقق من هذا التصريح",
+    "verify_instructions": (
+        "تتحقق شركات الطيران والعبّارات والقطارات من هذا التصريح إلكترونيًا من خلال جواز سفرك. "
+        "ويمكن لأي شخص التحقق منه بمسح رمز QR أو بإدخال الرقم المرجعي على:"
+    ),
+    "notice": (
+        "هذا التصريح مرتبط بجواز السفر المبيّن أعلاه. سافر بجواز السفر هذا. "
+        "يسمح لك التصريح بالسفر، ولكنه لا يضمن الدخول."
+    ),
+    "none": "لا يوجد",
+}
+
+CHINESE_LABELS: dict[str, str] = {
+    "document_title": "电子旅行许可",
+    "reference": "编号",
+    "surname": "姓（与护照一致）",
+    "given_names": "名（与护照一致）",
+    "name_as_entered": "申请中填写的姓名",
+    "name_not_printable": "（所用文字无法在本文件中打印：见上方姓名）",
+    "date_of_birth": "出生日期",
+    "passport_number": "护照号码",
+    "issuing_country": "签发国家或地区",
+    "valid_from": "生效日期",
+    "valid_until": "有效期至",
+    "entries": "入境次数",
+    "entries_multiple": "多次",
+    "qr_caption": "已签名许可：扫码核查",
+    "how_to_verify": "如何核查本许可",
+    "verify_instructions": (
+        "航空公司、渡轮和铁路运营商会根据您的护照以电子方式核查本许可。"
+        "任何人均可扫描二维码，或在以下网址输入编号进行核查："
+    ),
+    "notice": "本许可与上方所示护照绑定。请持该护照出行。许可允许您出行，但不保证准予入境。",
+    "none": "无",
+}
+
+LABELS_BY_LANGUAGE: dict[str, dict[str, str]] = {
+    "en": DEFAULT_LABELS,
+    "fr": FRENCH_LABELS,
+    "ar": ARABIC_LABELS,
+    "zh": CHINESE_LABELS,
+}
 
 
 @dataclass(frozen=True)
@@ -124,6 +193,17 @@ def _utc_date_time(value: datetime) -> str:
 class _Fonts:
     regular: str
     bold: str
+    cjk: str | None = None  # Chinese, Japanese and Korean, when a CJK font is installed
+
+
+@cache
+def _cjk_font() -> str | None:
+    """Register the first CJK font found (see CJK_FONT_FILES); None when there is none."""
+    for path in CJK_FONT_FILES:
+        if path.is_file():
+            pdfmetrics.registerFont(TTFont("EtaCJK", str(path), subfontIndex=0))
+            return "EtaCJK"
+    return None
 
 
 @cache
@@ -134,9 +214,23 @@ def _fonts() -> _Fonts:
         if regular.is_file() and bold.is_file():
             pdfmetrics.registerFont(TTFont("EtaSans", str(regular)))
             pdfmetrics.registerFont(TTFont("EtaSans-Bold", str(bold)))
-            return _Fonts("EtaSans", "EtaSans-Bold")
+            return _Fonts("EtaSans", "EtaSans-Bold", _cjk_font())
     # Without DejaVu only Latin-1 names print correctly; MRZ forms always do.
-    return _Fonts("Helvetica", "Helvetica-Bold")
+    return _Fonts("Helvetica", "Helvetica-Bold", _cjk_font())
+
+
+def _is_rtl(text: str) -> bool:
+    """Whether ``text`` has right-to-left letters (Arabic, Hebrew...)."""
+    return any(unicodedata.bidirectional(character) in ("R", "AL") for character in text)
+
+
+def _covers(text: str, font: str) -> bool:
+    """Whether ``font`` has a glyph for every visible character of ``text``."""
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    glyphs = getattr(face, "charToGlyph", None)
+    if glyphs is None:
+        return True  # a standard PDF font: reportlab encodes what it can
+    return all(ord(character) in glyphs for character in text if not character.isspace())
 
 
 def _printable(text: str, font: str) -> str | None:
@@ -148,15 +242,41 @@ def _printable(text: str, font: str) -> str | None:
     Unicode bidirectional algorithm). A name in a script the font does not have (DejaVu has
     no CJK) is not printed as empty boxes.
     """
-    if any(unicodedata.bidirectional(character) in ("R", "AL") for character in text):
+    if _is_rtl(text):
         text = get_display(arabic_reshaper.reshape(text))
-    face = getattr(pdfmetrics.getFont(font), "face", None)
-    glyphs = getattr(face, "charToGlyph", None)
-    if glyphs is not None and any(
-        ord(character) not in glyphs for character in text if not character.isspace()
-    ):
-        return None
-    return text
+    return text if _covers(text, font) else None
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of ``text`` no wider than ``width``, in logical order.
+
+    Words break at spaces; Chinese, Japanese and Korean, written without spaces, may break
+    between any two characters. Arabic is measured in its joined forms, as it is drawn.
+    """
+    if not _CJK.search(text):
+        return simpleSplit(text, font, size, width) or [""]
+    lines: list[str] = []
+    line = ""
+    for piece in _BREAKABLE.findall(text):
+        if line and pdfmetrics.stringWidth(line + piece, font, size) > width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _document_fonts(text: Mapping[str, str], fonts: _Fonts) -> tuple[dict[str, str], _Fonts]:
+    """The labels and the fonts that can print them: Chinese labels are set in the CJK font
+    (it has Latin letters and digits too); without one they fall back to English.
+    """
+    labels = "".join(text.values())
+    if fonts.regular == "Helvetica" or _covers(labels, fonts.regular):
+        return dict(text), fonts
+    if fonts.cjk is not None and _covers(labels, fonts.cjk):
+        return dict(text), _Fonts(fonts.cjk, fonts.cjk, fonts.cjk)
+    return dict(DEFAULT_LABELS), fonts
 
 
 def _labels(labels: Mapping[str, str] | str | None) -> dict[str, str]:
@@ -169,28 +289,48 @@ def _labels(labels: Mapping[str, str] | str | None) -> dict[str, str]:
 
 
 class _Writer:
-    """Draws text top-down on one page, wrapping to the column it is given."""
+    """Draws text top-down on one page, wrapping to the column it is given.
 
-    def __init__(self, canvas: Canvas, fonts: _Fonts) -> None:
+    In a right-to-left document (Arabic labels) every line is aligned on the column's right
+    edge; Arabic is shaped and each line put in visual order after wrapping, so a wrapped
+    sentence still reads from its first line down.
+    """
+
+    def __init__(self, canvas: Canvas, fonts: _Fonts, rtl: bool = False) -> None:
         self.canvas = canvas
         self.fonts = fonts
+        self.rtl = rtl
 
     def text(
-        self, x: float, y: float, width: float, text: str, size: float, bold: bool = False
+        self,
+        x: float,
+        y: float,
+        width: float,
+        text: str,
+        size: float,
+        bold: bool = False,
+        font: str | None = None,
     ) -> float:
         """Draw wrapped text with its first baseline at ``y``; return the y below it."""
-        font = self.fonts.bold if bold else self.fonts.regular
+        font = font or (self.fonts.bold if bold else self.fonts.regular)
         leading = size * 1.3
         self.canvas.setFont(font, size)
-        for line in simpleSplit(text, font, size, width) or [""]:
-            self.canvas.drawString(x, y, line)
+        shaped = arabic_reshaper.reshape(text) if _is_rtl(text) else text
+        for line in _wrap(shaped, font, size, width):
+            visual = get_display(line) if _is_rtl(line) else line
+            if self.rtl:
+                self.canvas.drawRightString(x + width, y, visual)
+            else:
+                self.canvas.drawString(x, y, visual)
             y -= leading
         return y
 
-    def field(self, x: float, y: float, width: float, label: str, value: str) -> float:
+    def field(
+        self, x: float, y: float, width: float, label: str, value: str, font: str | None = None
+    ) -> float:
         """A small label over its value; return the y of the next field."""
         y = self.text(x, y, width, label, 8.5)
-        y = self.text(x, y - 1, width, value, 12, bold=True)
+        y = self.text(x, y - 1, width, value, 12, bold=True, font=font)
         return y - 3 * mm
 
 
@@ -220,11 +360,11 @@ def authorisation_pdf(
     """Render the authorisation as a one-page A4 PDF, in black on white.
 
     ``labels`` is either a mapping of translated label texts (missing ones fall back to
-    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "fr").
+    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "ar", "fr", "zh").
     ``format_date`` formats dates for the reader's locale.
     """
-    text = _labels(labels)
-    fonts = _fonts()
+    text, fonts = _document_fonts(_labels(labels), _fonts())
+    rtl = _is_rtl(text["document_title"])
     buffer = io.BytesIO()
     # invariant: no creation timestamp or random id, so the same input gives the same bytes.
     canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
@@ -232,7 +372,7 @@ def authorisation_pdf(
     canvas.setTitle(f"{text['document_title']} {data.reference}")
     canvas.setAuthor(data.service_name)
     canvas.setSubject(text["document_title"])
-    writer = _Writer(canvas, fonts)
+    writer = _Writer(canvas, fonts, rtl)
 
     page_width, page_height = A4
     margin = 18 * mm
@@ -249,28 +389,44 @@ def authorisation_pdf(
     y = writer.text(margin, y - 2 * mm, content_width, data.reference, 20, bold=True)
     top = y - 4 * mm
 
-    drawn = _draw_qr(canvas, data.token, page_width - margin, top)
+    # Mirrored for a right-to-left reader: the details start at the right margin, the QR code
+    # stands on the left.
+    modules = encode(data.token).size
+    full_qr = QR_WIDTH * modules / (modules - 2 * QUIET_ZONE)
+    qr_right = margin + full_qr if rtl else page_width - margin
+    drawn = _draw_qr(canvas, data.token, qr_right, top)
+    qr_left = qr_right - drawn
     column_width = content_width - drawn - 4 * mm
-    writer.text(page_width - margin - drawn, top - drawn - 2 * mm, drawn, text["qr_caption"], 8.5)
+    column = page_width - margin - column_width if rtl else margin
+    writer.text(qr_left, top - drawn - 2 * mm, drawn, text["qr_caption"], 8.5)
 
     y = top - 5 * mm
-    y = writer.field(margin, y, column_width, text["surname"], data.surname_mrz)
+    y = writer.field(column, y, column_width, text["surname"], data.surname_mrz)
     y = writer.field(
-        margin, y, column_width, text["given_names"], data.given_names_mrz or text["none"]
+        column, y, column_width, text["given_names"], data.given_names_mrz or text["none"]
     )
+    # The name as typed, in the document's font or else the CJK one (a Han name on an English
+    # or Arabic document); never as empty boxes.
     as_entered = " ".join(part for part in (data.given_names, data.surname) if part)
-    printable = _printable(as_entered, fonts.bold)
-    y = writer.field(
-        margin, y, column_width, text["name_as_entered"], printable or text["name_not_printable"]
+    name_font = next(
+        (font for font in (fonts.bold, fonts.cjk) if font and _printable(as_entered, font)), None
     )
     y = writer.field(
-        margin, y, column_width, text["date_of_birth"], format_date(data.date_of_birth)
+        column,
+        y,
+        column_width,
+        text["name_as_entered"],
+        as_entered if name_font else text["name_not_printable"],
+        font=name_font,
     )
-    y = writer.field(margin, y, column_width, text["passport_number"], data.passport_number)
-    y = writer.field(margin, y, column_width, text["issuing_country"], data.issuing_country)
-    y = writer.field(margin, y, column_width, text["valid_from"], _utc_date_time(data.valid_from))
-    y = writer.field(margin, y, column_width, text["valid_until"], _utc_date_time(data.valid_until))
-    y = writer.field(margin, y, column_width, text["entries"], text["entries_multiple"])
+    y = writer.field(
+        column, y, column_width, text["date_of_birth"], format_date(data.date_of_birth)
+    )
+    y = writer.field(column, y, column_width, text["passport_number"], data.passport_number)
+    y = writer.field(column, y, column_width, text["issuing_country"], data.issuing_country)
+    y = writer.field(column, y, column_width, text["valid_from"], _utc_date_time(data.valid_from))
+    y = writer.field(column, y, column_width, text["valid_until"], _utc_date_time(data.valid_until))
+    y = writer.field(column, y, column_width, text["entries"], text["entries_multiple"])
 
     y = min(y, top - drawn - 12 * mm) - 4 * mm
     canvas.setLineWidth(0.8)

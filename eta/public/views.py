@@ -11,16 +11,17 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, json, render_template, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from PIL import Image
 
 from eta import authorisations
-from eta.countries import country_name
+from eta.countries import country_name_in
 from eta.extensions import configured_limit, db, limiter
 from eta.issuance.qr import qr_png, qr_svg, read_qr
 from eta.issuance.tokens import VerificationResult
 from eta.public.openapi import JWKS_MEDIA_TYPE
+from eta.web.i18n import localise_digits
 
 blueprint = Blueprint("public", __name__)
 
@@ -147,10 +148,12 @@ def _shown_claims(claims: dict[str, Any]) -> list[tuple[str, str]]:
     """The token's own content, as rows; nothing is looked up beyond what it carries."""
 
     def when(seconds: int) -> str:
-        return format_datetime(dt.datetime.fromtimestamp(seconds, tz=dt.UTC), "long")
+        return localise_digits(
+            format_datetime(dt.datetime.fromtimestamp(seconds, tz=dt.UTC), "long")
+        )
 
     try:
-        born = format_date(dt.date.fromisoformat(claims["dob"]), "long")
+        born = localise_digits(format_date(dt.date.fromisoformat(claims["dob"]), "long"))
     except ValueError:
         born = claims["dob"]
     country = claims["doc"]["cty"]
@@ -160,7 +163,7 @@ def _shown_claims(claims: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Given names (as in passport)"), claims["nam"]["gn"] or _("None")),
         (_("Date of birth"), born),
         (_("Passport number"), claims["doc"]["num"]),
-        (_("Issuing country"), f"{country_name(country)} ({country})"),
+        (_("Issuing country"), f"{country_name_in(country, str(get_locale()))} ({country})"),
         (_("Valid from"), when(claims["nbf"])),
         (_("Valid until"), when(claims["exp"])),
     ]

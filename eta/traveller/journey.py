@@ -421,4 +421,6 @@ def display_date(value: str | None) -> str:
         return value
     from flask_babel import format_date
 
-    return str(format_date(day, "d MMMM y"))
+    from eta.web.i18n import localise_digits
+
+    return localise_digits(format_date(day, "d MMMM y"))

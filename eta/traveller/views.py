@@ -44,6 +44,7 @@ from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.web.i18n import localise_digits
 from eta.web.links import information_token
 from eta.web.urls import public_url
 
@@ -544,7 +545,9 @@ def _open_questions(application: Application) -> dict[str, Any] | None:
     days = int(current_app.config["ETA_INFORMATION_DAYS"])
     return {
         "questions": info.questions,
-        "answer_by": format_date((info.created_at + dt.timedelta(days=days)).date(), "long"),
+        "answer_by": localise_digits(
+            format_date((info.created_at + dt.timedelta(days=days)).date(), "long")
+        ),
         "link": url_for("information.respond", token=information_token(info.id)),
     }
 
@@ -606,13 +609,17 @@ def status() -> str:
             {
                 "status": event.to_status,
                 "at": status_lookup.aware(event.at).isoformat(),
-                "shown": format_datetime(status_lookup.aware(event.at), "d MMMM y, HH:mm"),
+                "shown": localise_digits(
+                    format_datetime(status_lookup.aware(event.at), "d MMMM y, HH:mm")
+                ),
             }
             for event in application.events
         ],
         authorisation=authorisation,
         valid_until=(
-            format_date(dt.datetime.fromisoformat(authorisation["valid_until"]).date(), "long")
+            localise_digits(
+                format_date(dt.datetime.fromisoformat(authorisation["valid_until"]).date(), "long")
+            )
             if authorisation
             else None
         ),

@@ -11,6 +11,8 @@ from flask_babel import get_locale
 from eta.extensions import babel
 
 SOURCE_LANGUAGE = "en"  # the language the templates and code are written in
+# ETA_ARABIC_DIGITS="arab" writes ٠-٩ (Arabic-Indic) on Arabic pages instead of 0-9.
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
 def available_languages(translations: Path) -> tuple[str, ...]:
@@ -30,6 +32,32 @@ def language_name(code: str) -> str:
     except (ValueError, LookupError):
         return code
     return name[:1].upper() + name[1:] if name else code
+
+
+def text_direction(code: object) -> str:
+    """The `dir` of a language's pages: "rtl" for a right-to-left one (Arabic), else "ltr"."""
+    try:
+        order = Locale.parse(str(code).replace("-", "_")).character_order
+    except (ValueError, LookupError, TypeError):
+        return "ltr"
+    return "rtl" if order == "right-to-left" else "ltr"
+
+
+def localise_digits(text: object, language: object = None) -> str:
+    """``text`` with Arabic-Indic digits when it is for Arabic and ETA_ARABIC_DIGITS is "arab".
+
+    Only formatted values (dates, counts) go through this: references, passport numbers and
+    codes stay in Latin digits, as printed on the passport and typed at check-in.
+    """
+    from flask import current_app
+
+    value = str(text)
+    code = str(language if language is not None else get_locale() or SOURCE_LANGUAGE)
+    if code.split("_")[0].split("-")[0].lower() != "ar":
+        return value
+    if current_app.config.get("ETA_ARABIC_DIGITS", "latn") != "arab":
+        return value
+    return value.translate(_ARABIC_INDIC)
 
 
 def select_locale() -> str:
@@ -57,10 +85,13 @@ def init_app(app: Flask) -> None:
     )
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["text_direction"] = text_direction
+    app.jinja_env.filters["digits"] = localise_digits
 
     @app.context_processor
     def languages() -> dict[str, object]:
         supported = [code.lower() for code in app.config["ETA_LANGUAGES"]]
         return {
             "languages": [(code, language_name(code)) for code in supported],
+            "page_direction": text_direction(get_locale() or SOURCE_LANGUAGE),
         }

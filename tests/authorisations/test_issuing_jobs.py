@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import arabic_reshaper
 import pytest
 import zxingcpp
 from flask import Flask
@@ -301,6 +302,40 @@ def test_french_application_gets_a_french_pdf(
         ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
     ).stdout.decode()
     assert "Autorisation de voyage électronique" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "digits", "expected"),
+    [
+        # Shaped Arabic (joined letters); the country from pycountry's Arabic catalogue.
+        ("ar", "latn", ["تصريح السفر الإلكتروني", "1974", "السّويد"]),
+        # ETA_ARABIC_DIGITS=arab: the date of birth in Arabic-Indic digits.
+        ("ar", "arab", ["١٩٧٤"]),
+        ("zh", "latn", ["电子旅行许可", "1974年8月12日", "瑞典"]),
+    ],
+)
+def test_arabic_and_chinese_applications_get_their_pdf(
+    session: Any,
+    client: FlaskClient,
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    issue: Callable[[Application], Authorisation],
+    language: str,
+    digits: str,
+    expected: list[str],
+) -> None:
+    monkeypatch.setitem(app.config, "ETA_ARABIC_DIGITS", digits)
+    application = approved(session, language=language)
+    authorisation = issue(application)
+    pdf = client.get(_path(authorisations.download_url(authorisation, "pdf")))
+    assert pdf.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf.data, capture_output=True, check=True
+    ).stdout.decode()
+    for part in expected:
+        # pdftotext gives Arabic back in its joined forms (U+FExx), harakat dropped.
+        assert arabic_reshaper.reshape(part) in text, part
+    assert "Passport number" not in text and "Sweden" not in text  # no English left
 
 
 def test_an_issuer_too_long_for_the_qr_code_is_refused(

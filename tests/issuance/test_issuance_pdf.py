@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import arabic_reshaper
 import pytest
 import zxingcpp
 from PIL import Image
 
 from eta.issuance.keys import Keyring
-from eta.issuance.pdf import DEFAULT_LABELS, FRENCH_LABELS, AuthorisationDocument, authorisation_pdf
+from eta.issuance.pdf import (
+    ARABIC_LABELS,
+    CHINESE_LABELS,
+    CJK_FONT_FILES,
+    DEFAULT_LABELS,
+    FRENCH_LABELS,
+    AuthorisationDocument,
+    authorisation_pdf,
+)
 from eta.issuance.tokens import AuthorisationClaims, issue
 
 ISSUER = "https://eta.travel-authorisation.example.gov"
@@ -171,11 +182,103 @@ def test_right_to_left_names_are_shaped_and_in_visual_order(
     assert unshaped not in text
 
 
-def test_a_name_in_a_script_the_font_lacks_is_not_printed_as_boxes(
+def test_a_name_in_a_script_no_font_has_is_not_printed_as_boxes(
     document: AuthorisationDocument, tmp_path: Path
 ) -> None:
-    pdf = authorisation_pdf(replace(document, given_names="太郎", surname="山田"))
+    # Javanese script: neither DejaVu Sans nor the CJK font has it.
+    pdf = authorisation_pdf(replace(document, given_names="ꦱꦸꦏꦂꦤꦺꦴ", surname="ꦱꦸꦏꦂꦤꦺꦴ"))
     text = " ".join(_text(pdf, tmp_path).split())
-    assert "山" not in text and "太" not in text
+    assert "ꦱ" not in text
     assert DEFAULT_LABELS["name_not_printable"] in text
     assert "WOLFESCHLEGELSTEINHAUSEN" in text  # the passport's names are always there
+
+
+MIRRORED = str.maketrans("()", ")(")
+
+
+def _without_bidi_marks(text: str) -> str:
+    """pdftotext's text without the embedding marks it puts round right-to-left runs."""
+    return re.sub("[\u202a-\u202e\u200e\u200f]", "", text)
+
+
+def _require_cjk_font() -> None:
+    if not any(path.is_file() for path in CJK_FONT_FILES):
+        if os.environ.get("ETA_REQUIRE_BROWSER"):
+            pytest.fail("fonts-wqy-microhei is required when ETA_REQUIRE_BROWSER is set")
+        pytest.skip("no CJK font: install fonts-wqy-microhei to print Chinese")
+
+
+def test_a_han_name_prints_in_the_cjk_font(document: AuthorisationDocument, tmp_path: Path) -> None:
+    _require_cjk_font()
+    pdf = authorisation_pdf(replace(document, given_names="太郎", surname="山田"))
+    text = " ".join(_text(pdf, tmp_path).split())
+    assert "太郎 山田" in text
+    assert DEFAULT_LABELS["name_not_printable"] not in text
+
+
+def test_the_arabic_document_is_shaped_and_reads_right_to_left(
+    document: AuthorisationDocument, tmp_path: Path
+) -> None:
+    pdf = authorisation_pdf(replace(document, given_names="محمد", surname="العلي"), "ar")
+    text = _without_bidi_marks(_text(pdf, tmp_path))
+    for key in ("document_title", "reference", "surname", "date_of_birth", "entries_multiple"):
+        label = ARABIC_LABELS[key]
+        # Joined letters (the contextual forms, U+FExx), in reading order; never the letters
+        # standing apart as typed. Brackets are drawn mirrored, as a right-to-left reader sees
+        # them: pdftotext puts the run back in logical order but leaves the mirrored brackets.
+        assert arabic_reshaper.reshape(label).translate(MIRRORED) in text, key
+        assert label not in text, key
+    assert arabic_reshaper.reshape("محمد العلي") in text
+    for latin in ("L898902C3", "WOLFESCHLEGELSTEINHAUSEN", "ETA-ABCD-EFGH-JKLM"):
+        assert latin in text  # left-to-right values stay as they are
+    # Mirrored: the labels end at the right margin, the QR code stands on the left.
+    boxes = _words(pdf, tmp_path)
+    page_width = boxes["page"]
+    title_right = max(x_max for word, _x, x_max in boxes["words"] if word == "ETA-ABCD-EFGH-JKLM")
+    assert title_right > page_width * 0.85
+    qr = _render(pdf, tmp_path, dpi=50).convert("L")
+    left_half = qr.crop((0, qr.height // 4, qr.width // 2, qr.height // 2))
+    right_half = qr.crop((qr.width // 2, qr.height // 4, qr.width, qr.height // 2))
+    assert _dark_share(left_half) > 2 * _dark_share(right_half)  # the QR's black modules
+
+
+def test_the_chinese_document_prints_in_the_cjk_font(
+    document: AuthorisationDocument, tmp_path: Path
+) -> None:
+    _require_cjk_font()
+    pdf = authorisation_pdf(document, "zh")
+    text = "".join(_text(pdf, tmp_path).split())
+    for key in ("document_title", "reference", "valid_until", "entries_multiple", "notice"):
+        assert "".join(CHINESE_LABELS[key].split()) in text, key
+    assert "L898902C3" in text and "WOLFESCHLEGELSTEINHAUSEN" in text
+    assert "Electronic Travel Authorisation" not in text
+    # The font is embedded (a subset), so the page reads the same on any reader.
+    assert b"/FontFile2" in pdf
+
+
+def _words(pdf: bytes, tmp_path: Path) -> dict[str, Any]:
+    """Words with their horizontal extent, from pdftotext's bounding-box output."""
+    source = tmp_path / "boxes.pdf"
+    source.write_bytes(pdf)
+    html = subprocess.run(
+        [_require_poppler("pdftotext"), "-bbox", str(source), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    page = re.search(r'<page width="([\d.]+)"', html)
+    assert page is not None
+    words = [
+        (word, float(x_min), float(x_max))
+        for x_min, x_max, word in re.findall(
+            r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+            html,
+        )
+    ]
+    return {"page": float(page.group(1)), "words": words}
+
+
+def _dark_share(image: Image.Image) -> float:
+    counts = image.histogram()  # of a greyscale image: one count per level, 0 (black) to 255
+    return sum(counts[:128]) / sum(counts)

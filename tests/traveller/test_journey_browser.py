@@ -1,4 +1,4 @@
-"""The whole journey in a real Chromium, in English and in French, checked by axe-core."""
+"""The whole journey in a real Chromium, in every language, checked by axe-core."""
 
 from __future__ import annotations
 
@@ -19,14 +19,24 @@ ARRIVAL = today() + dt.timedelta(days=45)
 WORDS = {
     "en": {"start": "Start now", "error": "Error:", "change": "Change"},
     "fr": {"start": "Commencer", "error": "Erreur :", "change": "Modifier"},
+    "ar": {"start": "ابدأ الآن", "error": "خطأ:", "change": "تغيير"},
+    "zh": {"start": "立即开始", "error": "错误：", "change": "修改"},
 }
+NO_ETA_NEEDED = {
+    "en": "You do not need an ETA",
+    "fr": "Vous n’avez pas besoin d’ETA",
+    "ar": "لا تحتاج إلى تصريح سفر إلكتروني",
+    "zh": "您无需电子旅行许可",
+}
+BROWSER_LOCALES = {"en": "en-GB", "fr": "fr-FR", "ar": "ar-EG", "zh": "zh-CN"}
 
 
-@pytest.fixture(params=["en", "fr"])
+@pytest.fixture(params=list(WORDS))
 def tab(request: pytest.FixtureRequest, browser: Any, live_server: str) -> Iterator[Any]:
     """A page in the given browser language; CSP bypassed only so the test can inject axe."""
-    locale = {"en": "en-GB", "fr": "fr-FR"}[request.param]
-    context = browser.new_context(base_url=live_server, locale=locale, bypass_csp=True)
+    context = browser.new_context(
+        base_url=live_server, locale=BROWSER_LOCALES[request.param], bypass_csp=True
+    )
     page = context.new_page()
     page.language = request.param
     yield page
@@ -48,6 +58,10 @@ def test_whole_journey_then_status(tab: Any) -> None:
     page, words = tab, WORDS[tab.language]
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == tab.language
+    # Arabic reads right to left, and its pages say so.
+    direction = "rtl" if tab.language == "ar" else "ltr"
+    assert page.locator("html").get_attribute("dir") == direction
+    assert page.evaluate("getComputedStyle(document.body).direction") == direction
     no_serious_violations(page)
     page.get_by_role("button", name=words["start"]).click()
     page.wait_for_url("**/apply/passport")
@@ -67,6 +81,10 @@ def test_whole_journey_then_status(tab: Any) -> None:
     assert summary.is_visible()
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.input_value("#passport-expiry-date-year") == "2032"  # what was typed is kept
+    # The error bar stands where the reader starts each line: on the right in Arabic.
+    start = "Right" if direction == "rtl" else "Left"
+    group = "getComputedStyle(document.querySelector('.eta-form-group--error'))"
+    assert page.evaluate(f"{group}.border{start}Width") == "5px"
     no_serious_violations(page)
     summary.locator("a[href='#passport-number']").click()
     assert page.evaluate("document.activeElement.id") == "passport-number"
@@ -178,9 +196,5 @@ def test_a_british_citizen_is_told_no_eta_is_needed(tab: Any) -> None:
     page.select_option("#nationality", "GBR")
     go_on(page)
     assert page.url.endswith("/apply/no-eta-needed")
-    heading = page.locator("h1").inner_text()
-    assert (
-        heading
-        == {"en": "You do not need an ETA", "fr": "Vous n’avez pas besoin d’ETA"}[page.language]
-    )
+    assert page.locator("h1").inner_text() == NO_ETA_NEEDED[page.language]
     no_serious_violations(page)
