@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
 from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
 from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS, ROOT_PATHS
+from eta.web.i18n import available_languages
+
+# The languages shipped with a catalogue (a deployment may speak fewer: ETA_LANGUAGES).
+LANGUAGES = available_languages(Path(__file__).resolve().parents[1] / "translations")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -305,7 +310,7 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
-            "language": {"type": "string", "enum": ["en", "fr"], "default": "en"},
+            "language": {"type": "string", "enum": list(LANGUAGES), "default": "en"},
             "declaration": {"type": "boolean", "const": True},
         },
     },

@@ -178,7 +178,7 @@ def authorisation_document_pdf(authorisation: Authorisation) -> bytes:
     """The printable authorisation in the applicant's language, rendered on demand."""
     from babel.dates import format_date
 
-    from eta.countries import country_name
+    from eta.countries import country_name_in
 
     application = authorisation.application
     language = (application.language or "en").split("-")[0].lower()
@@ -191,7 +191,7 @@ def authorisation_document_pdf(authorisation: Authorisation) -> bytes:
         given_names=application.given_names,
         date_of_birth=application.date_of_birth,
         passport_number=authorisation.passport_number_normalised,
-        issuing_country=f"{country_name(authorisation.passport_issuing_country)} "
+        issuing_country=f"{country_name_in(authorisation.passport_issuing_country, language)} "
         f"({authorisation.passport_issuing_country})",
         valid_from=authorisation.valid_from,
         valid_until=authorisation.valid_until,

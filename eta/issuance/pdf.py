@@ -84,7 +84,69 @@ FRENCH_LABELS: dict[str, str] = {
     "none": "Aucun",
 }
 
+SPANISH_LABELS: dict[str, str] = {
+    "document_title": "Autorización electrónica de viaje",
+    "reference": "Referencia",
+    "surname": "Apellidos (como en el pasaporte)",
+    "given_names": "Nombre (como en el pasaporte)",
+    "name_as_entered": "Nombre introducido en la solicitud",
+    "name_not_printable": (
+        "(en una escritura que este documento no puede imprimir: vea los nombres anteriores)"
+    ),
+    "date_of_birth": "Fecha de nacimiento",
+    "passport_number": "Número de pasaporte",
+    "issuing_country": "País de expedición",
+    "valid_from": "Válida desde",
+    "valid_until": "Válida hasta",
+    "entries": "Número de entradas",
+    "entries_multiple": "Múltiples",
+    "qr_caption": "Autorización firmada: escanee para comprobarla",
+    "how_to_verify": "Cómo comprobar esta autorización",
+    "verify_instructions": (
+        "Las compañías aéreas, navieras y ferroviarias comprueban esta autorización por medios "
+        "electrónicos a partir de su pasaporte. Cualquier persona puede comprobarla escaneando "
+        "el código QR o introduciendo la referencia en:"
+    ),
+    "notice": (
+        "Esta autorización está vinculada al pasaporte indicado arriba. Viaje con ese "
+        "pasaporte. Una autorización le permite viajar; no garantiza la entrada."
+    ),
+    "none": "Ninguno",
+}
+
+GERMAN_LABELS: dict[str, str] = {
+    "document_title": "Elektronische Reisegenehmigung",
+    "reference": "Referenznummer",
+    "surname": "Nachname (wie im Reisepass)",
+    "given_names": "Vornamen (wie im Reisepass)",
+    "name_as_entered": "Name wie im Antrag eingegeben",
+    "name_not_printable": (
+        "(in einer Schrift, die dieses Dokument nicht drucken kann: siehe die Namen oben)"
+    ),
+    "date_of_birth": "Geburtsdatum",
+    "passport_number": "Reisepassnummer",
+    "issuing_country": "Ausstellendes Land",
+    "valid_from": "Gültig ab",
+    "valid_until": "Gültig bis",
+    "entries": "Anzahl der Einreisen",
+    "entries_multiple": "Mehrfach",
+    "qr_caption": "Signierte Genehmigung: zum Prüfen scannen",
+    "how_to_verify": "So prüfen Sie diese Genehmigung",
+    "verify_instructions": (
+        "Fluggesellschaften, Fähr- und Bahnunternehmen prüfen diese Genehmigung elektronisch "
+        "anhand Ihres Reisepasses. Jede Person kann sie prüfen, indem sie den QR-Code scannt "
+        "oder die Referenznummer hier eingibt:"
+    ),
+    "notice": (
+        "Diese Genehmigung ist mit dem oben angegebenen Reisepass verknüpft. Reisen Sie mit "
+        "diesem Reisepass. Eine Genehmigung erlaubt Ihnen die Reise; sie garantiert nicht die "
+        "Einreise."
+    ),
+    "none": "Keine",
+}
+
 LABELS_BY_LANGUAGE: dict[str, dict[str, str]] = {"en": DEFAULT_LABELS, "fr": FRENCH_LABELS}
+LABELS_BY_LANGUAGE.update(es=SPANISH_LABELS, de=GERMAN_LABELS)
 
 
 @dataclass(frozen=True)
@@ -220,7 +282,7 @@ def authorisation_pdf(
     """Render the authorisation as a one-page A4 PDF, in black on white.
 
     ``labels`` is either a mapping of translated label texts (missing ones fall back to
-    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "fr").
+    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "de"...).
     ``format_date`` formats dates for the reader's locale.
     """
     text = _labels(labels)

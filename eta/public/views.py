@@ -11,12 +11,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, json, render_template, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from PIL import Image
 
 from eta import authorisations
-from eta.countries import country_name
+from eta.countries import country_name_in
 from eta.extensions import configured_limit, db, limiter
 from eta.issuance.qr import qr_png, qr_svg, read_qr
 from eta.issuance.tokens import VerificationResult
@@ -160,7 +160,7 @@ def _shown_claims(claims: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Given names (as in passport)"), claims["nam"]["gn"] or _("None")),
         (_("Date of birth"), born),
         (_("Passport number"), claims["doc"]["num"]),
-        (_("Issuing country"), f"{country_name(country)} ({country})"),
+        (_("Issuing country"), f"{country_name_in(country, str(get_locale()))} ({country})"),
         (_("Valid from"), when(claims["nbf"])),
         (_("Valid until"), when(claims["exp"])),
     ]

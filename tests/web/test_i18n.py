@@ -22,7 +22,7 @@ def test_language_names_are_in_their_own_language():
 
 
 def test_the_shipped_service_speaks_english_and_french(app):
-    assert app.config["ETA_LANGUAGES"] == ("en", "fr")
+    assert app.config["ETA_LANGUAGES"] == ("en", "de", "es", "fr")
 
 
 def test_the_switcher_offers_french_and_the_page_follows(client):
