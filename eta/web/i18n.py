@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from eta.extensions import babel
 
 SOURCE_LANGUAGE = "en"  # the language the templates and code are written in
+SHIPPED_SERVICE_NAME = "Electronic Travel Authorisation"  # ETA_SERVICE_NAME's default
 
 
 def available_languages(translations: Path) -> tuple[str, ...]:
@@ -32,10 +34,18 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:] if name else code
 
 
+def service_name() -> str:
+    """The service's name for people: ETA_SERVICE_NAME as configured, the default translated.
+
+    Authenticator apps (TOTP issuer) keep the configured text: it must not change with the
+    language of whoever looks.
+    """
+    name = str(current_app.config["ETA_SERVICE_NAME"])
+    return _("Electronic Travel Authorisation") if name == SHIPPED_SERVICE_NAME else name
+
+
 def select_locale() -> str:
     """Pick the language: an explicit ?lang= choice (kept in the session), else Accept-Language."""
-    from flask import current_app
-
     supported = [code.lower() for code in current_app.config["ETA_LANGUAGES"]]
     chosen = request.args.get("lang", "").lower()
     if chosen in supported:
@@ -57,6 +67,7 @@ def init_app(app: Flask) -> None:
     )
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["localised_service_name"] = service_name
 
     @app.context_processor
     def languages() -> dict[str, object]:
