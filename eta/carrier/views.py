@@ -29,7 +29,7 @@ from eta.api.body import json_object
 from eta.carrier.auth import SESSION_KEY, session_ended, signed_in_user
 from eta.carrier.service import check_and_record, parse_passenger
 from eta.extensions import db, limiter
-from eta.models import CarrierUser
+from eta.models import Carrier, CarrierUser
 from eta.timeutil import utcnow
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 
@@ -48,9 +48,11 @@ def check_in() -> str | BaseResponse:
         if session_ended():
             flash(_("You were signed out because your session timed out. Sign in again."), "error")
         return redirect(url_for("carrier.sign_in"))
+    carrier = db.session.get(Carrier, user.carrier_id)
     return render_template(
         "carrier/check_in.html",
         user=user,
+        carrier_name=carrier.name if carrier is not None else "",
         issuer=current_app.config["ETA_ISSUER"],
         jwks_url=JWKS_PATH,
         revocations_url=REVOCATIONS_PATH,
