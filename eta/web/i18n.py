@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from babel import Locale
@@ -53,7 +54,20 @@ def select_locale() -> str:
         return chosen
     if session.get("lang") in supported:
         return str(session["lang"])
-    return request.accept_languages.best_match(supported) or supported[0]
+    return negotiate(request.accept_languages, supported)
+
+
+def negotiate(accepted: Iterable[tuple[str, float]], supported: Sequence[str]) -> str:
+    """The visitor's most wanted language that the service speaks; "de-CH" is German.
+
+    Not werkzeug's best_match: it prefers any exact match, so "de-CH, fr;q=0.5" got French.
+    """
+    for tag, quality in accepted:  # werkzeug keeps them best first
+        code = tag.lower().replace("_", "-")
+        for candidate in (code, code.split("-")[0]):
+            if quality > 0 and candidate in supported:
+                return candidate
+    return supported[0]
 
 
 def init_app(app: Flask) -> None:
