@@ -8,6 +8,7 @@ import unicodedata
 from functools import lru_cache
 
 import pycountry
+from babel import Locale
 
 # ICAO Doc 9303 Part 3 codes that are not ISO 3166-1 countries but appear in passports. They are
 # kept as they are (an applicant may really be stateless, or hold a UN laissez-passer), except the
@@ -237,21 +238,29 @@ def country_name(alpha3: str) -> str:
     return _historic_codes().get(code, code)
 
 
-@lru_cache(maxsize=16)
-def _iso3166_catalogue(language: str) -> gettext.NullTranslations:
-    return gettext.translation(
-        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
-    )
-
-
+@lru_cache(maxsize=4096)
 def country_name_in(alpha3: str, language: str) -> str:
-    """A country's name in ``language`` (pycountry's ISO 3166 catalogues), English if missing."""
+    """A country's name in a language ("es", "de", "zh-Hans"): CLDR's, through Babel.
+
+    pycountry's ISO 3166 catalogues are the second source. Codes neither knows (ICAO's XXA,
+    UNO...) and English keep :func:`country_name`.
+    """
+    english = country_name(alpha3)
+    tag = language.replace("-", "_")
     code = alpha3.strip().upper()
     country = pycountry.countries.get(alpha_3=code) if len(code) == 3 else None
-    if country is None:
-        return country_name(code)
-    translated = _iso3166_catalogue(language.replace("-", "_")).gettext(country.name)
-    return translated if translated != country.name else country_name(code)
+    if country is None or tag.split("_")[0].lower() in ("", "en"):
+        return english
+    try:
+        name = Locale.parse(tag).territories.get(country.alpha_2)
+    except (ValueError, LookupError):  # a tag Babel does not know
+        name = None
+    if name:
+        return str(name)
+    translations = gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[tag], fallback=True
+    )
+    return translations.gettext(getattr(country, "common_name", None) or country.name)
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from eta.applications.reasons import appeal_text, describe
 from eta.extensions import db, redis_client
 from eta.mail import OutgoingMail, send
 from eta.models import Application, InformationRequest
+from eta.web.i18n import service_name
 from eta.web.links import information_link
 from workers.context import app, job
 
@@ -76,7 +77,7 @@ def render_notification(
             "status_url": f"{config['ETA_ISSUER']}/status",
             "reason": reason,
             "appeal": appeal,
-            "service_name": config["ETA_SERVICE_NAME"],
+            "service_name": service_name(),
         }
         # Subjects live in a template so the catalogue extraction (templates/**) finds them.
         context["subject"] = " ".join(render_template("emails/subject.txt", **context).split())

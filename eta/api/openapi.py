@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import copy
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
 from eta.carrier.openapi import CARRIER_PATHS, CARRIER_SCHEMAS, CARRIER_SECURITY_SCHEMES
 from eta.public.openapi import PUBLIC_PATHS, PUBLIC_SCHEMAS, ROOT_PATHS
+from eta.web.i18n import available_languages
 from eta.web.problems import PROBLEM_BASE, PROBLEM_MIME
+
+# The languages shipped with a catalogue (a deployment may speak fewer: ETA_LANGUAGES).
+LANGUAGES = available_languages(Path(__file__).resolve().parents[1] / "translations")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -339,7 +344,7 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
-            "language": {"type": "string", "enum": ["en", "ar", "fr", "zh"], "default": "en"},
+            "language": {"type": "string", "enum": list(LANGUAGES), "default": "en"},
             "declaration": {"type": "boolean", "const": True},
         },
     },

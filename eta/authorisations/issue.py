@@ -177,14 +177,17 @@ def authorisation_summary(application: Application) -> dict[str, Any] | None:
 def authorisation_document_pdf(authorisation: Authorisation) -> bytes:
     """The printable authorisation in the applicant's language, rendered on demand."""
     from babel.dates import format_date
+    from flask_babel import force_locale
 
     from eta.countries import country_name_in
-    from eta.web.i18n import localise_digits
+    from eta.web.i18n import localise_digits, service_name
 
     application = authorisation.application
     language = (application.language or "en").split("-")[0].lower()
+    with force_locale(language):  # the applicant's language, wherever it is rendered
+        localised_name = service_name()
     document = AuthorisationDocument(
-        service_name=str(current_app.config["ETA_SERVICE_NAME"]),
+        service_name=localised_name,
         reference=application.reference,
         surname_mrz=_mrz_words(application.surname_mrz),
         given_names_mrz=_mrz_words(application.given_names_mrz),

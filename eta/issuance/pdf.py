@@ -58,7 +58,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "how_to_verify": "How to check this authorisation",
     "verify_instructions": (
         "Airlines, ferry and train operators check this authorisation electronically from your "
-        "passport. Anyone can check it by scanning the QR code or entering the reference at:"
+        "passport. Anyone can check it by scanning the QR code, or uploading a picture of it, at:"
     ),
     "notice": (
         "This authorisation is linked to the passport shown above. Travel with that passport. "
@@ -88,7 +88,7 @@ FRENCH_LABELS: dict[str, str] = {
     "verify_instructions": (
         "Les compagnies aériennes, maritimes et ferroviaires vérifient cette autorisation "
         "électroniquement à partir de votre passeport. Chacun peut la vérifier en scannant le "
-        "code QR ou en saisissant la référence sur :"
+        "code QR, ou en en téléversant une photo, sur :"
     ),
     "notice": (
         "Cette autorisation est liée au passeport indiqué ci-dessus. Voyagez avec ce passeport. "
@@ -115,7 +115,7 @@ ARABIC_LABELS: dict[str, str] = {
     "how_to_verify": "كيفية التحقق من هذا التصريح",
     "verify_instructions": (
         "تتحقق شركات الطيران والعبّارات والقطارات من هذا التصريح إلكترونيًا من خلال جواز سفرك. "
-        "ويمكن لأي شخص التحقق منه بمسح رمز QR أو بإدخال الرقم المرجعي على:"
+        "ويمكن لأي شخص التحقق منه بمسح رمز QR أو بتحميل صورة له على:"
     ),
     "notice": (
         "هذا التصريح مرتبط بجواز السفر المبيّن أعلاه. سافر بجواز السفر هذا. "
@@ -142,10 +142,71 @@ CHINESE_LABELS: dict[str, str] = {
     "how_to_verify": "如何核查本许可",
     "verify_instructions": (
         "航空公司、渡轮和铁路运营商会根据您的护照以电子方式核查本许可。"
-        "任何人均可扫描二维码，或在以下网址输入编号进行核查："
+        "任何人均可扫描二维码，或在以下网址上传二维码图片进行核查："
     ),
     "notice": "本许可与上方所示护照绑定。请持该护照出行。许可允许您出行，但不保证准予入境。",
     "none": "无",
+}
+
+SPANISH_LABELS: dict[str, str] = {
+    "document_title": "Autorización electrónica de viaje",
+    "reference": "Referencia",
+    "surname": "Apellidos (como en el pasaporte)",
+    "given_names": "Nombre (como en el pasaporte)",
+    "name_as_entered": "Nombre introducido en la solicitud",
+    "name_not_printable": (
+        "(en una escritura que este documento no puede imprimir: vea los nombres anteriores)"
+    ),
+    "date_of_birth": "Fecha de nacimiento",
+    "passport_number": "Número de pasaporte",
+    "issuing_country": "País de expedición",
+    "valid_from": "Válida desde",
+    "valid_until": "Válida hasta",
+    "entries": "Número de entradas",
+    "entries_multiple": "Múltiples",
+    "qr_caption": "Autorización firmada: escanee para comprobarla",
+    "how_to_verify": "Cómo comprobar esta autorización",
+    "verify_instructions": (
+        "Las compañías aéreas, navieras y ferroviarias comprueban esta autorización por medios "
+        "electrónicos a partir de su pasaporte. Cualquier persona puede comprobarla escaneando "
+        "el código QR, o subiendo una foto de él, en:"
+    ),
+    "notice": (
+        "Esta autorización está vinculada al pasaporte indicado arriba. Viaje con ese "
+        "pasaporte. Una autorización le permite viajar; no garantiza la entrada."
+    ),
+    "none": "Ninguno",
+}
+
+GERMAN_LABELS: dict[str, str] = {
+    "document_title": "Elektronische Reisegenehmigung",
+    "reference": "Referenznummer",
+    "surname": "Nachname (wie im Reisepass)",
+    "given_names": "Vornamen (wie im Reisepass)",
+    "name_as_entered": "Name wie im Antrag eingegeben",
+    "name_not_printable": (
+        "(in einer Schrift, die dieses Dokument nicht drucken kann: siehe die Namen oben)"
+    ),
+    "date_of_birth": "Geburtsdatum",
+    "passport_number": "Reisepassnummer",
+    "issuing_country": "Ausstellendes Land",
+    "valid_from": "Gültig ab",
+    "valid_until": "Gültig bis",
+    "entries": "Anzahl der Einreisen",
+    "entries_multiple": "Mehrfach",
+    "qr_caption": "Signierte Genehmigung: zum Prüfen scannen",
+    "how_to_verify": "So prüfen Sie diese Genehmigung",
+    "verify_instructions": (
+        "Fluggesellschaften, Fähr- und Bahnunternehmen prüfen diese Genehmigung elektronisch "
+        "anhand Ihres Reisepasses. Jede Person kann sie prüfen, indem sie den QR-Code scannt "
+        "oder ein Foto davon hier hochlädt:"
+    ),
+    "notice": (
+        "Diese Genehmigung ist mit dem oben angegebenen Reisepass verknüpft. Reisen Sie mit "
+        "diesem Reisepass. Eine Genehmigung erlaubt Ihnen die Reise; sie garantiert nicht die "
+        "Einreise."
+    ),
+    "none": "Keine",
 }
 
 LABELS_BY_LANGUAGE: dict[str, dict[str, str]] = {
@@ -153,6 +214,8 @@ LABELS_BY_LANGUAGE: dict[str, dict[str, str]] = {
     "fr": FRENCH_LABELS,
     "ar": ARABIC_LABELS,
     "zh": CHINESE_LABELS,
+    "es": SPANISH_LABELS,
+    "de": GERMAN_LABELS,
 }
 
 
@@ -360,7 +423,7 @@ def authorisation_pdf(
     """Render the authorisation as a one-page A4 PDF, in black on white.
 
     ``labels`` is either a mapping of translated label texts (missing ones fall back to
-    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "ar", "fr", "zh").
+    English; see :data:`DEFAULT_LABELS` for the keys) or a language code ("en", "ar", "de"...).
     ``format_date`` formats dates for the reader's locale.
     """
     text, fonts = _document_fonts(_labels(labels), _fonts())
@@ -379,7 +442,9 @@ def authorisation_pdf(
     content_width = page_width - 2 * margin
     y = page_height - margin - 4 * mm
 
-    y = writer.text(margin, y, content_width, data.service_name, 13, bold=True)
+    # The service's own name above the title, unless it is the title (it printed twice).
+    if data.service_name.casefold() != text["document_title"].casefold():
+        y = writer.text(margin, y, content_width, data.service_name, 13, bold=True)
     y = writer.text(margin, y - 1 * mm, content_width, text["document_title"], 22, bold=True)
     canvas.setLineWidth(1.2)
     canvas.line(margin, y, page_width - margin, y)

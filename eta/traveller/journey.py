@@ -7,19 +7,17 @@ layer (eta.applications.validation); a page shows only the errors about its own 
 from __future__ import annotations
 
 import datetime as dt
-import gettext
+import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-import pycountry
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from eta.applications.labels import BACKGROUND_LABELS, PURPOSE_LABELS, SEX_OPTIONS, YES_NO
 from eta.applications.validation import BACKGROUND_QUESTIONS
-from eta.countries import all_countries, country_name
+from eta.countries import all_countries, country_name_in
 
 
 @dataclass(frozen=True)
@@ -386,29 +384,23 @@ def payload_from_form(raw: dict[str, str], language: str) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=8)
-def _country_translations(language: str) -> gettext.NullTranslations:
-    return gettext.translation(
-        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
-    )
-
-
 def localised_country(code: str | None) -> str:
-    """A country's name in the visitor's language (pycountry's ISO 3166 catalogues)."""
+    """A country's name in the visitor's language (CLDR's names, through Babel)."""
     if not code:
         return ""
-    name = country_name(code)
-    country = pycountry.countries.get(alpha_3=code)
-    if country is None:
-        return name
-    translations = _country_translations(str(get_locale() or "en"))
-    return translations.gettext(country.name)
+    return country_name_in(code, str(get_locale() or "en"))
 
 
 def country_options() -> list[tuple[str, str]]:
     """Every ISO 3166 country as (alpha-3, localised name), sorted for the visitor."""
     pairs = [(code, localised_country(code)) for code, _name in all_countries()]
-    return sorted(pairs, key=lambda pair: pair[1].casefold())
+    return sorted(pairs, key=lambda pair: _sort_key(pair[1]))
+
+
+def _sort_key(name: str) -> str:
+    # Accents do not send a country to the end of the list: "Österreich" sorts with the Os.
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
 
 
 def display_date(value: str | None) -> str:

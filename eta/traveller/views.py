@@ -44,7 +44,7 @@ from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
-from eta.web.i18n import localise_digits
+from eta.web.i18n import localise_digits, service_name
 from eta.web.links import information_token
 from eta.web.urls import public_url
 
@@ -486,7 +486,7 @@ def _save_asked_from() -> Page:
 def _send_resume_link(email: str, link: str, expires: dt.datetime) -> None:
     config = current_app.config
     with force_locale(_language()):
-        context = {"link": link, "days": _draft_days(), "service_name": config["ETA_SERVICE_NAME"]}
+        context = {"link": link, "days": _draft_days(), "service_name": service_name()}
         mail = OutgoingMail(
             to=email,
             subject=_("Continue your ETA application"),

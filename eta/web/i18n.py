@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from eta.extensions import babel
 
 SOURCE_LANGUAGE = "en"  # the language the templates and code are written in
 # ETA_ARABIC_DIGITS="arab" writes ٠-٩ (Arabic-Indic) on Arabic pages instead of 0-9.
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+SHIPPED_SERVICE_NAME = "Electronic Travel Authorisation"  # ETA_SERVICE_NAME's default
 
 
 def available_languages(translations: Path) -> tuple[str, ...]:
@@ -60,10 +63,18 @@ def localise_digits(text: object, language: object = None) -> str:
     return value.translate(_ARABIC_INDIC)
 
 
+def service_name() -> str:
+    """The service's name for people: ETA_SERVICE_NAME as configured, the default translated.
+
+    Authenticator apps (TOTP issuer) keep the configured text: it must not change with the
+    language of whoever looks.
+    """
+    name = str(current_app.config["ETA_SERVICE_NAME"])
+    return _("Electronic Travel Authorisation") if name == SHIPPED_SERVICE_NAME else name
+
+
 def select_locale() -> str:
     """Pick the language: an explicit ?lang= choice (kept in the session), else Accept-Language."""
-    from flask import current_app
-
     supported = [code.lower() for code in current_app.config["ETA_LANGUAGES"]]
     chosen = request.args.get("lang", "").lower()
     if chosen in supported:
@@ -71,7 +82,20 @@ def select_locale() -> str:
         return chosen
     if session.get("lang") in supported:
         return str(session["lang"])
-    return request.accept_languages.best_match(supported) or supported[0]
+    return negotiate(request.accept_languages, supported)
+
+
+def negotiate(accepted: Iterable[tuple[str, float]], supported: Sequence[str]) -> str:
+    """The visitor's most wanted language that the service speaks; "de-CH" is German.
+
+    Not werkzeug's best_match: it prefers any exact match, so "de-CH, fr;q=0.5" got French.
+    """
+    for tag, quality in accepted:  # werkzeug keeps them best first
+        code = tag.lower().replace("_", "-")
+        for candidate in (code, code.split("-")[0]):
+            if quality > 0 and candidate in supported:
+                return candidate
+    return supported[0]
 
 
 def init_app(app: Flask) -> None:
@@ -87,6 +111,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["text_direction"] = text_direction
     app.jinja_env.filters["digits"] = localise_digits
+    app.jinja_env.globals["localised_service_name"] = service_name
 
     @app.context_processor
     def languages() -> dict[str, object]:

@@ -308,7 +308,7 @@ def test_french_application_gets_a_french_pdf(
     ("language", "digits", "expected"),
     [
         # Shaped Arabic (joined letters); the country from pycountry's Arabic catalogue.
-        ("ar", "latn", ["تصريح السفر الإلكتروني", "1974", "السّويد"]),
+        ("ar", "latn", ["تصريح السفر الإلكتروني", "1974", "السويد"]),
         # ETA_ARABIC_DIGITS=arab: the date of birth in Arabic-Indic digits.
         ("ar", "arab", ["١٩٧٤"]),
         ("zh", "latn", ["电子旅行许可", "1974年8月12日", "瑞典"]),
@@ -366,3 +366,34 @@ def test_periodic_job_removes_keys_whose_tokens_have_all_expired(
     states = {info.kid: info.state for info in ring.list()}
     assert (states[oldest], states[recent]) == ("removed", "retired")
     assert "remove-expired-keys" in {periodic.id for periodic in PERIODIC_JOBS}
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "country", "born"),
+    [
+        ("es", "Autorización electrónica de viaje", "Suecia (SWE)", "12 de agosto de 1974"),
+        ("de", "Elektronische Reisegenehmigung", "Schweden (SWE)", "12. August 1974"),
+    ],
+)
+def test_spanish_and_german_applications_get_their_pdf(
+    session: Any,
+    client: FlaskClient,
+    issue: Callable[[Application], Authorisation],
+    language: str,
+    title: str,
+    country: str,
+    born: str,
+) -> None:
+    application = approved(session, language=language)
+    authorisation = issue(application)
+    pdf = client.get(_path(authorisations.download_url(authorisation, "pdf")))
+    assert pdf.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
+    ).stdout.decode()
+    # The labels, the country name (CLDR's) and the dates are all in the applicant's language.
+    assert title in text
+    assert country in text
+    assert born in text
+    assert "Electronic Travel Authorisation" not in text  # the service's name too
+    assert "Sweden" not in text

@@ -282,3 +282,17 @@ def _words(pdf: bytes, tmp_path: Path) -> dict[str, Any]:
 def _dark_share(image: Image.Image) -> float:
     counts = image.histogram()  # of a greyscale image: one count per level, 0 (black) to 255
     return sum(counts[:128]) / sum(counts)
+
+
+def test_the_title_prints_once_and_verify_asks_for_no_reference(
+    document: AuthorisationDocument, tmp_path: Path
+) -> None:
+    """Issue 15: with the default service name the title printed twice, and the page told
+    readers to enter the reference at /verify, which takes only a QR code or its token."""
+    same_name = replace(document, service_name="Electronic Travel Authorisation")
+    text = " ".join(_text(authorisation_pdf(same_name), tmp_path).split())
+    assert text.count("Electronic Travel Authorisation") == 1
+    assert "entering the reference" not in text
+    assert "uploading a picture of it" in text
+    # A service with a name of its own still shows it above the title.
+    assert "Example Border Agency" in _text(authorisation_pdf(document), tmp_path)

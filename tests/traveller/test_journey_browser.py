@@ -16,27 +16,76 @@ pytestmark = pytest.mark.browser
 
 ARRIVAL = today() + dt.timedelta(days=45)
 
+# One entry a language: the browser's locale, and what the pages must say in it.
 WORDS = {
-    "en": {"start": "Start now", "error": "Error:", "change": "Change"},
-    "fr": {"start": "Commencer", "error": "Erreur :", "change": "Modifier"},
-    "ar": {"start": "ابدأ الآن", "error": "خطأ:", "change": "تغيير"},
-    "zh": {"start": "立即开始", "error": "错误：", "change": "修改"},
+    "en": {
+        "locale": "en-GB",
+        "start": "Start now",
+        "error": "Error:",
+        "change": "Change",
+        "name": "English",
+        "service": "Electronic Travel Authorisation",
+        "sweden": "Sweden",
+        "no_eta": "You do not need an ETA",
+    },
+    "fr": {
+        "locale": "fr-FR",
+        "start": "Commencer",
+        "error": "Erreur :",
+        "change": "Modifier",
+        "name": "Français",
+        "service": "Autorisation de voyage électronique",
+        "sweden": "Suède",
+        "no_eta": "Vous n’avez pas besoin d’ETA",
+    },
+    "es": {
+        "locale": "es-ES",
+        "start": "Empezar ahora",
+        "error": "Error:",
+        "change": "Cambiar",
+        "name": "Español",
+        "service": "Autorización electrónica de viaje",
+        "sweden": "Suecia",
+        "no_eta": "No necesita una ETA",
+    },
+    "de": {
+        "locale": "de-DE",
+        "start": "Jetzt beginnen",
+        "error": "Fehler:",
+        "change": "Ändern",
+        "name": "Deutsch",
+        "service": "Elektronische Reisegenehmigung",
+        "sweden": "Schweden",
+        "no_eta": "Sie benötigen keine ETA",
+    },
+    "ar": {
+        "locale": "ar-EG",
+        "start": "ابدأ الآن",
+        "error": "خطأ:",
+        "change": "تغيير",
+        "name": "العربية",
+        "service": "تصريح السفر الإلكتروني",
+        "sweden": "السويد",
+        "no_eta": "لا تحتاج إلى تصريح سفر إلكتروني",
+    },
+    "zh": {
+        "locale": "zh-CN",
+        "start": "立即开始",
+        "error": "错误：",
+        "change": "修改",
+        "name": "中文",
+        "service": "电子旅行许可",
+        "sweden": "瑞典",
+        "no_eta": "您无需电子旅行许可",
+    },
 }
-NO_ETA_NEEDED = {
-    "en": "You do not need an ETA",
-    "fr": "Vous n’avez pas besoin d’ETA",
-    "ar": "لا تحتاج إلى تصريح سفر إلكتروني",
-    "zh": "您无需电子旅行许可",
-}
-BROWSER_LOCALES = {"en": "en-GB", "fr": "fr-FR", "ar": "ar-EG", "zh": "zh-CN"}
 
 
 @pytest.fixture(params=list(WORDS))
 def tab(request: pytest.FixtureRequest, browser: Any, live_server: str) -> Iterator[Any]:
     """A page in the given browser language; CSP bypassed only so the test can inject axe."""
-    context = browser.new_context(
-        base_url=live_server, locale=BROWSER_LOCALES[request.param], bypass_csp=True
-    )
+    locale = WORDS[request.param]["locale"]
+    context = browser.new_context(base_url=live_server, locale=locale, bypass_csp=True)
     page = context.new_page()
     page.language = request.param
     yield page
@@ -62,6 +111,10 @@ def test_whole_journey_then_status(tab: Any) -> None:
     direction = "rtl" if tab.language == "ar" else "ltr"
     assert page.locator("html").get_attribute("dir") == direction
     assert page.evaluate("getComputedStyle(document.body).direction") == direction
+    # The switcher marks the language in use, by its own name; the header and title follow.
+    assert page.locator(".eta-language-switch [aria-current]").inner_text() == words["name"]
+    assert page.locator(".eta-header__service").inner_text() == words["service"]
+    assert page.title().endswith(words["service"])
     no_serious_violations(page)
     page.get_by_role("button", name=words["start"]).click()
     page.wait_for_url("**/apply/passport")
@@ -69,6 +122,7 @@ def test_whole_journey_then_status(tab: Any) -> None:
     # Passport, with a mistake that is then corrected.
     assert "/apply/passport" in page.url
     no_serious_violations(page)
+    assert page.locator("#nationality option[value=SWE]").inner_text() == words["sweden"]
     page.select_option("#nationality", "SWE")
     page.select_option("#passport-issuing-country", "SWE")
     page.fill("#passport-number", "L898")
@@ -196,5 +250,6 @@ def test_a_british_citizen_is_told_no_eta_is_needed(tab: Any) -> None:
     page.select_option("#nationality", "GBR")
     go_on(page)
     assert page.url.endswith("/apply/no-eta-needed")
-    assert page.locator("h1").inner_text() == NO_ETA_NEEDED[page.language]
+    heading = page.locator("h1").inner_text()
+    assert heading == WORDS[page.language]["no_eta"]
     no_serious_violations(page)

@@ -48,6 +48,39 @@ def test_the_email_is_in_the_applicants_language(app, smtp_server, run_jobs):
     assert "Nous avons reçu" in smtp_server.messages[0]["Subject"]
 
 
+@pytest.mark.parametrize(
+    ("language", "subject", "body", "service"),
+    [
+        (
+            "es",
+            "Hemos recibido su solicitud de ETA",
+            "Gracias por solicitar una autorización electrónica de viaje (ETA).",
+            "Autorización electrónica de viaje",
+        ),
+        (
+            "de",
+            "Wir haben Ihren ETA-Antrag",
+            "Vielen Dank für Ihren Antrag auf eine elektronische Reisegenehmigung (ETA).",
+            "Elektronische Reisegenehmigung",
+        ),
+    ],
+)
+def test_spanish_and_german_emails(app, smtp_server, run_jobs, language, subject, body, service):
+    with app.app_context():
+        app_id = submitted_application(db.session, language=language).id
+    _enqueue(app, app_id, "submitted")
+    run_jobs()
+    mail = smtp_server.messages[0]
+    assert mail["Content-Language"] == language
+    assert mail["Subject"].startswith(subject)
+    for part in ("plain", "html"):
+        content = mail.get_body(preferencelist=(part,)).get_content()
+        assert body in content
+        assert service in content  # the signature: the service's name, translated
+        assert "Electronic Travel Authorisation" not in content
+    assert f'<html lang="{language}" dir="ltr">' in mail.get_body(preferencelist=("html",)).get_content()
+
+
 def test_refusal_email_gives_the_reason_and_the_appeal(app, smtp_server, run_jobs):
     from eta.models import Officer
 

@@ -25,7 +25,7 @@ def test_language_names_are_in_their_own_language():
 
 
 def test_the_shipped_service_speaks_every_catalogued_language(app):
-    assert app.config["ETA_LANGUAGES"] == ("en", "ar", "fr", "zh")
+    assert app.config["ETA_LANGUAGES"] == ("en", "ar", "de", "es", "fr", "zh")
 
 
 def test_the_switcher_offers_french_and_the_page_follows(client):
