@@ -78,7 +78,8 @@ def test_spanish_and_german_emails(app, smtp_server, run_jobs, language, subject
         assert body in content
         assert service in content  # the signature: the service's name, translated
         assert "Electronic Travel Authorisation" not in content
-    assert f'<html lang="{language}" dir="ltr">' in mail.get_body(preferencelist=("html",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert f'<html lang="{language}" dir="ltr">' in html
 
 
 def test_refusal_email_gives_the_reason_and_the_appeal(app, smtp_server, run_jobs):
