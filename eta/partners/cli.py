@@ -419,7 +419,7 @@ def _fetch(url: str) -> str:
 def _import_lists(sources: list[tuple[str, str]]) -> None:
     """Check each (label, JWS text) against the trust list in use and import it, in order."""
     from eta.extensions import db
-    from eta.partners.current import stored_trust_list
+    from eta.partners.current import own_partner_id, stored_trust_list
     from eta.partners.revocations import PartnerRevocationError, import_list, read_partner_list
 
     now = utcnow()
@@ -434,7 +434,9 @@ def _import_lists(sources: list[tuple[str, str]]) -> None:
     max_age = timedelta(seconds=int(current_app.config["ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS"]))
     for label, text in sources:
         try:
-            checked = read_partner_list(text, trust_list, now=now, max_age=max_age)
+            checked = read_partner_list(
+                text, trust_list, now=now, max_age=max_age, own_id=own_partner_id()
+            )
             imported = import_list(db.session, checked, actor="operator", now=now)
         except PartnerRevocationError as error:
             raise click.ClickException(

@@ -8,7 +8,8 @@ NOT_OK ``revoked`` (carrier verification reads the lists through the one revocat
 :mod:`eta.authorisations.state`).
 
 A list is refused, saying why, when it is not signed by a token signing key the trust list
-vouches for now (``unknown_kid``), does not verify (``bad_signature``: tampered), names
+vouches for now (``unknown_kid``), is our own (``ours``), does not verify
+(``bad_signature``: tampered), names
 another issuer than that partner's (``wrong_iss``), was signed longer ago than
 ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS (``stale``) or in the future (``not_yet_valid``),
 has a lower ``ver`` than the list imported, or the same ``ver`` signed earlier (``replayed``),
@@ -67,7 +68,12 @@ class Imported:
 
 
 def read_partner_list(
-    token: str, trust_list: TrustList, *, now: dt.datetime, max_age: dt.timedelta
+    token: str,
+    trust_list: TrustList,
+    *,
+    now: dt.datetime,
+    max_age: dt.timedelta,
+    own_id: str,
 ) -> CheckedList:
     """Verify a partner's list with the token signing key the trust list names for it.
 
@@ -85,12 +91,15 @@ def read_partner_list(
             "authorisations)",
         )
     partner, keys = found
+    if partner.id == own_id:
+        raise PartnerRevocationError(
+            "ours", "this is our own revocation list: our carriers read ours from the database"
+        )
     try:
         revocations = read_revocation_list(token, keys, str(partner.issuer))
     except RevocationListError as error:
-        detail = "bad_signature" if error.detail == "bad_signature" else error.detail
         raise PartnerRevocationError(
-            detail, f"{partner.id}'s revocation list does not verify: {error}"
+            error.detail, f"{partner.id}'s revocation list does not verify: {error}"
         ) from None
     if revocations.issued_at > now + CLOCK_SKEW:
         raise PartnerRevocationError(
