@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import event, insert, update
 
@@ -23,6 +24,17 @@ from eta.models import Actor, Authorisation, RevocationListVersion
 from eta.timeutil import utcnow
 
 VERIFY = "/api/v1/carrier/verify"
+
+
+@pytest.fixture
+def other_app(make_app: Any) -> Iterator[Flask]:
+    """A second app on the same database and Redis: another server process."""
+    other = make_app({"WTF_CSRF_ENABLED": True, "SERVER_NAME": None})
+    yield other
+    query_log = other.extensions.get("eta.carrier_query_log")
+    if query_log is not None:
+        with other.app_context():
+            query_log.flush()  # its rows land now, not during the next test's TRUNCATE
 
 
 def _listed(client: Any) -> tuple[int, set[str]]:
@@ -81,11 +93,10 @@ def test_carriers_and_the_signed_list_read_the_revocation_set_once(
 
 
 def test_a_revocation_in_one_process_reaches_another_at_once_by_a_new_redis_version(
-    app, make_app, session, redis, auth_headers, authorise, monkeypatch
+    app, other_app, session, redis, auth_headers, authorise, monkeypatch
 ):
     # An age limit far away: only the state version can make the other process read again.
     monkeypatch.setattr(revocation_state, "MAX_AGE_SECONDS", 60.0)
-    other_app = make_app({"WTF_CSRF_ENABLED": True, "SERVER_NAME": None})
     other = other_app.test_client()
     authorisation = authorise()
     assert _listed(other) == (0, set())
@@ -105,10 +116,10 @@ def test_a_revocation_in_one_process_reaches_another_at_once_by_a_new_redis_vers
 
 
 def test_a_change_no_version_announced_counts_after_a_version_bump_or_the_age_limit(
-    app, make_app, session, redis, auth_headers, authorise, monkeypatch
+    app, other_app, session, redis, auth_headers, authorise, monkeypatch
 ):
     monkeypatch.setattr(revocation_state, "MAX_AGE_SECONDS", 60.0)
-    other = make_app({"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}).test_client()
+    other = other_app.test_client()
     first, second = authorise(), authorise(passport_number="N2", passport_number_normalised="N2")
     assert _listed(other) == (0, set())
 
