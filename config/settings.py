@@ -260,6 +260,15 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # pinned beside it, as trust-anchor.jwks).
         "ETA_PARTNER_ID": environ.get("ETA_PARTNER_ID", "").strip(),
         "ETA_TRUST_LIST": environ.get("ETA_TRUST_LIST") or str(instance_path / "trust-list.jws"),
+        # A partner's signed revocation list signed longer ago than this is refused as stale
+        # (`eta partner revocations import`); ours is signed again at least this often, so the
+        # copies partners fetch stay fresh.
+        "ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS": _whole_number(
+            environ, "ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS", 24 * 3600
+        ),
+        "ETA_REVOCATIONS_RESIGN_SECONDS": _whole_number(
+            environ, "ETA_REVOCATIONS_RESIGN_SECONDS", 3600
+        ),
         # Unset: every language that has a catalogue in eta/translations (see eta/web/i18n.py).
         "ETA_LANGUAGES": _csv(environ.get("ETA_LANGUAGES", "")),
         # Digits of dates and counts on Arabic pages, emails and PDFs (eta/web/i18n.py).

@@ -139,7 +139,12 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.commit()
         redis_client.client.flushdb()
         db.session.remove()
+    from eta.authorisations.state import forget_revocations
     from eta.screening.lists.store import forget_cached_watchlists
+
+    # The revocation cache was loaded under the state version the flushed Redis no longer
+    # holds: the next test's empty Redis says "" again, which must not make it look current.
+    forget_revocations(application)
 
     # The emptied tables hand out the same ids again: a cached index would look current.
     forget_cached_watchlists()

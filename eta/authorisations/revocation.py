@@ -1,101 +1,65 @@
-"""Revoking an authorisation, the process's cache of revoked ids and the signed revocation list."""
+"""Revoking an authorisation, and the signed revocation list made from the one revocation cache."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import time
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from eta import applications, audit, outbox, tasks
 from eta.authorisations.keys import issuer, keyring
-from eta.issuance.revocations import revocation_hash, sign_revocation_list
+from eta.authorisations.state import current_revocations_state
+from eta.issuance.revocations import sign_revocation_list
 from eta.models import Actor, Authorisation, RevocationListVersion
 from eta.models.base import SessionLike
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-# A revocation reaches every process within this many seconds (the one revoking: at once).
-REVOCATIONS_CACHE_SECONDS = 2.0
-
-_revocations: dict[str, tuple[float, tuple[Any, ...], frozenset[str]]] = {}
-_revocation_lists: dict[str, tuple[tuple[Any, ...], str, str]] = {}
-
-
-def _cache_key() -> str:
-    return str(current_app.config["SQLALCHEMY_DATABASE_URI"])
-
-
-def _list_state(session: SessionLike) -> tuple[Any, ...]:
-    """Identifies the current revocation list version (survives a test's emptied tables)."""
-    latest = session.execute(
-        select(
-            RevocationListVersion.version,
-            RevocationListVersion.published_at,
-            RevocationListVersion.authorisation_id,
-        )
-        .order_by(RevocationListVersion.version.desc())
-        .limit(1)
-    ).first()
-    return (0, None, None) if latest is None else tuple(latest)
-
-
-def _forget_revocations() -> None:
-    key = _cache_key()
-    _revocations.pop(key, None)
+# By app: the list last signed, with what it was signed over (list state, kid, hashes) and when.
+_SIGNED = "eta.revocation_list_jws"
 
 
 def revoked_hashes(session: SessionLike) -> set[str]:
     """Revocation hashes (SPEC §4) of every revoked authorisation, as verifiers hold them.
 
-    Cached per process: reused for :data:`REVOCATIONS_CACHE_SECONDS`, then reused again only
-    while the latest revocation list version is unchanged.
+    From the one revocation cache (:mod:`eta.authorisations.state`).
     """
     return set(current_revocations(session))
 
 
 def current_revocations(session: SessionLike) -> frozenset[str]:
-    """The revocation hashes of every revoked authorisation, cached as `revoked_hashes` says."""
-    key = _cache_key()
-    cached = _revocations.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < REVOCATIONS_CACHE_SECONDS:
-        return cached[2]
-    state = _list_state(session)
-    if cached is not None and cached[1] == state:
-        _revocations[key] = (now, state, cached[2])
-        return cached[2]
-    jtis = session.scalars(select(Authorisation.jti).where(Authorisation.revoked_at.is_not(None)))
-    hashes = frozenset(revocation_hash(jti) for jti in jtis)
-    _revocations[key] = (now, state, hashes)
-    return hashes
+    """The revocation hashes of every revoked authorisation (the one revocation cache)."""
+    return current_revocations_state(session).revoked_hashes
 
 
 def revocation_list_version(session: SessionLike) -> int:
     """The current version of the revocation list (0 before any revocation)."""
-    return int(_list_state(session)[0])
+    return current_revocations_state(session).list_version
 
 
 def revocation_list_jws(session: SessionLike) -> str:
     """The signed revocation list (compact JWS, typ eta-revocations+jwt) of SPEC §4.
 
-    Signed once per list version and active key, so repeated requests get the same bytes
-    (and the same ETag) until something changes.
+    Signed once per revocation state and active key, so repeated requests get the same
+    bytes (and the same ETag) until something changes, or ETA_REVOCATIONS_RESIGN_SECONDS
+    have passed (then signed again with a new ``iat``, so copies never look stale).
     """
-    state = _list_state(session)
+    state = current_revocations_state(session)
     signing_key = keyring().active()
-    key = _cache_key()
-    cached = _revocation_lists.get(key)
-    if cached is not None and cached[0] == state and cached[1] == signing_key.kid:
-        return cached[2]
-    _forget_revocations()
-    jws = sign_revocation_list(
-        current_revocations(session), int(state[0]), issuer(), signing_key, utcnow()
-    )
-    _revocation_lists[key] = (state, signing_key.kid, jws)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    hashes = state.revoked_hashes
+    now = utcnow()
+    signed: tuple[Any, ...] | None = app.extensions.get(_SIGNED)
+    if signed is not None and signed[:3] == (state.list_state, signing_key.kid, hashes):
+        # Signed again now and then all the same: partners refuse a copy signed long ago.
+        fresh_for = dt.timedelta(seconds=int(app.config["ETA_REVOCATIONS_RESIGN_SECONDS"]))
+        if now - signed[3] < fresh_for:
+            return str(signed[4])
+    jws = sign_revocation_list(hashes, state.list_version, issuer(), signing_key, now)
+    app.extensions[_SIGNED] = (state.list_state, signing_key.kid, hashes, now, jws)
     return jws
 
 
@@ -141,5 +105,4 @@ def revoke(
     outbox.add(
         session, tasks.NOTIFY, application.id, "revoked", key=f"notify-revoked-{application.id}"
     )
-    outbox.commit(session)
-    _forget_revocations()
+    outbox.commit(session)  # the one revocation cache hears of it (its session events)

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from eta.authorisations.keys import issuer, key_set
-from eta.authorisations.revocation import current_revocations
+from eta.authorisations.state import current_revocations_state
 from eta.issuance.tokens import (
     VerificationResult,
     verify,
@@ -27,16 +27,18 @@ def verify_token(
     """Verify a token with this deployment's published keys and current revocations.
 
     A token no key of ours signed is checked with the partners' keys the trust list vouches
-    for (mutual recognition, :mod:`eta.partners.recognition`), each with its own issuer.
+    for (mutual recognition, :mod:`eta.partners.recognition`), each with its own issuer, and
+    against the revocation list last imported from that partner.
     """
     from eta.extensions import db
 
     now = now or utcnow()
     text = token.strip() if isinstance(token, str) else token
+    revocations = current_revocations_state(db.session)
     result = verify(
         text,
         key_set(),
-        current_revocations(db.session),
+        revocations.revoked_hashes,
         now,
         issuer(),
         expected_passport_number=expected_passport_number,
@@ -44,10 +46,12 @@ def verify_token(
     )
     if result.detail == "unknown_kid":
         partners = partner_tokens(now)
-        if partners:
+        partner = partners.partner_of(text) if partners else None
+        if partner is not None:
             found = partners.verify(
                 text,
                 now,
+                revoked=revocations.partner_revoked_hashes(partner.id),
                 expected_passport_number=expected_passport_number,
                 expected_country=expected_country,
             )

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from eta import authorisations
+from eta.authorisations.state import cached_revocations
 from eta.carrier.querylog import QueryLog
 from eta.carrier.state import CarrierState, cached_state, keep_state, last_state, load_state
 from eta.carrier.verification import (
@@ -180,6 +181,7 @@ def check_and_record(
     context = verification_context()
     state = _current_state(state_version) if state_version is not None else None
     revoked = state.revoked_jtis if state is not None else None
+    partner_revoked = state.revocations.partner_revoked if state is not None else None
     # A key the state does not list (revoked, or created since it was loaded) is checked by
     # the database, in the same query as the passengers.
     confirm_key = api_key_id
@@ -188,31 +190,45 @@ def check_and_record(
     if confirm_key is not None or needs_records(queries, revocations_known=state is not None):
         answers = _with_database(
             lambda connection: check_passengers(
-                connection, queries, context, api_key_id=confirm_key, revoked_jtis=revoked
+                connection,
+                queries,
+                context,
+                api_key_id=confirm_key,
+                revoked_jtis=revoked,
+                partner_revoked=partner_revoked,
             )
         )
         if state is not None and confirm_key is not None:
             state.active_key_ids.add(confirm_key)  # active as of this version: trust it now
     else:
-        answers = check_passengers(None, queries, context, revoked_jtis=revoked)
+        answers = check_passengers(
+            None, queries, context, revoked_jtis=revoked, partner_revoked=partner_revoked
+        )
     row = _log_row(answers, queries, batch=batch, at=context.now)
     query_log().add({"carrier_id": carrier_id, "api_key_id": api_key_id, **row})
     return answers
 
 
 def _current_state(version: str) -> CarrierState:
-    """The carrier state for ``version``: this process's, or freshly read from the database."""
+    """The carrier state for ``version``: this process's, or freshly read from the database.
+
+    Revocations another caller of the one revocation cache already read for ``version`` are
+    reused; only the API key ids are read then.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state = cached_state(app, version)
     if state is None:
+        revocations = cached_revocations(app, version)
         try:
-            state = _with_connection(lambda connection: load_state(connection, version))
+            state = _with_connection(
+                lambda connection: load_state(connection, version, revocations)
+            )
         except (OperationalError, InterfaceError):
             # The database is down (a restart): the last state loaded is a few seconds old;
             # answering from it for a bounded time keeps check-in going, then 503.
             previous = last_state(app)
             stale_for = float(app.config["ETA_CARRIER_STALE_STATE_SECONDS"])
-            if previous is None or time.monotonic() - previous.loaded_at > stale_for:
+            if previous is None or time.monotonic() - previous.oldest_load > stale_for:
                 raise database_unavailable() from None
             log.warning("carrier state not reloaded: database unavailable; answering from memory")
             return previous

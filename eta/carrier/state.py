@@ -1,20 +1,20 @@
-"""What carrier verification may answer from memory: revoked authorisations and active API keys.
+"""What carrier verification may answer from memory: revocations and active API keys.
 
 A token carries everything a carrier is told except whether it was revoked since, and the
 caller's key may have been revoked too; reading both from the database for every request made
-that read most of a verification's cost. So each process keeps the two sets in memory, tagged
-with the *state version*, a random value in Redis that every change replaces:
+that read most of a verification's cost. The revocations come from the one revocation cache
+(:mod:`eta.authorisations.state`, shared with the signed revocation list and the verify page);
+this module adds the active API key ids, tagged with the same *state version* and dropped by
+the same rule:
 
-- A commit that revokes an authorisation, revokes or deletes an API key, or deactivates a
-  carrier sets a new version after it commits (session events below, so no code path can
-  forget it).
+- A commit that revokes or deletes an API key, or deactivates a carrier, sets a new version
+  after it commits, as a revocation does (session events below and in the cache's module).
 - Every carrier request reads the version in the round trip that counts its rate limit
-  (:mod:`eta.carrier.admission`). The process reloads its sets when the version differs from
-  the one they were loaded under. The version is read *before* the sets, so a change that
-  commits in between is in the sets or gives a newer version: either way it is seen.
-- The sets are reloaded after :data:`MAX_AGE_SECONDS` whatever the version says, so a change
-  made outside the app (SQL by hand) or whose new version was lost (Redis down at that moment)
-  counts within that time too.
+  (:mod:`eta.carrier.admission`). The process reloads what is not current for that version:
+  the revocations if the one cache has none for it, the key ids in any case. The version is
+  read *before* the sets, so a change that commits in between is in the sets or gives a newer
+  version: either way it is seen.
+- Both are reloaded after MAX_AGE_SECONDS (of the cache's module) whatever the version says.
 - Without a version (Redis unreachable) nothing is answered from memory: the database is read.
 - When the reload fails because the database is unreachable, the last state loaded still
   answers for ETA_CARRIER_STALE_STATE_SECONDS after it was loaded (a restart takes seconds);
@@ -25,49 +25,61 @@ A revocation therefore counts from the moment the officer's request returns, as 
 
 from __future__ import annotations
 
-import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, has_app_context
-from redis.exceptions import RedisError
-from sqlalchemy import Connection, event, or_, select
+from flask import Flask
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
-from eta.extensions import limiter
-from eta.models import Application, ApplicationStatus, Authorisation, Carrier, CarrierApiKey
+from eta.authorisations import state as revocation_state
+from eta.authorisations.state import (
+    VERSION_KEY,
+    RevocationState,
+    cached_revocations,
+    keep_revocations,
+    load_revocations,
+    new_version,
+    note_change,
+)
+from eta.models import Carrier, CarrierApiKey
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "VERSION_KEY",
+    "CarrierState",
+    "cached_state",
+    "keep_state",
+    "last_state",
+    "load_state",
+    "new_version",
+]
 
-VERSION_KEY = "eta:carrier:state-version"
-MAX_AGE_SECONDS = 1.0
-_CHANGED = "eta.carrier_state_changed"
+_EXTENSION = "eta.carrier_state"
 
 
 @dataclass
 class CarrierState:
-    """Revoked token ids and active API key ids as of one state version."""
+    """The revocations (the one cache's state) and active API key ids as of one version."""
 
     version: str
-    loaded_at: float
-    revoked_jtis: frozenset[str]
+    loaded_at: float  # when the key ids were read
+    revocations: RevocationState
     # Keys created after the load are confirmed by the database once and then added here.
     active_key_ids: set[int] = field(default_factory=set)
 
+    @property
+    def revoked_jtis(self) -> frozenset[str]:
+        """Our revoked token ids (an authorisation or its application revoked)."""
+        return self.revocations.revoked_jtis
 
-_REVOKED_JTIS = (
-    select(Authorisation.jti)
-    .join(Application, Application.id == Authorisation.application_id)
-    .where(
-        or_(
-            Authorisation.revoked_at.is_not(None),
-            Application.status == ApplicationStatus.REVOKED,
-        )
-    )
-)
+    @property
+    def oldest_load(self) -> float:
+        """When the older of its two parts was read (what staleness is measured from)."""
+        return min(self.loaded_at, self.revocations.loaded_at)
+
+
 _ACTIVE_KEY_IDS = (
     select(CarrierApiKey.id)
     .join(Carrier, Carrier.id == CarrierApiKey.carrier_id)
@@ -75,79 +87,58 @@ _ACTIVE_KEY_IDS = (
 )
 
 
-def load_state(connection: Connection, version: str) -> CarrierState:
-    """Read the sets from the database, to be trusted while Redis says ``version``."""
-    revoked = frozenset(connection.scalars(_REVOKED_JTIS))
+def load_state(
+    connection: Connection, version: str, revocations: RevocationState | None = None
+) -> CarrierState:
+    """Read the key ids (and the revocations, unless current ones are given) for ``version``."""
+    if revocations is None or revocations.version != version:
+        revocations = load_revocations(connection, version)
     keys = set(connection.scalars(_ACTIVE_KEY_IDS))
     return CarrierState(
-        version=version, loaded_at=time.monotonic(), revoked_jtis=revoked, active_key_ids=keys
+        version=version, loaded_at=time.monotonic(), revocations=revocations, active_key_ids=keys
     )
 
 
 def cached_state(app: Flask, version: str) -> CarrierState | None:
-    """This process's state if it was loaded under ``version`` and is young enough, else None."""
-    state: CarrierState | None = app.extensions.get("eta.carrier_state")
+    """This process's state if it is current for ``version`` (both parts), else None.
+
+    The revocations must be the one cache's current state, so a reload there (by the signed
+    list, a revocation committed here) is a reload here too.
+    """
+    state: CarrierState | None = app.extensions.get(_EXTENSION)
     if state is None or state.version != version:
         return None
-    if time.monotonic() - state.loaded_at >= MAX_AGE_SECONDS:
+    if time.monotonic() - state.loaded_at >= revocation_state.MAX_AGE_SECONDS:
+        return None
+    if cached_revocations(app, version) is not state.revocations:
         return None
     return state
 
 
 def last_state(app: Flask) -> CarrierState | None:
     """The state this process loaded last, whatever its version and age (None: none yet)."""
-    state: CarrierState | None = app.extensions.get("eta.carrier_state")
+    state: CarrierState | None = app.extensions.get(_EXTENSION)
     return state
 
 
 def keep_state(app: Flask, state: CarrierState) -> None:
-    """Remember ``state`` for this process's next requests."""
-    app.extensions["eta.carrier_state"] = state
+    """Remember ``state`` for this process's next requests; its revocations go to the cache."""
+    app.extensions[_EXTENSION] = state
+    keep_revocations(app, state.revocations)
 
 
-def new_version(redis: Any) -> None:
-    """Tell every process the carrier state changed (best effort: see the module's notes)."""
-    try:
-        redis.set(VERSION_KEY, secrets.token_hex(16))
-    except (RedisError, OSError):  # the sets' age limit covers the change
-        log.warning("carrier state version not updated: Redis unavailable")
-
-
-def _changes_carrier_state(session: Session) -> bool:
-    """Whether this flush revokes an authorisation or changes which API keys are active."""
+def _changes_keys(session: Session) -> bool:
+    """Whether this flush changes which API keys are active."""
     for instance in session.dirty:
-        if isinstance(instance, Authorisation | CarrierApiKey):
+        if isinstance(instance, CarrierApiKey):
             if get_history(instance, "revoked_at").has_changes():
-                return True
-        elif isinstance(instance, Application):
-            if ApplicationStatus.REVOKED in get_history(instance, "status").added:
                 return True
         elif isinstance(instance, Carrier) and get_history(instance, "active").has_changes():
             return True
-    return any(
-        isinstance(instance, Authorisation | CarrierApiKey | Carrier)
-        for instance in session.deleted
-    )
+    return any(isinstance(instance, CarrierApiKey | Carrier) for instance in session.deleted)
 
 
 @event.listens_for(Session, "after_flush")
 def _note_change(session: Session, _context: Any) -> None:
-    if _changes_carrier_state(session):
-        session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _announce_change(session: Session) -> None:
-    if not session.info.pop(_CHANGED, False):
-        return
-    if not has_app_context():
-        return  # a script without the app: the sets' age limit covers it
-    storage = limiter.limiter.storage
-    connection = getattr(storage, "get_connection", None)
-    if connection is not None:
-        new_version(connection())
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_change(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+    if _changes_keys(session):
+        note_change(session)  # announced after commit, as a revocation is

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,16 @@ from sqlalchemy import (
 
 from eta.documents import normalise_document_number
 from eta.issuance.keys import KeySet
+from eta.issuance.revocations import revocation_hash
 from eta.issuance.tokens import verify
-from eta.models import Application, ApplicationStatus, Authorisation, Carrier, CarrierApiKey
+from eta.models import (
+    Application,
+    ApplicationStatus,
+    Authorisation,
+    Carrier,
+    CarrierApiKey,
+    PartnerRevocation,
+)
 from eta.models.base import SessionLike
 from eta.partners.recognition import NO_PARTNERS, PartnerTokens
 from eta.screening.mrz import mrz_name_parts
@@ -151,6 +159,8 @@ class _TokenCheck:
 
     claims: dict[str, Any]
     passport: tuple[str, str]
+    # The partner whose key signed it (mutual recognition); None for ours.
+    partner_id: str | None = None
 
 
 def needs_records(queries: Sequence[PassengerQuery], *, revocations_known: bool) -> bool:
@@ -166,13 +176,16 @@ def check_passengers(
     *,
     api_key_id: int | None = None,
     revoked_jtis: Collection[str] | None = None,
+    partner_revoked: Mapping[str, Collection[str]] | None = None,
 ) -> list[Answer]:
     """Answer every query, in order, with at most one database query for the whole list.
 
     Tokens are checked in SPEC §5 order: signature and claims here, then revocation, then the
     document given. Revocation is read from the database in the same query as the passports,
     unless ``revoked_jtis`` (the carrier state, current as of this request) is given; then
-    ``session`` may be None when :func:`needs_records` says so. Passports are looked up by
+    ``session`` may be None when :func:`needs_records` says so. A partner's token is checked
+    against the revocation list last imported from that partner: ``partner_revoked`` (by
+    partner id, from the same state) or, without it, the database. Passports are looked up by
     issuing country and number; an authorisation must be valid at the travel date (default:
     now). With ``api_key_id``, the same query confirms that key and its carrier are still
     active, and :class:`ApiKeyNotActive` is raised when they are not.
@@ -188,22 +201,37 @@ def check_passengers(
         if query.token is not None:
             instant = _instant(query, context.now)
             outcome = verify(query.token, context.keys, (), instant, context.issuer)
+            partner_id = None
             if outcome.detail == "unknown_kid" and context.partners:
                 # Not one of our keys: a partner's, if the trust list vouches for it.
-                outcome = context.partners.verify(query.token, instant) or outcome
+                partner = context.partners.partner_of(query.token)
+                if partner is not None:
+                    outcome = context.partners.verify(query.token, instant) or outcome
+                    partner_id = partner.id
             if not outcome.ok or outcome.claims is None:
                 answers[index] = _not_ok(outcome.reason)
                 continue
             claims = outcome.claims
             pending_tokens[index] = _TokenCheck(
-                claims, _passport_key(claims["doc"]["cty"], claims["doc"]["num"])
+                claims, _passport_key(claims["doc"]["cty"], claims["doc"]["num"]), partner_id
             )
         else:
             passports.add(_passport_key(query.issuing_country or "", query.passport_number or ""))
 
     jtis: set[str] = set()
     if revoked_jtis is None:
-        jtis = {check.claims["jti"] for check in pending_tokens.values()}
+        jtis = {check.claims["jti"] for check in pending_tokens.values() if not check.partner_id}
+    partners_revoked = partner_revoked
+    if partners_revoked is None:
+        asked = {
+            (check.partner_id, revocation_hash(check.claims["jti"]))
+            for check in pending_tokens.values()
+            if check.partner_id
+        }
+        if asked:
+            if session is None:
+                raise ValueError("these queries need the database: see needs_records()")
+            partners_revoked = _partner_revocations(session, asked)
     by_jti: dict[str, _Record] = {}
     by_passport: dict[tuple[str, str], list[_Record]] = {}
     if jtis or passports or api_key_id is not None:
@@ -220,7 +248,11 @@ def check_passengers(
             continue
         if index in pending_tokens:
             check = pending_tokens[index]
-            if revoked_jtis is None:
+            if check.partner_id is not None:
+                revoked = revocation_hash(check.claims["jti"]) in (
+                    (partners_revoked or {}).get(check.partner_id, ())
+                )
+            elif revoked_jtis is None:
                 revoked = _revoked_record(by_jti.get(check.claims["jti"]))
             else:
                 revoked = check.claims["jti"] in revoked_jtis
@@ -362,6 +394,23 @@ def _records(
             )
         )
     return records
+
+
+_PARTNER_REVOKED = select(PartnerRevocation.partner_id, PartnerRevocation.hash).where(
+    tuple_(PartnerRevocation.partner_id, PartnerRevocation.hash).in_(
+        bindparam("pairs", expanding=True)
+    )
+)
+
+
+def _partner_revocations(
+    session: SessionLike | Connection, pairs: Collection[tuple[str, str]]
+) -> dict[str, set[str]]:
+    """Which of these (partner id, revocation hash) pairs the partners' lists name."""
+    found: dict[str, set[str]] = {}
+    for partner_id, value in session.execute(_PARTNER_REVOKED, {"pairs": sorted(pairs)}):
+        found.setdefault(partner_id, set()).add(value)
+    return found
 
 
 def _revoked_record(record: _Record | None) -> bool:

@@ -16,7 +16,12 @@ from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
 from eta.models.idempotency import IdempotencyKey
 from eta.models.outbox import OutboxMessage
-from eta.models.partners import PartnerFeed, PartnerFeedEntry
+from eta.models.partners import (
+    PartnerFeed,
+    PartnerFeedEntry,
+    PartnerRevocation,
+    PartnerRevocationList,
+)
 from eta.models.people import (
     Carrier,
     CarrierApiKey,
@@ -62,6 +67,8 @@ __all__ = [
     "OutboxMessage",
     "PartnerFeed",
     "PartnerFeedEntry",
+    "PartnerRevocation",
+    "PartnerRevocationList",
     "RevocationListVersion",
     "RiskRule",
     "RiskRuleVersion",

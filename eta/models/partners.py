@@ -53,3 +53,34 @@ class PartnerFeedEntry(Base):
     )
     epoch: Mapped[int]
     listed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PartnerRevocationList(Base):
+    """The last signed revocation list (eta-revocations+jwt) imported from a partner.
+
+    ``version`` is the list's ``ver``: a lower one is refused as replayed, the same one with
+    other entries as a conflict; the same entries signed again refresh ``issued_at``.
+    """
+
+    __tablename__ = "partner_revocation_lists"
+
+    partner_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int]
+    issued_at: Mapped[dt.datetime]
+    # SHA-256 (hex) of the sorted entries: the same list, signed again, is recognised.
+    list_sha256: Mapped[str] = mapped_column(String(64))
+    entry_count: Mapped[int] = mapped_column(default=0)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PartnerRevocation(Base):
+    """One token a partner revoked, as its list publishes it: base64url SHA-256(jti)[:16]."""
+
+    __tablename__ = "partner_revocations"
+
+    partner_id: Mapped[str] = mapped_column(
+        String(63),
+        ForeignKey("partner_revocation_lists.partner_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    hash: Mapped[str] = mapped_column(String(22), primary_key=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,6 +19,9 @@ from flask.cli import with_appcontext
 from eta.issuance.keys import SigningKey, key_id, public_jwk
 from eta.partners.trustlist import TrustListError, read_trust_list, sequence_of, sign_trust_list
 from eta.timeutil import utcnow
+
+FETCH_TIMEOUT_SECONDS = 10
+MAX_LIST_BYTES = 8 * 1024 * 1024  # about 300,000 revoked tokens
 
 
 @click.group("trust")
@@ -381,6 +386,156 @@ def feed_import(batches: tuple[Path, ...]) -> None:
         )
     if changed:
         click.echo("Run `eta rescreen` to check valid authorisations against the new entries.")
+
+
+@partner_group.group("revocations")
+def revocations_group() -> None:
+    """Partners' signed revocation lists: their revoked tokens refused at our carriers."""
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def _fetch(url: str) -> str:
+    """The text at an http(s) URL (never file: or another scheme), within a size limit."""
+    if not _is_url(url):
+        raise click.ClickException(f"{url}: not an http(s) URL")
+    # http(s) only, checked above: never file: or another scheme.
+    request = urllib.request.Request(url, headers={"Accept": "application/jwt"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as answer:  # noqa: S310
+            data = answer.read(MAX_LIST_BYTES + 1)
+    except (urllib.error.URLError, OSError) as error:
+        raise click.ClickException(f"{url}: cannot fetch the list ({error})") from None
+    if len(data) > MAX_LIST_BYTES:
+        raise click.ClickException(f"{url}: more than {MAX_LIST_BYTES:,} bytes, not a list")
+    try:
+        return str(data.decode("ascii"))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{url}: not a compact JWS (ASCII)") from None
+
+
+def _import_lists(sources: list[tuple[str, str]]) -> None:
+    """Check each (label, JWS text) against the trust list in use and import it, in order."""
+    from eta.extensions import db
+    from eta.partners.current import own_partner_id, stored_trust_list
+    from eta.partners.revocations import PartnerRevocationError, import_list, read_partner_list
+
+    now = utcnow()
+    trust_list = stored_trust_list()
+    if trust_list is None:
+        raise click.ClickException("no trust list in use: run `eta trust import` first")
+    if trust_list.stale(now):
+        raise click.ClickException(
+            f"revocation list refused (stale trust list): the list in use was due to be "
+            f"replaced at {trust_list.next_update.isoformat()}; import a newer one first"
+        )
+    max_age = timedelta(seconds=int(current_app.config["ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS"]))
+    for label, text in sources:
+        try:
+            checked = read_partner_list(
+                text, trust_list, now=now, max_age=max_age, own_id=own_partner_id()
+            )
+            imported = import_list(db.session, checked, actor="operator", now=now)
+        except PartnerRevocationError as error:
+            raise click.ClickException(
+                f"{label}: revocation list refused ({error.detail}): {error}"
+            ) from None
+        if imported.already:
+            click.echo(
+                f"{label}: version {imported.version} of {imported.partner_id}'s revocation "
+                f"list is already imported; entries unchanged ({imported.listed:,} revoked), "
+                "signature time refreshed"
+            )
+            continue
+        click.echo(
+            f"{label}: version {imported.version} of {imported.partner_id}'s revocation list "
+            f"imported: {imported.listed:,} revoked ({imported.added:,} added, "
+            f"{imported.removed:,} removed); our carriers refuse those tokens now"
+        )
+
+
+@revocations_group.command("import")
+@click.argument("sources", nargs=-1, required=True)
+@with_appcontext
+def revocations_import(sources: tuple[str, ...]) -> None:
+    """Check each partner's list (FILE or http(s) URL) against the trust list and import it.
+
+    The partner is the one whose token signing key signed the list. A tampered, replayed,
+    stale or conflicting list is refused, saying why, and the ones after it are not imported.
+    """
+    texts: list[tuple[str, str]] = []
+    for source in sources:
+        if _is_url(source):
+            texts.append((source, _fetch(source)))
+            continue
+        path = Path(source)
+        if not path.is_file():
+            raise click.ClickException(f"{source}: no such file (or give an http(s) URL)")
+        try:
+            texts.append((path.name, path.read_text("ascii")))
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{source}: not a compact JWS (ASCII)") from None
+    _import_lists(texts)
+
+
+@revocations_group.command("fetch")
+@click.argument("partner_ids", nargs=-1)
+@with_appcontext
+def revocations_fetch(partner_ids: tuple[str, ...]) -> None:
+    """Fetch and import each partner's list from the endpoint the trust list names for it.
+
+    Without PARTNER_IDS, every active partner that issues authorisations. Run it from cron
+    (every few minutes): a partner's revocation counts here once its list is imported.
+    """
+    from eta.partners.current import own_partner_id, stored_trust_list
+
+    trust_list = stored_trust_list()
+    if trust_list is None:
+        raise click.ClickException("no trust list in use: run `eta trust import` first")
+    own = own_partner_id()
+    wanted = [
+        partner
+        for partner in trust_list.partners
+        if partner.id != own
+        and (partner.id in partner_ids if partner_ids else (
+            partner.status == "active" and "authorisation_issuer" in partner.roles
+        ))
+    ]  # fmt: skip
+    unknown = sorted(set(partner_ids) - {partner.id for partner in wanted})
+    if unknown:
+        raise click.ClickException(f"not a partner in the trust list: {', '.join(unknown)}")
+    texts: list[tuple[str, str]] = []
+    for partner in wanted:
+        url = partner.endpoints.get("revocations")
+        if not url:
+            raise click.ClickException(
+                f"the trust list names no revocations endpoint for {partner.id}"
+            )
+        texts.append((partner.id, _fetch(url)))
+    if not texts:
+        click.echo("No partner issues authorisations in the trust list: nothing to fetch.")
+        return
+    _import_lists(texts)
+
+
+@revocations_group.command("list")
+@with_appcontext
+def revocations_list() -> None:
+    """The partners' lists held here: version, when signed, how many revoked; stale ones marked."""
+    from eta.extensions import db
+    from eta.partners.revocations import held_lists
+
+    now = utcnow()
+    max_age = timedelta(seconds=int(current_app.config["ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS"]))
+    click.echo(f"{'partner':<24}  {'version':>7}  {'signed at':<25}  {'revoked':>8}")
+    for held in held_lists(db.session):
+        mark = "  (stale: fetch a new one)" if now - held.issued_at > max_age else ""
+        click.echo(
+            f"{held.partner_id:<24}  {held.version:>7}  {held.issued_at.isoformat():<25}  "
+            f"{held.entry_count:>8,}{mark}"
+        )
 
 
 COMMANDS = (trust_group, partner_group)

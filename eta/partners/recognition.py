@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from eta.issuance.keys import KeySet
@@ -48,7 +48,7 @@ class PartnerTokens:
         token: str,
         now: datetime,
         *,
-        revoked: tuple[str, ...] = (),
+        revoked: Collection[str] = (),
         expected_passport_number: str | None = None,
         expected_country: str | None = None,
     ) -> VerificationResult | None:

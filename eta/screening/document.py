@@ -9,7 +9,14 @@ from anyascii import anyascii
 
 from eta.countries import to_alpha3
 from eta.documents import normalise_document_number
-from eta.screening.mrz import MRZ, icao_transliterate, parse_td3, validate_td3
+from eta.screening.mrz import (
+    MRZ,
+    icao_transliterate,
+    parse_td3,
+    split_mrz_field,
+    to_mrz_field,
+    validate_td3,
+)
 
 PASSPORT_EXPIRED = "passport_expired"
 PASSPORT_EXPIRES_BEFORE_ARRIVAL = "passport_expires_before_arrival"
@@ -111,6 +118,23 @@ def _name_forms(typed: str) -> set[str]:
     return {icao_transliterate(typed), " ".join(anyascii(typed).upper().replace("-", " ").split())}
 
 
+def _field_forms(surname: str, given_names: str) -> tuple[set[str], set[str]]:
+    """The (surnames, given names) an MRZ may show for the typed name, each spelling as typed
+    and as Doc 9303 Part 4 4.2.3 truncates it to the 39-character name field.
+
+    Only the truncation :func:`to_mrz_field` makes counts: a surname cut shorter than the
+    rules cut it, or cut although the name fits the field, is still a mismatch.
+    """
+    surnames, given = _name_forms(surname), _name_forms(given_names)
+    shown_surnames, shown_given = set(surnames), set(given)
+    for surname_form in surnames:
+        for given_form in given:
+            shown = split_mrz_field(to_mrz_field(surname_form, given_form))
+            shown_surnames.add(shown[0])
+            shown_given.add(shown[1])
+    return shown_surnames, shown_given
+
+
 def _mismatch(field: str, what: str, mrz_value: str, typed: str) -> DocumentFinding:
     return DocumentFinding(
         MRZ_MISMATCH,
@@ -151,11 +175,11 @@ def _consistency(mrz: MRZ, facts: DocumentFacts) -> list[DocumentFinding]:
                 "expiry_date", "expiry date", mrz.expiry_date_raw, facts.expiry_date.isoformat()
             )
         )
-    if mrz.surname not in _name_forms(facts.surname):
+    surname_forms, given_forms = _field_forms(facts.surname, facts.given_names)
+    if mrz.surname not in surname_forms:
         findings.append(_mismatch("surname", "surname", mrz.surname, facts.surname))
     # A full name field (no filler at the end) may hold given names cut short per Doc 9303.
     truncated = not mrz.line1.endswith("<")
-    given_forms = _name_forms(facts.given_names)
     given_ok = mrz.given_names in given_forms or (
         truncated
         and any(form.startswith(mrz.given_names.split(" ")[0]) for form in given_forms)

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from eta import authorisations
 from eta.accounts import create_carrier, revoke_api_keys
+from eta.authorisations import state as revocation_state
 from eta.carrier import state as carrier_state
 from eta.extensions import limiter
 from eta.models import Actor, Authorisation, Carrier
@@ -97,7 +98,7 @@ def test_a_change_made_outside_the_app_counts_once_the_state_is_old(
         .values(revoked_at=utcnow())
     )
     session.commit()
-    monkeypatch.setattr(carrier_state, "MAX_AGE_SECONDS", 0.3)
+    monkeypatch.setattr(revocation_state, "MAX_AGE_SECONDS", 0.3)
     # ... so the state in memory still answers (which is what makes tokens cheap) ...
     assert _result(client, body, auth_headers) == ("OK", "ok")
     # ... until it is older than MAX_AGE_SECONDS and read again.
@@ -154,7 +155,7 @@ def test_with_the_database_down_tokens_are_answered_from_the_last_state_then_503
     dead = create_engine("postgresql+psycopg://eta@127.0.0.1:1/eta", pool_pre_ping=False)
     with app.app_context():
         monkeypatch.setitem(db.engines, CARRIER_BIND, dead)
-    monkeypatch.setattr(carrier_state, "MAX_AGE_SECONDS", 0.0)  # every request reloads
+    monkeypatch.setattr(revocation_state, "MAX_AGE_SECONDS", 0.0)  # every request reloads
     for _ in range(3):
         assert _result(client, body, auth_headers) == ("OK", "ok")
     passport = {"passport_number": "L898902C3", "issuing_country": "SWE"}

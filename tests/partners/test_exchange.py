@@ -318,3 +318,153 @@ def test_stale_feeds_and_lists_are_refused_and_a_stale_list_recognises_no_one(
     with b.app.app_context():
         assert partner_tokens(utcnow())
         assert not partner_tokens(utcnow() + dt.timedelta(days=8))
+
+
+def _revocation_list_of(instance: Instance) -> str:
+    response = instance.app.test_client().get("/api/v1/revocations")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _serve(instance: Instance) -> Any:
+    """Serve the instance over real HTTP on a free port (a thread), for URL imports."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, instance.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_token_revoked_at_a_is_refused_at_b_once_b_imports_a_revocation_list(
+    instance_a: Instance, instance_b: Instance, anchor: dict[str, Path], tmp_path: Path, monkeypatch
+):
+    """Issue 17: a partner's revoked token verified at our carriers; now B imports A's signed
+    list (a file or A's URL), checked with A's key from the trust list, and refuses it."""
+    from eta import authorisations
+    from eta.extensions import db, limiter
+    from eta.issuance.revocations import revocation_hash, sign_revocation_list
+    from eta.models import Actor, Authorisation
+
+    a, b = instance_a, instance_b
+    _trust_each_other(tmp_path, anchor, a, b)
+    _load_unrelated_watchlist(a)
+    first, second = (
+        _submit_and_screen(a, number=number, issuing_country="NOR")
+        for number in ("NA2000001", "NA2000002")
+    )
+    token, other_token = _token_of(a, first), _token_of(a, second)
+    key_b = _ok(b.run("carrier", "create", "Utopia Air")).strip().splitlines()[-1]
+    before = tmp_path / "a-revocations-0.jws"
+    before.write_text(_revocation_list_of(a))
+    assert "version 0 of a-border's revocation list imported: 0 revoked" in _ok(
+        b.run("partner", "revocations", "import", str(before))
+    )
+    assert _carrier_verify(b, key_b, token)["result"] == "OK"  # B's state is loaded now
+
+    # A revokes; until B imports A's list, B's carriers cannot know.
+    with a.app.app_context():
+        authorisation = db.session.scalar(
+            select(Authorisation).where(Authorisation.application_id == first.id)
+        )
+        assert authorisation is not None
+        revoked_hash = revocation_hash(authorisation.jti)
+        authorisations.revoke(
+            db.session, authorisation, reason_code="new_information", officer_id=None,
+            actor=Actor.SYSTEM,
+        )  # fmt: skip
+    assert _carrier_verify(b, key_b, token)["result"] == "OK"
+    server = _serve(a)
+    try:
+        url = f"http://127.0.0.1:{server.port}/api/v1/revocations"
+        said = _ok(b.run("partner", "revocations", "import", url))
+    finally:
+        server.shutdown()
+    assert f"{url}: version 1 of a-border's revocation list imported: 1 revoked (1 added" in said
+    # At once, at B's carriers (token, batch) and on B's verify page; A's other token is fine.
+    assert _carrier_verify(b, key_b, token) == {"result": "NOT_OK", "reason": "revoked"}
+    batch = b.app.test_client().post(
+        "/api/v1/carrier/verify-batch",
+        json={"passengers": [{"token": token}, {"token": other_token}]},
+        headers={"Authorization": f"Bearer {key_b}"},
+    )
+    assert [r["result"] for r in batch.get_json()["results"]] == ["NOT_OK", "OK"]
+    with b.app.test_request_context():
+        assert authorisations.verify_token(token).reason == "revoked"
+        assert authorisations.verify_token(other_token).ok
+    # Redis unreachable (no state version to trust): the database answers, still revoked.
+    storage = limiter.limiter.storage
+    from redis import Redis
+
+    with monkeypatch.context() as down:
+        down.setattr(storage, "storage", Redis(host="127.0.0.1", port=1))
+        down.setattr(storage, "_eta_admit_script", None, raising=False)
+        assert _carrier_verify(b, key_b, token) == {"result": "NOT_OK", "reason": "revoked"}
+        assert _carrier_verify(b, key_b, other_token)["result"] == "OK"
+
+    # The same list again: nothing changes. An older one, a tampered one, a stale one, one
+    # signed by a key the trust list does not give A, B's own: refused, saying why.
+    current = tmp_path / "a-revocations-1.jws"
+    current.write_text(_revocation_list_of(a))
+    assert "version 1 of a-border's revocation list is already imported; entries unchanged" in (
+        _ok(b.run("partner", "revocations", "import", str(current)))
+    )
+    assert "revocation list refused (replayed): version 0 is older than a-border's list" in (
+        _refused(b.run("partner", "revocations", "import", str(before)))
+    )
+    tampered = tmp_path / "a-tampered.jws"
+    tampered.write_text(_tamper(current.read_text(), lambda c: c.update(revoked=[])))
+    assert "revocation list refused (bad_signature)" in _refused(
+        b.run("partner", "revocations", "import", str(tampered))
+    )
+    with a.app.app_context():
+        stale = sign_revocation_list(
+            [revoked_hash], 2, authorisations.issuer(), authorisations.keyring().active(),
+            utcnow() - dt.timedelta(days=2),
+        )  # fmt: skip
+    stale_file = tmp_path / "a-stale.jws"
+    stale_file.write_text(stale)
+    assert "revocation list refused (stale): the list was signed at" in _refused(
+        b.run("partner", "revocations", "import", str(stale_file))
+    )
+    own = tmp_path / "b-own.jws"
+    own.write_text(_revocation_list_of(b))
+    assert "revocation list refused (ours)" in _refused(
+        b.run("partner", "revocations", "import", str(own))
+    )
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from eta.issuance.keys import SigningKey, key_id
+
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    foreign = sign_revocation_list(
+        [], 9, "https://eta-a.example",
+        SigningKey(kid=key_id(stranger.public_key()), private_key=stranger), utcnow(),
+    )  # fmt: skip
+    foreign_file = tmp_path / "a-foreign.jws"
+    foreign_file.write_text(foreign)
+    assert "revocation list refused (unknown_kid)" in _refused(
+        b.run("partner", "revocations", "import", str(foreign_file))
+    )
+    listed = _ok(b.run("partner", "revocations", "list"))
+    assert "a-border" in listed and "stale" not in listed
+    # Still revoked after all the refusals.
+    assert _carrier_verify(b, key_b, token) == {"result": "NOT_OK", "reason": "revoked"}
+
+
+def test_fetching_a_partner_list_from_its_endpoint_says_why_it_failed(
+    instance_a: Instance, instance_b: Instance, anchor: dict[str, Path], tmp_path: Path
+):
+    a, b = instance_a, instance_b
+    entries = [json.loads(_ok(i.run("trust", "entry", "--country", c))) for i, c in
+               ((a, "NOR"), (b, "UTO"))]  # fmt: skip
+    # Nothing listens on port 1: the fetch fails at once, naming the endpoint.
+    entries[0]["endpoints"]["revocations"] = "https://127.0.0.1:1/api/v1/revocations"
+    list_1 = _sign_list(tmp_path, anchor, entries, 1)
+    _ok(b.run("trust", "import", str(list_1), "--anchor", str(anchor["jwks"])))
+    said = _refused(b.run("partner", "revocations", "fetch"))
+    assert "https://127.0.0.1:1/api/v1/revocations: cannot fetch the list" in said
+    assert "not a partner in the trust list: c-border" in _refused(
+        b.run("partner", "revocations", "fetch", "c-border")
+    )

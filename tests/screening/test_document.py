@@ -190,3 +190,47 @@ def test_cyrillic_name_agrees_with_its_transliteration():
     )
     assert "KHRUSHCHEV<<NIKITA" in mrz
     assert check_document(facts, dt.date(2026, 11, 28)) == []
+
+
+TRUNCATED_SURNAME = "Wolfeschlegelsteinhausenbergerdorff Vonaltenberg"
+
+
+def _long_surname_facts(mrz: str, surname: str = TRUNCATED_SURNAME):
+    return specimen_facts(
+        surname=surname,
+        given_names="Hubert Blaine",
+        sex="M",
+        passport_number="X1234567",
+        date_of_birth=dt.date(1980, 1, 1),
+        issue_date=dt.date(2020, 1, 2),
+        expiry_date=dt.date(2030, 1, 1),
+        intended_arrival=None,
+        mrz=mrz,
+    )
+
+
+def test_a_surname_truncated_as_icao_9303_truncates_it_is_not_a_mismatch():
+    # 48 letters of surname: Doc 9303 Part 4 4.2.3.3(b) shortens it to leave "<<" and an initial.
+    mrz = make_mrz(TRUNCATED_SURNAME, "Hubert Blaine", "X1234567", "UTO", "800101", "M", "300101")
+    line1 = mrz.splitlines()[0]
+    assert "<<" in line1[5:] and not line1.endswith("<")  # a full field: truncated
+    assert "VONALTENBERG" not in line1
+    assert check_document(_long_surname_facts(mrz), dt.date(2026, 11, 28)) == []
+
+
+def test_only_the_truncation_icao_9303_produces_is_accepted_for_a_surname():
+    mrz = make_mrz(TRUNCATED_SURNAME, "Hubert Blaine", "X1234567", "UTO", "800101", "M", "300101")
+    line1, line2 = mrz.splitlines()
+    assert line1[5:] == "WOLFESCHLEGELSTEINHAUSENBERGERDORF<V<<H"
+    # Cut otherwise than Doc 9303 does (each part still the start of the surname's): a mismatch.
+    forged = f"{line1[:5]}WOLFESCHLEGELSTEINHAUSENBERGERDOR<VO<<H\n{line2}"
+    findings = check_document(_long_surname_facts(forged), dt.date(2026, 11, 28))
+    assert [(f.code, f.field) for f in findings] == [(MRZ_MISMATCH, "surname")]
+    # A surname that fits the field is never cut: its first part alone is a mismatch.
+    short = make_mrz("Garcia", "Ana", "X1234567", "UTO", "800101", "M", "300101")
+    cut = short.replace("GARCIA<<ANA", "GARC<<ANA<<")
+    findings = check_document(
+        dataclasses.replace(_long_surname_facts(cut, "Garcia"), given_names="Ana"),
+        dt.date(2026, 11, 28),
+    )
+    assert [(f.code, f.field) for f in findings] == [(MRZ_MISMATCH, "surname")]
