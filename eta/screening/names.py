@@ -284,6 +284,37 @@ def _han_part_readings(raw: str) -> dict[str, tuple[NameToken, ...]]:
     return readings
 
 
+def name_parts(name: str, folded: str | None = None) -> list[str]:
+    """The raw parts of a name as the tokeniser splits it: NFKC, case-folded, apostrophes dropped.
+
+    `folded`, when the caller already has it, is `name.casefold()` with its runs of white space
+    collapsed; for a name in ASCII that is all the normalisation there is, so it is not redone.
+    """
+    if folded is None or not name.isascii():
+        folded = unicodedata.normalize("NFKC", name).casefold()
+    return [raw for raw in _SEPARATORS.split(_DROPPED.sub("", folded)) if raw]
+
+
+def has_han(raw: str) -> bool:
+    """Whether a raw part holds Han characters (read in several languages, not one way)."""
+    return not raw.isascii() and any(is_han(c) for c in raw)
+
+
+def part_tokens(raw: str) -> tuple[NameToken, ...]:
+    """Tokens of one raw part without Han characters (see `name_parts`), titles not yet dropped."""
+    return _raw_part_tokens(raw)
+
+
+def is_title(token: NameToken) -> bool:
+    """Whether the part is a title or honorific (Dr, Sheikh...) that `name_readings` drops."""
+    return token.text in TITLES
+
+
+def syllabic_readings(tokens: tuple[NameToken, ...]) -> tuple[tuple[NameToken, ...], ...]:
+    """The readings `name_readings` gives a name without Han characters or titles."""
+    return _syllabic_readings(tokens)
+
+
 @lru_cache(maxsize=50_000)
 def name_readings(
     name: str, languages: frozenset[str] | None = None
@@ -293,13 +324,8 @@ def name_readings(
     `languages` limits the Han readings to those languages (the foreign-name reading, a Chinese
     transcription, goes with Mandarin); None reads Han characters in every language.
     """
-    cleaned = _DROPPED.sub("", unicodedata.normalize("NFKC", name).casefold())
-    raws = [raw for raw in _SEPARATORS.split(cleaned) if raw]
-    han_parts = {
-        i: _han_part_readings(raw)
-        for i, raw in enumerate(raws)
-        if not raw.isascii() and any(is_han(c) for c in raw)
-    }
+    raws = name_parts(name)
+    han_parts = {i: _han_part_readings(raw) for i, raw in enumerate(raws) if has_han(raw)}
     han_parts = {i: readings for i, readings in han_parts.items() if readings}
     if not han_parts:
         tokens = [t for raw in raws for t in _raw_part_tokens(raw)]

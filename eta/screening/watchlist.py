@@ -27,7 +27,12 @@ from eta.screening.names import (
     NameComparison,
     NameToken,
     compare_names,
+    has_han,
+    is_title,
+    name_parts,
     name_readings,
+    part_tokens,
+    syllabic_readings,
 )
 from eta.screening.types import BirthDate, DatePrecision, Subject, TravelDocument, WatchlistPerson
 
@@ -94,19 +99,38 @@ def _token_keys(token: NameToken) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _pair_code(token: NameToken) -> str | None:
+    """What a part brings to the pair keys: its Metaphone (its skeleton if abjad), or nothing."""
+    if token.initial or token.text in PARTICLES:
+        return None
+    return jellyfish.metaphone(token.text) if not token.abjad else token.skeleton
+
+
 def _pair_keys(tokens: Iterable[NameToken]) -> set[str]:
     """Keys for two parts of one name together: far rarer than either part alone."""
-    every = [
-        jellyfish.metaphone(t.text) if not t.abjad else t.skeleton
-        for t in tokens
-        if not t.initial and t.text not in PARTICLES
-    ]
+    return _pair_keys_of_codes([code for t in tokens if (code := _pair_code(t)) is not None])
+
+
+def _pair_keys_of_codes(every: list[str]) -> set[str]:
     codes = sorted(set(every))
     keys = {f"b{a}|{b}" for i, a in enumerate(codes) for b in codes[i + 1 : i + 5]}
     # A part written twice (MOHAMED OMAR MOHAMED) pairs with itself: the query MOHAMED MOHAMED
     # has no other part to make a rare key with.
-    keys.update(f"b{code}|{code}" for code in codes if every.count(code) > 1)
+    if len(every) > len(codes):
+        keys.update(f"b{code}|{code}" for code in codes if every.count(code) > 1)
     return keys
+
+
+@dataclass(frozen=True, slots=True)
+class _PartKeys:
+    """What one raw part (as `name_parts` splits a name) brings to a listed name's keys.
+
+    Worked out once per spelling: a million listed names are made of a few ten thousand parts.
+    """
+
+    tokens: tuple[NameToken, ...]
+    keys: frozenset[str]  # the `_token_keys` of its tokens
+    codes: tuple[str, ...]  # the `_pair_code`s of its tokens, in order
 
 
 _CONSONANTS = "bcdfghjklmnpqrstxz"
@@ -134,6 +158,21 @@ def _near_skeletons(skeleton: str) -> frozenset[str]:
     return frozenset("s" + n for n in near)
 
 
+_UNSEEN = _PartKeys((), frozenset(), ())
+
+
+def _part_keys(raw: str) -> _PartKeys | None:
+    """The keys of one raw part, or None when the general path must read the whole name."""
+    if has_han(raw):
+        return None  # read in several languages: the name has several readings
+    tokens = part_tokens(raw)
+    if any(is_title(token) for token in tokens):
+        return None  # dropped, unless the name is only titles
+    keys = frozenset(key for token in tokens for key in _token_keys(token))
+    codes = tuple(code for token in tokens if (code := _pair_code(token)) is not None)
+    return _PartKeys(tokens, keys, codes)
+
+
 class WatchlistIndex:
     """All names of a watchlist, indexed by name-part keys, with each entry's qualifiers.
 
@@ -157,6 +196,8 @@ class WatchlistIndex:
         self._postings: dict[str, array[int]] = {}
         self._documents: dict[str, list[int]] = {}
         self._token_key_cache: dict[NameToken, tuple[str, ...]] = {}
+        # Raw part -> its keys, None for a part the general path reads (Han characters, a title).
+        self._part_keys: dict[str, _PartKeys | None] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
         for entry_id, person in entries:
             self.add(entry_id, person)
@@ -188,6 +229,7 @@ class WatchlistIndex:
             if document_number:
                 self._documents.setdefault(document_number, []).append(slot)
         seen_numbers: set[int] = set()
+        postings = self._postings
         for name in person.names:
             normalised = " ".join(name.casefold().split())
             if not normalised:
@@ -197,10 +239,10 @@ class WatchlistIndex:
                 number = self._name_numbers[normalised] = len(self._names)
                 self._names.append(name)
                 self._name_entry.append(slot)
-                for key in self._name_keys(name):
-                    posting = self._postings.get(key)
+                for key in self._name_keys(name, normalised):
+                    posting = postings.get(key)
                     if posting is None:
-                        posting = self._postings[key] = array("I")
+                        posting = postings[key] = array("I")
                     posting.append(number)
             elif number not in seen_numbers:
                 self._more_entries.setdefault(number, []).append(slot)
@@ -208,16 +250,46 @@ class WatchlistIndex:
             if entry.primary < 0:
                 entry.primary = number
 
-    def _name_keys(self, name: str) -> set[str]:
+    def _name_keys(self, name: str, folded: str) -> set[str]:
+        """The keys `name` is indexed under: those of every reading of it (see `candidates`).
+
+        `folded` is the name case-folded with white space collapsed, as `add` has it. Most names
+        are only Latin or other-script parts without titles: their keys are the union of their
+        parts' keys, worked out once per part, and the pair keys; the rest take the tokeniser's
+        general path.
+        """
+        every: list[str] = []
+        keys: set[str] = set()
+        tokens: list[NameToken] = []
+        for raw in name_parts(name, folded):
+            part = self._part_keys.get(raw, _UNSEEN)
+            if part is _UNSEEN:
+                part = self._part_keys[raw] = _part_keys(raw)
+            if part is None:
+                return self._name_keys_of_readings(name)
+            keys |= part.keys
+            every.extend(part.codes)
+            tokens.extend(part.tokens)
+        readings = syllabic_readings(tuple(tokens))
+        keys |= _pair_keys_of_codes(every)
+        for other in readings[1:]:
+            keys |= self._reading_keys(other)
+        return keys
+
+    def _name_keys_of_readings(self, name: str) -> set[str]:
         keys: set[str] = set()
         # Bypass the tokeniser's cache: a million listed names would only churn it.
         for tokens in name_readings.__wrapped__(name):
-            for token in tokens:
-                token_keys = self._token_key_cache.get(token)
-                if token_keys is None:
-                    token_keys = self._token_key_cache[token] = _token_keys(token)
-                keys.update(token_keys)
-            keys.update(_pair_keys(tokens))
+            keys |= self._reading_keys(tokens)
+        return keys
+
+    def _reading_keys(self, tokens: tuple[NameToken, ...]) -> set[str]:
+        keys = _pair_keys(tokens)
+        for token in tokens:
+            token_keys = self._token_key_cache.get(token)
+            if token_keys is None:
+                token_keys = self._token_key_cache[token] = _token_keys(token)
+            keys.update(token_keys)
         return keys
 
     def candidates(self, name: str) -> list[int]:

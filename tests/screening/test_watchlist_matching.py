@@ -247,3 +247,33 @@ def test_skipping_hopeless_candidates_changes_no_match() -> None:
             found = [(m.key, m.score) for m in index.match(subject, threshold)]
             assert sorted(found) == sorted((k, v) for k, v in best.items() if v >= threshold)
     assert compared > 500  # the comparison covered many candidates
+
+
+def test_index_keys_per_part_equal_the_tokeniser_readings() -> None:
+    """The build works a name's keys out from cached per-part keys; they must be exactly those
+    of every reading the tokeniser gives (what a query looks up), in any script."""
+    from eta.screening.names import name_readings
+    from eta.screening.watchlist import _pair_keys, _token_keys
+
+    names = [
+        "Mohamed Omar Mohamed",
+        "KU JA YOUNG",  # also read as KU JAYOUNG
+        "Dr. Hans O. Müller",  # a title and an initial
+        "Sheikh",  # only a title: kept
+        "Abdul Rahman AL-HASSAN",
+        "محمد بن عبد الله الحسن",
+        "Владимир Путин",
+        "金正恩",
+        "Kim 正恩",
+        "ドナルド・トランプ",
+        "O'Brien  de la Cruz",
+        "Ig0r Sech1n",
+        "박지성",
+    ]
+    index = WatchlistIndex()
+    for name in names:
+        expected: set[str] = set()
+        for tokens in name_readings(name):
+            expected |= _pair_keys(tokens)
+            expected.update(key for token in tokens for key in _token_keys(token))
+        assert index._name_keys(name, " ".join(name.casefold().split())) == expected, name
