@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 VERSION_KEY = "eta:carrier:state-version"
 MAX_AGE_SECONDS = 1.0
 _CHANGED = "eta.carrier_state_changed"
+# app.extensions key: set while this process answers from its last state because reloading
+# it failed (see last_state), cleared by the next state kept.
+_STALE = "eta.carrier_state_stale"
 
 
 @dataclass
@@ -95,14 +98,28 @@ def cached_state(app: Flask, version: str) -> CarrierState | None:
 
 
 def last_state(app: Flask) -> CarrierState | None:
-    """The state this process loaded last, whatever its version and age (None: none yet)."""
+    """The state this process loaded last, whatever its version and age (None: none yet).
+
+    Asked for when a reload failed: from then until a state is kept again, the process counts
+    as answering from a stale state (see :func:`stale_age`).
+    """
     state: CarrierState | None = app.extensions.get("eta.carrier_state")
+    app.extensions[_STALE] = True
     return state
 
 
 def keep_state(app: Flask, state: CarrierState) -> None:
     """Remember ``state`` for this process's next requests."""
     app.extensions["eta.carrier_state"] = state
+    app.extensions.pop(_STALE, None)
+
+
+def stale_age(app: Flask) -> float:
+    """Seconds since the last good state was loaded, while reloads fail; 0 otherwise (a metric)."""
+    state: CarrierState | None = app.extensions.get("eta.carrier_state")
+    if state is None or not app.extensions.get(_STALE):
+        return 0.0
+    return time.monotonic() - state.loaded_at
 
 
 def new_version(redis: Any) -> None:
