@@ -123,13 +123,15 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure(log_format: str = "json", level: str = "INFO") -> None:
     """Send every log record to stderr as one JSON line (or text), once per process.
 
-    Replaces only the handler this function installed (so building a second app, as tests and
-    the worker do, adds no second one); handlers others installed (pytest's) are left alone.
+    Like logging.basicConfig, it leaves logging alone where something else configured it
+    (pytest's capture, a host application); building a second app (tests, the worker) replaces
+    the handler the first installed rather than adding another.
     """
     root = logging.getLogger()
+    if any(existing.get_name() != _HANDLER_NAME for existing in root.handlers):
+        return
     for existing in list(root.handlers):
-        if existing.get_name() == _HANDLER_NAME:
-            root.removeHandler(existing)
+        root.removeHandler(existing)
     handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
