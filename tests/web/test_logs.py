@@ -24,16 +24,16 @@ from sqlalchemy import select
 from eta.extensions import db
 from eta.models import Application, ApplicationStatus, OutboxMessage
 from eta.web.logs import JsonFormatter, TextFormatter
-from tests.carrier.conftest import auth_headers, carrier_key, signing_key  # noqa: F401
+from tests.carrier.conftest import signing_key  # noqa: F401
 from tests.factories import valid_payload
 from tests.officer.conftest import (  # noqa: F401  (fixtures)
     csrf_token,
     make_officer,
     password_hash,
-    signed_in,
+    sign_in,
 )
 from tests.traveller.test_journey import ANSWERS, post
-from tests.web.test_metrics import baseline_watchlist  # noqa: F401
+from tests.web.test_metrics import BASELINE_LIST
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +53,25 @@ def _personal_strings() -> list[str]:
         found += [email, email.split("@")[0], birth.isoformat(), birth.strftime("%y%m%d")]
         found += [f"{birth.day} {birth.strftime('%B')} {birth.year}", birth.strftime("%d/%m/%Y")]
     return [text.lower() for text in found]
+
+
+@pytest.fixture
+def carrier_headers(app: Flask, tmp_path: Path) -> dict[str, str]:
+    """A carrier's API key, and a watchlist loaded, each in an app context of its own.
+
+    Not the `session` fixture: its app context would stay pushed through the test, and pages
+    would share one `g` (and so one CSRF token) across the test's browsers.
+    """
+    from eta.accounts import create_carrier
+    from eta.screening import lists
+
+    path = tmp_path / "baseline.csv"
+    path.write_text(BASELINE_LIST, encoding="utf-8")
+    with app.app_context():
+        lists.import_watchlist(db.session, source="BASELINE", fmt="csv", path=path, actor="test")
+        _carrier, key = create_carrier(db.session, "Test Air")
+        db.session.remove()
+    return {"Authorization": f"Bearer {key}"}
 
 
 class Collected(logging.Handler):
@@ -133,10 +152,9 @@ def test_the_main_journeys_log_json_lines_with_request_ids_and_no_personal_data(
     app: Flask,
     client: FlaskClient,
     collected: Collected,
-    baseline_watchlist: Any,  # noqa: F811
     signing_key: None,  # noqa: F811
-    auth_headers: dict[str, str],  # noqa: F811
-    signed_in: Any,  # noqa: F811
+    carrier_headers: dict[str, str],
+    make_officer: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     test_env: dict[str, str],
 ):
@@ -187,7 +205,7 @@ def test_the_main_journeys_log_json_lines_with_request_ids_and_no_personal_data(
     assert receipt and all(line["request_id"] == "req-api-7f3a" for line in receipt)
 
     # An officer approves the referred case; the issuance runs in a real worker again.
-    officer, _staff = signed_in()
+    officer = sign_in(app, app.test_client(), make_officer())  # password, then TOTP code
     opened = officer.get(f"/officer/cases/{case_id}")
     assert opened.status_code == 200, opened.headers.get("Location")
     page = opened.get_data(as_text=True)
@@ -211,7 +229,7 @@ def test_the_main_journeys_log_json_lines_with_request_ids_and_no_personal_data(
     )
     assert status.status_code == 200 and status.get_json()["status"] == "approved"
     token = status.get_json()["authorisation"]["token"]
-    by_token = client.post("/api/v1/carrier/verify", json={"token": token}, headers=auth_headers)
+    by_token = client.post("/api/v1/carrier/verify", json={"token": token}, headers=carrier_headers)
     assert by_token.get_json()["result"] == "OK"
     by_passport = client.post(
         "/api/v1/carrier/verify",
@@ -220,7 +238,7 @@ def test_the_main_journeys_log_json_lines_with_request_ids_and_no_personal_data(
             "issuing_country": "SWE",
             "date_of_birth": WEB_BIRTH.isoformat(),
         },
-        headers=auth_headers,
+        headers=carrier_headers,
     )
     assert by_passport.get_json()["result"] == "OK", by_passport.get_json()
     app.extensions["eta.carrier_query_log"].flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -438,3 +439,20 @@ def test_gunicorn_workers_and_an_rq_worker_are_added_up(
             == 1
         )
         assert value(samples, "eta_queue_jobs", queue="screening", state="queued") == 0
+
+
+def test_the_grafana_dashboard_uses_only_metrics_eta_exposes(client: FlaskClient, metrics_token):
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    expressions = [
+        target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
+    used = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for expr in expressions
+        for name in re.findall(r"\beta_[a-z_]+", expr)
+    }
+    response = client.get("/metrics", headers=BEARER)
+    families = {family.name for family in text_string_to_metric_families(response.text)}
+    assert used and used <= families, sorted(used - families)
