@@ -170,7 +170,9 @@ def _log_level(environ: Mapping[str, str]) -> str:
     """ETA_LOG_LEVEL: DEBUG, INFO (the default), WARNING or ERROR."""
     text = environ.get("ETA_LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if text not in LOG_LEVELS:
-        raise ConfigurationError(f"ETA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {text!r}")
+        raise ConfigurationError(
+            f"ETA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {text!r}"
+        )
     return text
 
 

@@ -103,14 +103,14 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """A stream handler that writes to whatever ``sys.stderr`` is at the time of each record.
 
     Test runners and daemonisers replace ``sys.stderr``; a handler holding the stream it was
     built with would write to a closed one.
     """
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         """The current standard error."""
         return sys.stderr

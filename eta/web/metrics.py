@@ -398,7 +398,9 @@ class ScrapeCollector(Collector):
             with connection.pipeline(transaction=False) as pipe:
                 for _name, head in waiting:
                     job_id = head.decode() if isinstance(head, bytes) else head
-                    pipe.hget(f"{Queue.job_class.redis_job_namespace_prefix}{job_id}", "enqueued_at")
+                    pipe.hget(
+                        f"{Queue.job_class.redis_job_namespace_prefix}{job_id}", "enqueued_at"
+                    )
                 enqueued = pipe.execute()
         ages = {name: 0.0 for name in ALL_QUEUES}
         for (name, _head), stamp in zip(waiting, enqueued, strict=True):
@@ -423,9 +425,9 @@ class ScrapeCollector(Collector):
             yield GaugeMetricFamily(f"eta_outbox_{key}", help_text, value=figures[key])
 
     def _audit(self, now: dt.datetime) -> Iterator[Metric]:
-        checkpoint_size = (
-            select(func.coalesce(func.max(AuditCheckpoint.tree_size), 0)).scalar_subquery()
-        )
+        checkpoint_size = select(
+            func.coalesce(func.max(AuditCheckpoint.tree_size), 0)
+        ).scalar_subquery()
         row = db.session.execute(
             select(
                 select(func.max(AuditCheckpoint.signed_at)).scalar_subquery(),

@@ -191,9 +191,7 @@ def test_the_main_journeys_log_json_lines_with_request_ids_and_no_personal_data(
         assert api_application is not None
         assert api_application.status == ApplicationStatus.REFERRED
         case_id = api_application.id
-        web_application = db.session.scalar(
-            select(Application).where(Application.channel == "web")
-        )
+        web_application = db.session.scalar(select(Application).where(Application.channel == "web"))
         assert web_application is not None
         assert web_application.status == ApplicationStatus.APPROVED
     # The job that emailed the API traveller's receipt logged under the submission's id.

@@ -122,12 +122,9 @@ def test_requests_are_labelled_by_route_never_by_path(client: FlaskClient, metri
     ]
     assert resumed, "the resume page's rule is the label"
     assert value(samples, "eta_http_requests_total", method="GET", endpoint="none", status="404")
-    assert (
-        value(
-            samples, "eta_http_request_duration_seconds_count", method="GET", endpoint="/healthz"
-        )
-        == value(samples, "eta_http_requests_total", method="GET", endpoint="/healthz", status="200")
-    )
+    assert value(
+        samples, "eta_http_request_duration_seconds_count", method="GET", endpoint="/healthz"
+    ) == value(samples, "eta_http_requests_total", method="GET", endpoint="/healthz", status="200")
     # Every answer names its request id, which the logs carry too.
     assert len(response.headers["X-Request-Id"]) == 32
 
@@ -180,7 +177,9 @@ def test_an_api_submission_and_its_screening_move_the_figures(
         value(before, "eta_screening_runs_total", **clear) + 1
     )
     screened = {"task": "screen_application", "outcome": "ok"}
-    assert value(done, "eta_jobs_total", **screened) == value(before, "eta_jobs_total", **screened) + 1
+    assert (
+        value(done, "eta_jobs_total", **screened) == value(before, "eta_jobs_total", **screened) + 1
+    )
     assert value(done, "eta_job_duration_seconds_count", task="screen_application") >= 1
     assert value(done, "eta_queue_jobs", queue="screening", state="queued") == 0
     assert value(done, "eta_queue_oldest_job_age_seconds", queue="screening") == 0
@@ -228,7 +227,10 @@ def test_a_referral_is_counted_for_its_check(
 
 
 def test_an_officers_decision_is_counted_as_the_officers(
-    client: FlaskClient, metrics_token: str, signed_in: Any, make_case: Any
+    client: FlaskClient,
+    metrics_token: str,
+    signed_in: Any,  # noqa: F811
+    make_case: Any,  # noqa: F811
 ):
     case_id = make_case()
     officer, _staff = signed_in()
@@ -260,9 +262,12 @@ def test_carrier_answers_are_counted_per_result(
     token = authorise().token
     before = scrape(client)
     unknown = {"passport_number": "ZZ0000001", "issuing_country": "SWE"}
-    assert client.post("/api/v1/carrier/verify", json={"token": token}, headers=auth_headers).json[
-        "result"
-    ] == "OK"
+    assert (
+        client.post("/api/v1/carrier/verify", json={"token": token}, headers=auth_headers).json[
+            "result"
+        ]
+        == "OK"
+    )
     assert (
         client.post("/api/v1/carrier/verify", json=unknown, headers=auth_headers).json["reason"]
         == "not_found"
@@ -280,7 +285,10 @@ def test_carrier_answers_are_counted_per_result(
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert moved("eta_carrier_answers_total", kind="token", result="OK", reason="ok") == 1
-    assert moved("eta_carrier_answers_total", kind="passport", result="NOT_OK", reason="not_found") == 1
+    assert (
+        moved("eta_carrier_answers_total", kind="passport", result="NOT_OK", reason="not_found")
+        == 1
+    )
     assert moved("eta_carrier_answers_total", kind="batch", result="NOT_OK", reason="") == 1
     assert moved("eta_carrier_passengers_total", kind="batch", answer="NOT_OK") == 2
     assert moved("eta_carrier_passengers_total", kind="batch", answer="other") == 1
@@ -351,7 +359,7 @@ def _free_port() -> int:
 
 def _http(url: str, *, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers or {})
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
     if data is not None:
         request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (our server)
@@ -406,7 +414,7 @@ def test_gunicorn_workers_and_an_rq_worker_are_added_up(
     served: tuple[str, dict[str, str], Path], baseline_watchlist: Any
 ):
     url, env, directory = served
-    status, headers, _ = _http(f"{url}/api/v1/applications", body=valid_payload())
+    status, _headers, _ = _http(f"{url}/api/v1/applications", body=valid_payload())
     assert status == 202
     # A real worker process screens it (then issues and emails) and exits.
     worker = subprocess.run(
@@ -422,7 +430,7 @@ def test_gunicorn_workers_and_an_rq_worker_are_added_up(
     # Whichever gunicorn worker answers, the figures are the machine's: the worker's jobs and
     # decisions, and the submission answered by one of the web processes.
     for _ in range(6):
-        status, headers, text = _http(f"{url}/metrics", headers=BEARER)
+        status, _headers, text = _http(f"{url}/metrics", headers=BEARER)
         assert status == 200
         samples = parse(text)
         assert value(samples, "eta_jobs_total", task="screen_application", outcome="ok") == 1
@@ -444,9 +452,7 @@ def test_gunicorn_workers_and_an_rq_worker_are_added_up(
 def test_the_grafana_dashboard_uses_only_metrics_eta_exposes(client: FlaskClient, metrics_token):
     dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text(encoding="utf-8"))
     expressions = [
-        target["expr"]
-        for panel in dashboard["panels"]
-        for target in panel.get("targets", [])
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
     ]
     used = {
         re.sub(r"_(total|bucket|count|sum)$", "", name)
