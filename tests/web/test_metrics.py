@@ -122,9 +122,6 @@ def test_requests_are_labelled_by_route_never_by_path(client: FlaskClient, metri
     ]
     assert resumed, "the resume page's rule is the label"
     assert value(samples, "eta_http_requests_total", method="GET", endpoint="none", status="404")
-    assert value(
-        samples, "eta_http_request_duration_seconds_count", method="GET", endpoint="/healthz"
-    ) == value(samples, "eta_http_requests_total", method="GET", endpoint="/healthz", status="200")
     # Every answer names its request id, which the logs carry too.
     assert len(response.headers["X-Request-Id"]) == 32
 
