@@ -171,6 +171,28 @@ def _arabic_digits(environ: Mapping[str, str]) -> str:
     return value
 
 
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_format(environ: Mapping[str, str]) -> str:
+    """ETA_LOG_FORMAT: json (one JSON object per line, the default) or text."""
+    text = environ.get("ETA_LOG_FORMAT", "json").strip().lower() or "json"
+    if text not in LOG_FORMATS:
+        raise ConfigurationError(f"ETA_LOG_FORMAT must be json or text, not {text!r}")
+    return text
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    """ETA_LOG_LEVEL: DEBUG, INFO (the default), WARNING or ERROR."""
+    text = environ.get("ETA_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if text not in LOG_LEVELS:
+        raise ConfigurationError(
+            f"ETA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {text!r}"
+        )
+    return text
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping for the environment named by ETA_ENV.
 
@@ -363,6 +385,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS": _non_negative(
             environ, "ETA_DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0
         ),
+        # Monitoring (docs/operations.md): GET /metrics answers only a bearer of this token
+        # (404 while unset); logs are JSON lines (or "text" for a terminal) at this level.
+        "ETA_METRICS_TOKEN": environ.get("ETA_METRICS_TOKEN", "").strip() or None,
+        "ETA_LOG_FORMAT": _log_format(environ),
+        "ETA_LOG_LEVEL": _log_level(environ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,

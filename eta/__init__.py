@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from eta.redis_connection import limiter_storage_uri
     from eta.traveller import blueprint as traveller_blueprint
     from eta.traveller import information_blueprint
-    from eta.web import edge, errors, i18n, security, sessions
+    from eta.web import edge, errors, i18n, logs, metrics, security, sessions
     from eta.web.health import blueprint as health_blueprint
 
     app = Flask(
@@ -67,7 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=proxies, x_proto=proxies
         )
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # JSON lines on stderr, each with its request id (docs/operations.md, "Logs").
+    logs.configure(app.config["ETA_LOG_FORMAT"], app.config["ETA_LOG_LEVEL"])
 
     db.init_app(app)
     with app.app_context():
@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["ETA_REDIS_URL"]))
     limiter.init_app(app)
     edge.init_app(app)  # before the blueprints: their <int:...> routes use its converter
+    metrics.init_app(app)  # after edge: its timer and request id come before edge's checks
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -6,7 +6,8 @@ that transaction are pushed to RQ (:func:`push_committed`); whatever could not b
 down), and whatever Redis lost (a restart, FLUSHDB) is pushed again by the periodic relay
 (:func:`relay`). The row's key is the RQ job id, so a job still waiting is never queued twice,
 and the job marks its row done when it has run (:func:`mark_done`): at-least-once delivery of
-idempotent jobs.
+idempotent jobs. A row keeps the id of the request (or job) that wrote it, and its job carries
+that id in its meta, so the job's log lines name the request that caused it (eta.web.logs).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from eta.models import OutboxMessage
 from eta.models.base import SessionLike
 from eta.tasks import TASKS, Task, get_queue
 from eta.timeutil import utcnow
+from eta.web.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +79,14 @@ def enqueue(
     job_id: str | None = None,
     retry: Retry | None = DEFAULT_RETRY,
     timeout: int = 180,
+    meta: dict[str, Any] | None = None,
 ) -> Job:
     """Enqueue `func(*args)` on `queue_name`; `func` may be a dotted path ("workers.x.job").
 
     With a `job_id`, a job of that id that is still waiting or running is returned instead of
     enqueueing a second one; a finished or failed one is replaced, so a sweeper can always
-    re-enqueue work that the database says is not done.
+    re-enqueue work that the database says is not done. `meta` goes with the job (the
+    request id, see :func:`job_meta`).
     """
     queue = get_queue(queue_name, connection)
     # RQ takes a callable or its dotted path; its type variable only admits one at a time.
@@ -95,6 +99,8 @@ def enqueue(
         "result_ttl": RESULT_TTL,
         "failure_ttl": FAILURE_TTL,
     }
+    if meta:
+        options["meta"] = meta
     registration = (id(connection.connection_pool), queue_name)
     clock = time.monotonic()
     registered_at = _registered.get(registration, float("-inf"))
@@ -136,6 +142,7 @@ class _Pending:
     key: str
     task: str
     args: list[Any]
+    request_id: str | None
 
 
 _TABLE: Any = OutboxMessage.__table__
@@ -180,6 +187,7 @@ def add_all(session: SessionLike, work: list[Work]) -> None:
     if not work:
         return
     now = utcnow()
+    request_id = current_request_id()
     session.connection().execute(
         _INSERT,
         [
@@ -191,19 +199,33 @@ def add_all(session: SessionLike, work: list[Work]) -> None:
                 "due_at": now,
                 "attempts": 0,
                 "sent_at": now,
+                "request_id": request_id,
             }
             for item in work
         ],
     )
     # Kept on the session too, so pushing after the commit reads nothing back.
     session.info.setdefault(_PENDING, []).extend(
-        _Pending(item.key, item.task.name, list(item.args)) for item in work
+        _Pending(item.key, item.task.name, list(item.args), request_id) for item in work
     )
+
+
+def job_meta(request_id: str | None) -> dict[str, Any] | None:
+    """The meta of a job run for request `request_id` (None: no request)."""
+    return {"request_id": request_id} if request_id else None
 
 
 def _push(connection: Redis, row: OutboxMessage | Any) -> None:
     task = TASKS[row.task]
-    enqueue(connection, task.queue, task.func, *row.args, job_id=row.key, timeout=task.timeout)
+    enqueue(
+        connection,
+        task.queue,
+        task.func,
+        *row.args,
+        job_id=row.key,
+        timeout=task.timeout,
+        meta=job_meta(row.request_id),
+    )
 
 
 def commit(session: SessionLike, connection: Redis | None = None) -> int:
@@ -266,6 +288,7 @@ def _push_fresh(connection: Redis, rows: list[_Pending]) -> None:
                 result_ttl=RESULT_TTL,
                 failure_ttl=FAILURE_TTL,
                 retry=DEFAULT_RETRY,
+                meta=job_meta(row.request_id),
             )
         )
     with connection.pipeline() as pipeline:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
@@ -55,24 +57,51 @@ def _done(result: R) -> R:
     return result
 
 
+@contextmanager
+def _observed(task: str) -> Iterator[None]:
+    """Run a job body under its request's id (from the job's meta), timing and counting it.
+
+    The id is the one of the request whose outbox row queued the job (eta.outbox.job_meta);
+    a job no request caused (a periodic one) gets a new id, which the work it queues inherits.
+    """
+    from eta.web import logs, metrics
+
+    current = get_current_job()
+    meta = current.meta if current is not None else {}
+    request_id = logs.accepted_request_id(meta.get("request_id")) or logs.new_request_id()
+    started = time.perf_counter()
+    outcome = "failed"
+    with logs.bound_request_id(request_id):
+        try:
+            yield
+            outcome = "ok"
+        finally:
+            metrics.JOBS.labels(task, outcome).inc()
+            metrics.JOB_DURATION.labels(task).observe(time.perf_counter() - started)
+
+
 def job(func: Callable[P, R]) -> Callable[P, R]:
     """Make `func` an RQ job body: run it in an app context and release the DB session after.
 
     Inside `eta worker` (a Flask CLI command) the context already exists and is reused; anywhere
     else (rq's own CLI, a test calling the function) an app is built once for the process.
+    Every run is counted and timed (eta_jobs_total, eta_job_duration_seconds) and logs under
+    the request id its job carries.
     """
+    task = func.__name__
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         from eta.extensions import db
 
         if has_app_context():
-            try:
-                _start()
-                return _done(func(*args, **kwargs))
-            finally:
-                db.session.remove()
-        with _worker_app().app_context():
+            with _observed(task):
+                try:
+                    _start()
+                    return _done(func(*args, **kwargs))
+                finally:
+                    db.session.remove()
+        with _worker_app().app_context(), _observed(task):
             try:
                 _start()
                 return _done(func(*args, **kwargs))

@@ -57,6 +57,9 @@ __all__ = [
 ]
 
 _EXTENSION = "eta.carrier_state"
+# app.extensions key: set while this process answers from its last state because reloading
+# it failed (see last_state), cleared by the next state kept.
+_STALE = "eta.carrier_state_stale"
 
 
 @dataclass
@@ -116,15 +119,29 @@ def cached_state(app: Flask, version: str) -> CarrierState | None:
 
 
 def last_state(app: Flask) -> CarrierState | None:
-    """The state this process loaded last, whatever its version and age (None: none yet)."""
+    """The state this process loaded last, whatever its version and age (None: none yet).
+
+    Asked for when a reload failed: from then until a state is kept again, the process counts
+    as answering from a stale state (see :func:`stale_age`).
+    """
     state: CarrierState | None = app.extensions.get(_EXTENSION)
+    app.extensions[_STALE] = True
     return state
 
 
 def keep_state(app: Flask, state: CarrierState) -> None:
     """Remember ``state`` for this process's next requests; its revocations go to the cache."""
     app.extensions[_EXTENSION] = state
+    app.extensions.pop(_STALE, None)
     keep_revocations(app, state.revocations)
+
+
+def stale_age(app: Flask) -> float:
+    """Seconds since the last good state was loaded, while reloads fail; 0 otherwise (a metric)."""
+    state: CarrierState | None = app.extensions.get(_EXTENSION)
+    if state is None or not app.extensions.get(_STALE):
+        return 0.0
+    return time.monotonic() - state.loaded_at
 
 
 def _changes_keys(session: Session) -> bool:

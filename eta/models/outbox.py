@@ -35,3 +35,5 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     done_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The request (or job) that caused the work, so its job logs under the same id.
+    request_id: Mapped[str | None] = mapped_column(String(64))
