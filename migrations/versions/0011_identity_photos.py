@@ -43,7 +43,7 @@ def upgrade():
         sa.UniqueConstraint("application_id", name=op.f("uq_application_photos_application_id")),
     )
     with op.batch_alter_table("screening_hits") as batch:
-        batch.drop_constraint("ck_screening_hits_check_known", type_="check")
+        batch.drop_constraint(op.f("ck_screening_hits_check_known"), type_="check")
         batch.create_check_constraint(
             op.f("ck_screening_hits_check_known"), f"check_name IN ({CHECKS}, 'face', 'check_failed')"
         )
@@ -52,6 +52,6 @@ def upgrade():
 def downgrade():
     op.execute(sa.text("DELETE FROM screening_hits WHERE check_name = 'face'"))
     with op.batch_alter_table("screening_hits") as batch:
-        batch.drop_constraint("ck_screening_hits_check_known", type_="check")
+        batch.drop_constraint(op.f("ck_screening_hits_check_known"), type_="check")
         batch.create_check_constraint(op.f("ck_screening_hits_check_known"), f"check_name IN ({CHECKS}, 'check_failed')")
     op.drop_table("application_photos")
