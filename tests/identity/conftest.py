@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from tests.factories import valid_payload
+from tests.officer.conftest import make_officer, password_hash, signed_in  # noqa: F401  (fixtures)
 from tests.traveller.conftest import _compiled_catalogues  # noqa: F401  (French messages)
 
 FACES = Path(__file__).resolve().parent.parent / "data" / "faces"
