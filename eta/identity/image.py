@@ -79,7 +79,7 @@ def decode_base64(text: object, limits: ImageLimits) -> bytes:
 def _too_large(limits: ImageLimits) -> object:
     return _(
         "The photo is too large: send one of at most %(megabytes)s MB",
-        megabytes=round(limits.max_bytes / (1024 * 1024), 1),
+        megabytes=f"{max(0.1, round(limits.max_bytes / (1024 * 1024), 1)):g}",
     )
 
 
