@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from eta.identity import faces, image, sealing
 from eta.identity.gate import AcceptedPhoto
@@ -57,6 +58,22 @@ def save_photo(
     )
 
 
+# What screening reads of an application's photo: no image (it is only read when the template
+# has to be computed), so the query costs one small row, and it joins the checks' read-ahead.
+SCREENING_QUERY = select(
+    ApplicationPhoto.id,
+    ApplicationPhoto.application_id,
+    ApplicationPhoto.face,
+    ApplicationPhoto.template_sealed,
+    ApplicationPhoto.template_version,
+).where(ApplicationPhoto.application_id == bindparam("id"))
+
+
+def screening_query(application_id: int) -> tuple[Any, dict[str, Any]]:
+    """The query of an application's photo row for screening, with its parameters."""
+    return SCREENING_QUERY, {"id": application_id}
+
+
 def photo_row(session: SessionLike, application_id: int) -> ApplicationPhoto | None:
     """The application's photo row, or None when it has none (or it was erased)."""
     return session.scalar(
@@ -69,22 +86,26 @@ def photo_jpeg(row: ApplicationPhoto, key: bytes) -> bytes:
     return sealing.unseal(key, PHOTO, row.application_id, row.photo_sealed)
 
 
-def template_of(row: ApplicationPhoto, key: bytes) -> np.ndarray | None:
+def template_of(row: Any, key: bytes) -> np.ndarray | None:
     """The row's template, or None when none of the current version is stored."""
     if row.template_sealed is None or row.template_version != faces.TEMPLATE_VERSION:
         return None
     return _template_vector(sealing.unseal(key, TEMPLATE, row.application_id, row.template_sealed))
 
 
-def compute_template(row: ApplicationPhoto, key: bytes) -> np.ndarray:
-    """The template of a stored photo, from the face the gate found (FaceModelError on failure)."""
-    picture = image.open_stored(photo_jpeg(row, key))
+def compute_template(session: SessionLike, row: Any, key: bytes) -> np.ndarray:
+    """The template of a stored photo (a row of SCREENING_QUERY or the whole row), from the face
+    the gate found; FaceModelError when the network fails."""
+    sealed = session.scalar(
+        select(ApplicationPhoto.photo_sealed).where(ApplicationPhoto.id == row.id)
+    )
+    if sealed is None:
+        raise sealing.SealError("the photo is gone")
+    picture = image.open_stored(sealing.unseal(key, PHOTO, row.application_id, sealed))
     return faces.template(picture, faces.Face.from_json(row.face))
 
 
-def store_template(
-    session: SessionLike, row: ApplicationPhoto, key: bytes, vector: np.ndarray
-) -> None:
+def store_template(session: SessionLike, row: Any, key: bytes, vector: np.ndarray) -> None:
     """Keep a template computed later (by screening) on the photo's row."""
     session.execute(
         update(ApplicationPhoto)

@@ -13,6 +13,7 @@ error, a sealed value that does not open) raises, and screening records `check_f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,18 +77,28 @@ _IN_WORDS = {"name": "name", "date_of_birth": "date of birth", "passport": "pass
 
 
 def check_face(
-    session: SessionLike, application: Application, settings: PhotoSettings | None
+    session: SessionLike,
+    application: Application,
+    settings: PhotoSettings | None,
+    *,
+    photo: Sequence[Any] | None = None,
 ) -> list[FaceFinding]:
-    """Earlier applications whose face matches this one's under another identity."""
-    row = store.photo_row(session, application.id)
-    if row is None:
+    """Earlier applications whose face matches this one's under another identity.
+
+    `photo` are the rows of `eta.identity.store.screening_query()` when the caller read them.
+    """
+    if photo is None:
+        statement, params = store.screening_query(application.id)
+        photo = session.execute(statement, params).all()
+    if not photo:
         return []
+    row = photo[0]
     if settings is None or settings.key is None:
         raise FaceCheckUnavailable("no photo key is configured (ETA_PHOTO_KEY)")
     key = settings.key
     probe = store.template_of(row, key)
     if probe is None:
-        probe = store.compute_template(row, key)
+        probe = store.compute_template(session, row, key)
         store.store_template(session, row, key, probe)
     threshold = settings.match_threshold
     candidates = matching.nearest(

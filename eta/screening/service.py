@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta import applications
 from eta.documents import normalise_document_number
+from eta.identity import store
 from eta.identity.settings import PhotoSettings
 from eta.models import (
     Application,
@@ -397,7 +398,12 @@ def face_check(ctx: ScreeningContext) -> list[Finding]:
             related_application_id=f.related_application_id,
             details=f.details,
         )
-        for f in face.check_face(ctx.session, ctx.application, ctx.photo_settings)
+        for f in face.check_face(
+            ctx.session,
+            ctx.application,
+            ctx.photo_settings,
+            photo=ctx.prefetched.pop(CheckName.FACE, None),
+        )
     ]
 
 
@@ -485,6 +491,7 @@ def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> bool:
         CheckName.WATCHLIST: lambda: (ACTIVE_STATE_QUERY, {}),
         CheckName.RULE: lambda: (_RULES_QUERY, {}),
         CheckName.HISTORY: lambda: history.others_query(a),
+        CheckName.FACE: lambda: store.screening_query(a.id),
     }
     wanted = [name for name in checks if name in queries]
     if len(wanted) < 2:
