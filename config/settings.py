@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import secrets
@@ -28,6 +29,8 @@ DEFAULT_EXEMPT_NATIONALITIES = "GBR,IRL"
 DEFAULT_MATCH_THRESHOLD = 0.71
 
 MAX_REQUEST_BYTES = 1024 * 1024  # 1 MiB: far above any application, small enough to refuse abuse
+# A facial photo as sent, decoded: a phone's full-resolution JPEG is 2 to 4 MB.
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
 
 
 class ConfigurationError(RuntimeError):
@@ -73,15 +76,104 @@ def _secret_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) 
         return key
     if env_name == "production":
         return None
-    key_file = instance_path / "secret_key"
+    return _generated_key(instance_path / "secret_key", secrets.token_urlsafe(48))
+
+
+def _generated_key(key_file: Path, fresh: str) -> str:
+    """The key kept in `key_file` (development and test), written once with `fresh` (0600)."""
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process (a worker) wrote it a moment ago
+        return key_file.read_text().strip()
     with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+        handle.write(fresh)
+    return fresh
+
+
+def _photo_key(env_name: str, instance_path: Path, environ: Mapping[str, str]) -> str | None:
+    """ETA_PHOTO_KEY (32 bytes, base64), or in development/test one generated into instance/.
+
+    Production has no default: without the variable, photos are not accepted (a photo in an
+    application is a field error) and ETA_PHOTO_REQUIRED is a configuration error.
+    """
+    key = environ.get("ETA_PHOTO_KEY", "").strip()
+    if not key and env_name != "production":
+        key = _generated_key(
+            instance_path / "photo_key",
+            base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="),
+        )
+    if not key:
+        return None
+    padded = key + "=" * (-len(key) % 4)
+    try:
+        raw = base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigurationError(
+            "ETA_PHOTO_KEY must be 32 random bytes in base64 (see docs/operations.md)"
+        )
     return key
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """ETA_* variable `name` as on/off: 1, true, yes, on or 0, false, no, off (any case)."""
+    text = environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be on or off (1 or 0), not {text!r}")
+
+
+def _photo_settings(
+    env_name: str, instance_path: Path, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The facial photo: its key, limits, the quality gate's thresholds, the face match."""
+    key = _photo_key(env_name, instance_path, environ)
+    required = _flag(environ, "ETA_PHOTO_REQUIRED")
+    if required and key is None:
+        raise ConfigurationError("ETA_PHOTO_REQUIRED is on but ETA_PHOTO_KEY is not set")
+    max_bytes = _whole_number(environ, "ETA_PHOTO_MAX_BYTES", PHOTO_MAX_BYTES)
+    return {
+        "ETA_PHOTO_KEY": key,
+        # Off: a photo is optional (the web journey has no photo page yet); on: the API
+        # refuses an application without one.
+        "ETA_PHOTO_REQUIRED": required,
+        # Limits on the photo as sent: decoded bytes, pixels, the shorter side; and the longest
+        # side of the re-encoded copy eta keeps, and of the copy faces are looked for on.
+        "ETA_PHOTO_MAX_BYTES": max_bytes,
+        "ETA_PHOTO_MAX_PIXELS": _whole_number(environ, "ETA_PHOTO_MAX_PIXELS", 24_000_000),
+        "ETA_PHOTO_MIN_SIDE": _whole_number(environ, "ETA_PHOTO_MIN_SIDE", 300),
+        "ETA_PHOTO_STORED_SIDE": _whole_number(environ, "ETA_PHOTO_STORED_SIDE", 1024),
+        "ETA_PHOTO_DETECT_SIDE": _whole_number(environ, "ETA_PHOTO_DETECT_SIDE", 640),
+        # The applications API's own body limit: the usual one plus a base64 photo.
+        "ETA_APPLICATION_MAX_BYTES": _whole_number(
+            environ, "ETA_APPLICATION_MAX_BYTES", MAX_REQUEST_BYTES + (max_bytes + 2) // 3 * 4
+        ),
+        # The quality gate (eta.identity.quality; figures in docs/screening.md).
+        "ETA_PHOTO_MIN_EYE_DISTANCE": _number(environ, "ETA_PHOTO_MIN_EYE_DISTANCE", 50.0),
+        "ETA_PHOTO_MIN_FACE_WIDTH": _number(environ, "ETA_PHOTO_MIN_FACE_WIDTH", 0.2),
+        "ETA_PHOTO_MAX_FACE_WIDTH": _number(environ, "ETA_PHOTO_MAX_FACE_WIDTH", 0.8),
+        "ETA_PHOTO_MAX_OFF_CENTRE": _number(environ, "ETA_PHOTO_MAX_OFF_CENTRE", 0.2),
+        "ETA_PHOTO_MARGIN": _number(environ, "ETA_PHOTO_MARGIN", 0.15),
+        "ETA_PHOTO_MAX_YAW": _number(environ, "ETA_PHOTO_MAX_YAW", 0.25),
+        "ETA_PHOTO_MAX_ROLL_DEGREES": _number(environ, "ETA_PHOTO_MAX_ROLL_DEGREES", 12.0),
+        "ETA_PHOTO_MIN_BRIGHTNESS": _number(environ, "ETA_PHOTO_MIN_BRIGHTNESS", 45.0),
+        "ETA_PHOTO_MAX_BRIGHTNESS": _number(environ, "ETA_PHOTO_MAX_BRIGHTNESS", 215.0),
+        "ETA_PHOTO_MAX_CLIPPED": _number(environ, "ETA_PHOTO_MAX_CLIPPED", 0.15),
+        "ETA_PHOTO_MIN_CONTRAST": _number(environ, "ETA_PHOTO_MIN_CONTRAST", 18.0),
+        "ETA_PHOTO_MIN_SHARPNESS": _number(environ, "ETA_PHOTO_MIN_SHARPNESS", 40.0),
+        "ETA_PHOTO_MAX_SHADOW": _number(environ, "ETA_PHOTO_MAX_SHADOW", 0.3),
+        # Face 1:N (screening's `face` check): the largest distance between two templates
+        # taken as the same face (dlib's own figure is 0.6; docs/screening.md has ours).
+        "ETA_FACE_MATCH_THRESHOLD": _number(environ, "ETA_FACE_MATCH_THRESHOLD", 0.55),
+    }
 
 
 def _destination(environ: Mapping[str, str]) -> str:
@@ -390,6 +482,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_METRICS_TOKEN": environ.get("ETA_METRICS_TOKEN", "").strip() or None,
         "ETA_LOG_FORMAT": _log_format(environ),
         "ETA_LOG_LEVEL": _log_level(environ),
+        **_photo_settings(env_name, instance_path, environ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from eta import applications, audit, outbox, tasks
 from eta.extensions import db, redis_client
+from eta.identity.settings import PhotoSettings
 from eta.models import Application, Authorisation, CheckName
 from eta.models import ApplicationStatus as S
 from eta.outbox import enqueue
@@ -112,6 +113,7 @@ def screen_application(application_id: int) -> str:
         utcnow().date(),
         statement_timeout=_check_timeout(),
         partner_keys=_partner_keys(),
+        photo_settings=PhotoSettings.from_config(current_app.config),
     )
     try:
         result = service.screen(

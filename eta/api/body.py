@@ -11,11 +11,12 @@ from eta.web.edge import UNSTORABLE_MESSAGE, json_float, json_integer, json_unst
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 
 
-def json_object() -> dict[str, Any]:
+def json_object(limit: int | None = None) -> dict[str, Any]:
     """Return the request's JSON object, or raise a Problem saying exactly what is wrong.
 
-    415 for another content type, 413 past the size limit, 400 for malformed JSON or invalid
-    UTF-8, 422 when the document is not a JSON object.
+    415 for another content type, 413 past the size limit (MAX_CONTENT_LENGTH, or the route's
+    own `limit`), 400 for malformed JSON or invalid UTF-8, 422 when the document is not a JSON
+    object.
     """
     mimetype = request.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
@@ -25,7 +26,10 @@ def json_object() -> dict[str, Any]:
             "Send the request body as JSON with Content-Type: application/json.",
             type_=PROBLEM_BASE + "unsupported-media-type",
         )
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is None:
+        limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    else:
+        request.max_content_length = limit  # werkzeug's own check on reading, chunked too
     if request.content_length is not None and request.content_length > limit:
         raise Problem(413, "Content Too Large", f"The body must be at most {limit} bytes.")
     raw = request.get_data(cache=True)  # werkzeug enforces the limit on chunked bodies too

@@ -216,10 +216,28 @@ PATHS: dict[str, Any] = {
                     "Malformed JSON, an empty body, or an Idempotency-Key that is not 1 to 255 "
                     "visible characters (`errors.Idempotency-Key`)"
                 ),
-                "422": _problem(
-                    "Invalid fields (`errors` maps each field path to its messages), or an "
-                    "Idempotency-Key already used with another body"
+                "413": _problem(
+                    "Body larger than ETA_APPLICATION_MAX_BYTES (by default 1 MiB plus a "
+                    "base64 photo of ETA_PHOTO_MAX_BYTES)"
                 ),
+                "422": _problem(
+                    "Invalid fields (`errors` maps each field path to its messages; a photo "
+                    "that fails the quality gate has its instructions under `errors.photo`), "
+                    "or an Idempotency-Key already used with another body"
+                ),
+                "503": {
+                    **_problem(
+                        "The database or Redis is unreachable for a moment, or the photo "
+                        "quality gate cannot run (Retry-After): send the application again later"
+                    ),
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds to wait before retrying",
+                            "schema": {"type": "integer", "minimum": 1},
+                            "example": 5,
+                        }
+                    },
+                },
             },
         }
     },
@@ -346,6 +364,22 @@ SCHEMAS: dict[str, Any] = {
             },
             "language": {"type": "string", "enum": list(LANGUAGES), "default": "en"},
             "declaration": {"type": "boolean", "const": True},
+            "photo": {
+                "type": "string",
+                "contentEncoding": "base64",
+                "contentMediaType": "image/jpeg",
+                "description": (
+                    "SPEC §6 Photo: a photo of the traveller's face, a JPEG or PNG file in "
+                    "base64 (a `data:` URL is accepted too). At most ETA_PHOTO_MAX_BYTES "
+                    "(5 MiB) decoded and ETA_PHOTO_MAX_PIXELS (24 megapixels), at least "
+                    "ETA_PHOTO_MIN_SIDE (300) pixels wide and high. It goes through a quality "
+                    "gate (exactly one face, size, centred and not cut off, facing the camera, "
+                    "exposure, contrast, sharpness, no strong shadow): each failed measure is "
+                    "one instruction under `errors.photo` in a 422. Optional unless the "
+                    "service sets ETA_PHOTO_REQUIRED. Re-encoded and stored encrypted; never "
+                    "in the token, the QR code or any answer."
+                ),
+            },
         },
     },
     "ApplicationAccepted": {

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
 from eta.extensions import configured_limit, csrf, limiter
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 from eta.web.urls import public_url
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # programs authenticate by other means; no browser session is involved
@@ -51,8 +54,10 @@ def submit_application() -> tuple[Response, int]:
     """
     from eta.applications.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
     from eta.applications.submission import InvalidApplication, submit_document
+    from eta.identity.faces import FaceModelError
 
-    body = json_object()
+    # Its own body limit: a base64 photo is larger than any other request (ETA_PHOTO_MAX_BYTES).
+    body = json_object(int(current_app.config["ETA_APPLICATION_MAX_BYTES"]))
     try:
         submitted = submit_document(
             body, channel="api", idempotency_key=request.headers.get(IDEMPOTENCY_HEADER)
@@ -75,6 +80,15 @@ def submit_application() -> tuple[Response, int]:
         ) from None
     except InvalidApplication as error:
         raise validation_problem(error.errors) from None
+    except FaceModelError:
+        log.exception("the photo quality gate could not run")
+        raise Problem(
+            503,
+            "Service Unavailable",
+            "Photos cannot be checked at the moment: try again in a few minutes.",
+            type_=PROBLEM_BASE + "photo-check-unavailable",
+            headers={"Retry-After": "60"},
+        ) from None
     status_url = public_url("traveller.status")
     response = jsonify({**submitted.answer(), "status_url": status_url})
     # For programs: the status resource of this API (POST the reference, passport number and

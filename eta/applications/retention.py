@@ -12,7 +12,8 @@ list entry, rule) and the audit trail, so the statistics and the fairness dashbo
 the row. Everything that names or reaches the person goes: names, date and place of birth,
 passport number and MRZ, email, phone, address lines and city, occupation, the answers' free
 text, the signed token, officers' notes and questions, the traveller's answers to them, the
-journey draft, and the hits' explanations (they quote names and passport numbers).
+journey draft, the facial photo with its face template, and the hits' explanations (they quote
+names and passport numbers).
 
 Erased rows no longer match anything by name, birth date or passport: traveller look-ups find
 nothing (as for an unknown reference), carriers get `not_found`, and screening's history check
@@ -32,6 +33,7 @@ from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from eta import audit
+from eta.identity.store import erase_photos
 from eta.models import (
     Application,
     ApplicationDraft,
@@ -230,6 +232,8 @@ def _erase_attached(session: SessionLike, ids: list[int]) -> None:
     )
     # A submitted journey's draft is a full copy of the form.
     session.execute(delete(ApplicationDraft).where(ApplicationDraft.application_id.in_(ids)))
+    # The facial photo and its face template (biometric data: GDPR Art. 9) go whole.
+    erase_photos(session, ids)
     # Officers' notes, questions and the traveller's answers are free text about the person.
     session.execute(
         update(ApplicationEvent).where(ApplicationEvent.application_id.in_(ids)).values(note=None)

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from eta import applications, outbox, tasks
-from eta.applications import idempotency
+from eta.applications import idempotency, photos
 from eta.applications.idempotency import IdempotentRequest
 from eta.applications.validation import validate_application
 from eta.extensions import db
@@ -75,15 +75,18 @@ class DraftGone(LookupError):
     """The journey's draft expired or never existed, and was not submitted."""
 
 
-def submit_application(data: dict[str, Any], *, channel: str) -> Submitted:
+def submit_application(
+    data: dict[str, Any], *, channel: str, photo: photos.Photo | None = None
+) -> Submitted:
     """Save `data` (validate_application's output) as a submitted application, with its work.
 
     Screening and the receipt email are outbox rows committed with the application, so a
-    Redis that is down (or loses its data) delays them and never loses them.
+    Redis that is down (or loses its data) delays them and never loses them. A `photo` that
+    passed the gate (eta.applications.photos) is stored with it, sealed.
     """
 
     def once() -> Submitted:
-        submitted = _save(data, channel=channel)
+        submitted = _save(data, channel=channel, photo=photo)
         outbox.commit(db.session)
         return submitted
 
@@ -112,10 +115,12 @@ def submit_document(
         exempt_nationalities=exempt_nationalities(),
         languages=languages(),
     )
-    if result.errors:
-        raise InvalidApplication(dict(result.errors))
+    errors = dict(result.errors)
+    photo = photos.accept(document, errors)
+    if errors:
+        raise InvalidApplication(errors)
     if request is None:
-        return submit_application(result.data, channel=channel)
+        return submit_application(result.data, channel=channel, photo=photo)
     lifetime = dt.timedelta(hours=int(current_app.config["ETA_IDEMPOTENCY_HOURS"]))
     claimed = request
 
@@ -123,7 +128,7 @@ def submit_document(
         # A retry after a taken reference rolled the claim back with everything else.
         if not idempotency.claim(db.session, claimed, lifetime=lifetime):
             raise _ClaimLost
-        submitted = _save(result.data, channel=channel)
+        submitted = _save(result.data, channel=channel, photo=photo)
         idempotency.complete(
             db.session,
             claimed,
@@ -222,9 +227,11 @@ def _with_a_free_reference(attempt: Callable[[], T]) -> T:
     raise NoFreeReference(f"{REFERENCE_ATTEMPTS} references drawn, every one taken")
 
 
-def _save(data: dict[str, Any], *, channel: str) -> Submitted:
-    """Insert the application and its work in the session's transaction; no commit."""
+def _save(data: dict[str, Any], *, channel: str, photo: photos.Photo | None = None) -> Submitted:
+    """Insert the application, its photo and its work in the session's transaction; no commit."""
     new = applications.insert_submitted(db.session, data, channel=channel)
+    if photo is not None:
+        photos.save(db.session, new.id, photo)
     outbox.add_all(
         db.session,
         [

@@ -15,6 +15,7 @@ from eta.models.audit import AuditCheckpoint, AuditEvent, AuditLogState, AuditTr
 from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
 from eta.models.idempotency import IdempotencyKey
+from eta.models.identity import ApplicationPhoto
 from eta.models.outbox import OutboxMessage
 from eta.models.partners import (
     PartnerFeed,
@@ -45,6 +46,7 @@ __all__ = [
     "Application",
     "ApplicationDraft",
     "ApplicationEvent",
+    "ApplicationPhoto",
     "ApplicationStatus",
     "AuditCheckpoint",
     "AuditEvent",

@@ -22,6 +22,7 @@ class CheckName(StrEnum):
     RULE = "rule"
     HISTORY = "history"
     ANSWERS = "answers"
+    FACE = "face"
     CHECK_FAILED = "check_failed"
 
 
@@ -65,7 +66,7 @@ class ScreeningHit(Base):
     __table_args__ = (
         CheckConstraint(
             "check_name IN ('document', 'lost_stolen', 'watchlist', 'rule', 'history', "
-            "'answers', 'check_failed')",
+            "'answers', 'face', 'check_failed')",
             name="check_known",
         ),
     )

@@ -7,7 +7,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Set up officer sign-in and register the officer blueprint."""
-    from eta.officer import admin, cases, dashboard, lists, search  # noqa: F401  (routes register)
+    from eta.officer import (  # noqa: F401  (routes register)
+        admin,
+        cases,
+        dashboard,
+        lists,
+        photos,
+        search,
+    )
     from eta.officer.auth import init_login
     from eta.officer.blueprint import blueprint
 

@@ -38,6 +38,7 @@ from eta.models import (
     WatchlistVersion,
 )
 from eta.officer.blueprint import blueprint, has_role, me, role_required
+from eta.officer.photos import with_photos
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -256,10 +257,15 @@ def case(application_id: int) -> str:
         .order_by(InformationRequest.id)
     ).all()
     left, overdue = time_left(application, utcnow())
+    evidence = _evidence(application)
+    related = [
+        found["related"].id for run in evidence for found in run["hits"] if "related" in found
+    ]
     return render_template(
         "officer/case.html",
         application=application,
-        evidence=_evidence(application),
+        evidence=evidence,
+        photos=with_photos([application.id, *related]),
         history=_history(application),
         decisions=decisions,
         pending=next((d for d in decisions if d.state == DecisionState.PROPOSED), None),

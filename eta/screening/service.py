@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta import applications
 from eta.documents import normalise_document_number
+from eta.identity import store
+from eta.identity.settings import PhotoSettings
 from eta.models import (
     Application,
     CheckName,
@@ -33,7 +35,7 @@ from eta.models import (
 from eta.models.base import SessionLike
 from eta.partners.feedkeys import EpochKey
 from eta.partners.feeds import feed_hits
-from eta.screening import answers, history, names, rules
+from eta.screening import answers, face, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
 from eta.screening.pipelined import fetch_together
@@ -87,6 +89,9 @@ class ScreeningContext:
     # The partners' feed epoch keys we hold (eta.partners.current.feed_keys().partner_keys()):
     # the lost/stolen check hashes the passport under each and looks the hashes up.
     partner_keys: Sequence[EpochKey] = ()
+    # The photo key and the face match threshold (eta.identity); None: the face check fails
+    # for an application with a photo (it cannot open it), and passes one without.
+    photo_settings: PhotoSettings | None = None
 
 
 @dataclass
@@ -382,8 +387,29 @@ def answers_check(ctx: ScreeningContext) -> list[Finding]:
     ]
 
 
+def face_check(ctx: ScreeningContext) -> list[Finding]:
+    """The applicant's face against earlier applicants': the same face under another identity."""
+    return [
+        Finding(
+            CheckName.FACE,
+            face.IDENTITY_CONFLICT,
+            f.explanation,
+            score=round(f.distance, 4),
+            related_application_id=f.related_application_id,
+            details=f.details,
+        )
+        for f in face.check_face(
+            ctx.session,
+            ctx.application,
+            ctx.photo_settings,
+            photo=ctx.prefetched.pop(CheckName.FACE, None),
+        )
+    ]
+
+
 # The checks an initial screening runs, in order; a re-screen after a list change runs only the
-# ones that depend on the lists.
+# ones that depend on the lists. The face check comes last: it may store the template it had to
+# compute, and a later check's failure (a rollback) would undo that.
 CHECKS: dict[CheckName, Check] = {
     CheckName.DOCUMENT: document_check,
     CheckName.LOST_STOLEN: lost_stolen_check,
@@ -391,6 +417,7 @@ CHECKS: dict[CheckName, Check] = {
     CheckName.RULE: rules_check,
     CheckName.HISTORY: history_check,
     CheckName.ANSWERS: answers_check,
+    CheckName.FACE: face_check,
 }
 LIST_CHECKS = (CheckName.LOST_STOLEN, CheckName.WATCHLIST)
 
@@ -464,6 +491,7 @@ def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> bool:
         CheckName.WATCHLIST: lambda: (ACTIVE_STATE_QUERY, {}),
         CheckName.RULE: lambda: (_RULES_QUERY, {}),
         CheckName.HISTORY: lambda: history.others_query(a),
+        CheckName.FACE: lambda: store.screening_query(a.id),
     }
     wanted = [name for name in checks if name in queries]
     if len(wanted) < 2:
@@ -492,6 +520,7 @@ def screen(
     context: ScreeningContext | None = None,
     statement_timeout: float | None = None,
     partner_keys: Sequence[EpochKey] = (),
+    photo_settings: PhotoSettings | None = None,
 ) -> ScreeningResult:
     """Run the checks on an application and return every finding; never raises for a check.
 
@@ -500,7 +529,8 @@ def screen(
     Pass a `context` to learn which check was running if the caller is interrupted (timeout).
     With a `statement_timeout` (seconds; or the context's), each statement of a check that
     runs longer is cancelled (PostgreSQL), and that check fails: the application is referred.
-    `partner_keys` (or the context's) are the partners' feed keys the lost/stolen check uses.
+    `partner_keys` (or the context's) are the partners' feed keys the lost/stolen check uses;
+    `photo_settings` (or the context's) the photo key and threshold of the face check.
     """
     ctx = context or ScreeningContext(
         session,
@@ -509,6 +539,7 @@ def screen(
         today or utcnow().date(),
         statement_timeout=statement_timeout,
         partner_keys=partner_keys,
+        photo_settings=photo_settings,
     )
     ctx.list_versions["threshold"] = threshold
     if not _prefetch(ctx, [name for name in CHECKS if only is None or name in only]):

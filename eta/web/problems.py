@@ -175,6 +175,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
 
 def localise(text: str) -> str:
     """A problem text in the client's language when the catalogue has it, else as written."""
+    text = str(text)  # a lazy message (a domain error's) is translated here like the others
     translated = _texts().get(text)
     if translated is not None:
         return translated
