@@ -6,7 +6,7 @@ import json
 import os
 import urllib.error
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,7 +17,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from eta.issuance.keys import SigningKey, key_id, public_jwk
-from eta.partners.trustlist import TrustListError, read_trust_list, sequence_of, sign_trust_list
+from eta.partners.trustlist import (
+    TrustList,
+    TrustListError,
+    read_trust_list,
+    sequence_of,
+    sign_trust_list,
+)
 from eta.timeutil import utcnow
 
 FETCH_TIMEOUT_SECONDS = 10
@@ -183,6 +189,21 @@ def entry(country: str, valid_days: int) -> None:
     click.echo(json.dumps(document, indent=2))
 
 
+def _trust_list_in_use(what: str, now: datetime) -> TrustList:
+    """The trust list a partner's `what` is checked against; a clear error if none or stale."""
+    from eta.partners.current import stored_trust_list
+
+    trust_list = stored_trust_list()
+    if trust_list is None:
+        raise click.ClickException("no trust list in use: run `eta trust import` first")
+    if trust_list.stale(now):
+        raise click.ClickException(
+            f"{what} refused (stale trust list): the list in use was due to be replaced at "
+            f"{trust_list.next_update.isoformat()}; import a newer one first"
+        )
+    return trust_list
+
+
 @click.group("partner")
 def partner_group() -> None:
     """Partner agencies: the lost/stolen feed we share and the ones we import."""
@@ -337,19 +358,12 @@ def feed_import(batches: tuple[Path, ...]) -> None:
     stale batch is refused, saying why, and the ones after it are not applied.
     """
     from eta.extensions import db
-    from eta.partners.current import feed_keys, own_partner_id, stored_trust_list
+    from eta.partners.current import feed_keys, own_partner_id
     from eta.partners.feed import FeedError, read_feed_batch
     from eta.partners.feeds import apply_batch
 
     now = utcnow()
-    trust_list = stored_trust_list()
-    if trust_list is None:
-        raise click.ClickException("no trust list in use: run `eta trust import` first")
-    if trust_list.stale(now):
-        raise click.ClickException(
-            f"feed refused (stale trust list): the list in use was due to be replaced at "
-            f"{trust_list.next_update.isoformat()}; import a newer one first"
-        )
+    trust_list = _trust_list_in_use("feed", now)
     changed = False
     for path in batches:
         try:
@@ -419,18 +433,11 @@ def _fetch(url: str) -> str:
 def _import_lists(sources: list[tuple[str, str]]) -> None:
     """Check each (label, JWS text) against the trust list in use and import it, in order."""
     from eta.extensions import db
-    from eta.partners.current import own_partner_id, stored_trust_list
+    from eta.partners.current import own_partner_id
     from eta.partners.revocations import PartnerRevocationError, import_list, read_partner_list
 
     now = utcnow()
-    trust_list = stored_trust_list()
-    if trust_list is None:
-        raise click.ClickException("no trust list in use: run `eta trust import` first")
-    if trust_list.stale(now):
-        raise click.ClickException(
-            f"revocation list refused (stale trust list): the list in use was due to be "
-            f"replaced at {trust_list.next_update.isoformat()}; import a newer one first"
-        )
+    trust_list = _trust_list_in_use("revocation list", now)
     max_age = timedelta(seconds=int(current_app.config["ETA_PARTNER_REVOCATIONS_MAX_AGE_SECONDS"]))
     for label, text in sources:
         try:
