@@ -160,3 +160,45 @@ def test_manual_passport_check_in_the_browser(page, session, authorise):
     page.click("#manual-check button[type=submit]")
     expect(page.locator("#result")).to_have_attribute("data-result", "NOT_OK")
     assert "No authorisation found" in page.locator("#result").inner_text()
+
+
+def test_the_result_shows_no_empty_rows_and_the_passport_the_desk_typed(page, session, authorise):
+    """Issue 15: a NOT OK showed empty labelled rows; a passport check left the DOB blank."""
+    _desk_staff(session, "Rows Air", "desk@rows.example")
+    authorise()
+    _sign_in(page, "desk@rows.example")
+    page.fill("#passport_number", "L898902C3")
+    page.fill("#issuing_country", "swe")
+    page.fill("#date_of_birth", "1974-08-12")
+    page.click("#manual-check button[type=submit]")
+    expect(page.locator("#result")).to_have_attribute("data-result", "OK")
+    assert page.locator("#result-dob").inner_text() == "1974-08-12"
+    assert page.locator("#result-passport").inner_text() == "L898902C3 (SWE)"
+    for row in page.locator("#result-details .eta-summary-list__row").all():
+        if row.is_visible():
+            assert row.locator("dd").inner_text().strip(), row.inner_text()
+    page.fill("#passport_number", "NOPE1234")
+    page.fill("#date_of_birth", "")
+    page.click("#manual-check button[type=submit]")
+    expect(page.locator("#result")).to_have_attribute("data-result", "NOT_OK")
+    assert not page.locator("#result-details").is_visible()
+    assert page.locator("#result-details dd:visible").count() == 0
+
+
+def test_a_pasted_token_is_checked_like_a_scan(page, session, authorise):
+    """Issue 15: the check-in page had no box to paste a token."""
+    _desk_staff(session, "Paste Air", "desk@paste.example")
+    authorisation = authorise()
+    _sign_in(page, "desk@paste.example")
+    assert "Paste Air" in page.locator("main").inner_text()
+    page.click("#paste-check button[type=submit]")
+    expect(page.locator("#token-error")).to_be_visible()
+    # Wrapped over lines, as a token pasted from a document is.
+    token = authorisation.token
+    page.fill("#token", "\n".join(token[i : i + 60] for i in range(0, len(token), 60)))
+    page.click("#paste-check button[type=submit]")
+    expect(page.locator("#result")).to_have_attribute("data-result", "OK")
+    assert page.locator("#result-given-names").inner_text() == "ANNA MARIA"
+    page.fill("#token", token[:-4] + "AAAA")
+    page.click("#paste-check button[type=submit]")
+    expect(page.locator("#result")).to_have_attribute("data-result", "NOT_OK")

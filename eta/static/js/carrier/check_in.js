@@ -88,8 +88,12 @@
 
   // --- showing a result ----------------------------------------------------------------
 
+  // A row shows only with a value: a NOT OK answer or a passport check shows no empty rows.
   function setDetail(id, value) {
-    byId(id).textContent = value || "";
+    var cell = byId(id);
+    cell.textContent = value || "";
+    cell.parentElement.hidden = !value;
+    return Boolean(value);
   }
 
   function showResult(answer) {
@@ -104,17 +108,21 @@
     byId("result-reason").textContent = answer.result === "OK"
       ? text.textCompare
       : (text[reasonKey] || answer.reason);
-    var details = byId("result-details");
-    details.hidden = answer.result !== "OK";
-    setDetail("result-surname", answer.surname);
-    setDetail("result-given-names", answer.given_names);
-    setDetail(
-      "result-passport",
-      answer.passport_number ? answer.passport_number + " (" + (answer.issuing_country || "") + ")" : ""
-    );
-    setDetail("result-dob", answer.date_of_birth);
-    setDetail("result-valid-until", answer.valid_until ? new Date(answer.valid_until).toLocaleString() : "");
-    setDetail("result-reference", answer.reference);
+    var shown = [
+      setDetail("result-surname", answer.surname),
+      setDetail("result-given-names", answer.given_names),
+      setDetail(
+        "result-passport",
+        answer.passport_number ? answer.passport_number + " (" + (answer.issuing_country || "") + ")" : ""
+      ),
+      setDetail("result-dob", answer.date_of_birth),
+      // With its time zone: a desk in another zone than the passenger's reads it right.
+      setDetail("result-valid-until", answer.valid_until
+        ? new Date(answer.valid_until).toLocaleString(undefined, { timeZoneName: "short" })
+        : ""),
+      setDetail("result-reference", answer.reference)
+    ];
+    byId("result-details").hidden = answer.result !== "OK" || !shown.some(Boolean);
     resultBox.dataset.result = answer.result;
     resultBox.dataset.reason = answer.reason;
     resultBox.hidden = false;
@@ -267,7 +275,28 @@
       error.hidden = false;
       return;
     }
+    // The API tells only what boarding needs; the passport the desk typed is shown with it.
+    if (answer.result === "OK") {
+      answer.passport_number = body.passport_number;
+      answer.issuing_country = body.issuing_country;
+      answer.date_of_birth = body.date_of_birth;
+    }
     showResult(answer);
+  }
+
+  // A token pasted from an email, a PDF or a departure control system: checked like a scan.
+  async function onPastedToken(event) {
+    event.preventDefault();
+    var error = byId("token-error");
+    error.hidden = true;
+    clearResult();
+    var token = event.target.token.value.replace(/\s+/g, "");
+    if (!token) {
+      error.textContent = text.textNoToken;
+      error.hidden = false;
+      return;
+    }
+    await checkToken(token);
   }
 
   // The service worker keeps this page, its styles and its scripts for a reload while
@@ -294,6 +323,7 @@
   byId("start-camera").addEventListener("click", startCamera);
   byId("refresh-cache").addEventListener("click", refreshCache);
   byId("manual-check").addEventListener("submit", onManualCheck);
+  byId("paste-check").addEventListener("submit", onPastedToken);
   showCacheTime(loadCache());
   setUpDetector();
   refreshCache();
