@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
@@ -18,7 +19,7 @@ from eta import audit
 from eta.applications import decisions
 from eta.applications.labels import PURPOSE_LABELS, SEX_OPTIONS, answer_rows
 from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
-from eta.countries import country_name
+from eta.countries import country_name_in
 from eta.extensions import db
 from eta.models import (
     Application,
@@ -284,7 +285,13 @@ def case(application_id: int) -> str:
 
 def _in_words(application: Application) -> dict[str, Any]:
     """The case's coded fields as an officer reads them: countries, purpose, sex, answers."""
-    residence = country_name(application.address_country) if application.address_country else ""
+    language = str(get_locale() or "en")
+
+    def country(code: str | None) -> str:
+        # In the officer's language, as the rest of the page (CLDR names through Babel).
+        return country_name_in(code, language) if code else ""
+
+    residence = country(application.address_country)
     address = [
         application.address_line1,
         application.address_line2,
@@ -294,8 +301,8 @@ def _in_words(application: Application) -> dict[str, Any]:
     ]
     return {
         "sex": str(dict(SEX_OPTIONS).get(application.sex, application.sex or "")),
-        "nationality": country_name(application.nationality),
-        "passport_country": country_name(application.passport_issuing_country),
+        "nationality": country(application.nationality),
+        "passport_country": country(application.passport_issuing_country),
         "residence": residence,
         "purpose": str(PURPOSE_LABELS.get(application.travel_purpose, application.travel_purpose)),
         "address": ", ".join(part for part in address if part),

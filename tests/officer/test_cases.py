@@ -324,3 +324,14 @@ def test_the_case_page_shows_answers_and_codes_in_words(
     assert "Storgatan 1, Stockholm, 111 29, Sweden" in page
     assert "Referred to an officer" in page
     assert ">None<" not in page
+
+
+def test_the_case_page_names_countries_in_the_officers_language(
+    signed_in: SignedIn, make_case: Callable[..., int]
+) -> None:
+    """Issue 15: country names on the case page stayed English on a French page."""
+    case_id = make_case(nationality="DEU")
+    officer, _o = signed_in("officer")
+    page = unescape(officer.get(f"/officer/cases/{case_id}?lang=fr").get_data(as_text=True))
+    assert "Allemagne" in page and "Suède" in page
+    assert "Germany" not in page
