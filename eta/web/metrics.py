@@ -22,6 +22,7 @@ web process adds them up; unset (the development server, tests), figures live in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import logging
@@ -47,7 +48,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.utils import utcparse
 from sqlalchemy import Engine, Insert, event, func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InvalidRequestError, SQLAlchemyError
 
 from eta.extensions import db, limiter, redis_client
 from eta.models import (
@@ -253,7 +254,10 @@ def _count_committed(connection: Any) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _forget_rolled_back(connection: Any) -> None:
-    connection.info.pop(_PENDING, None)
+    # A connection lost in a database restart has no info left to read: its DBAPI connection
+    # and the counts noted on it are discarded with it, and the rollback must not fail here.
+    with contextlib.suppress(InvalidRequestError):
+        connection.info.pop(_PENDING, None)
 
 
 # ---- requests ---------------------------------------------------------------------------------
