@@ -290,7 +290,8 @@ def _finish_request(response: Response) -> Response:
     endpoint = _endpoint()
     HTTP_REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
     HTTP_LATENCY.labels(method, endpoint).observe(elapsed)
-    _note_carrier_state()
+    if request.blueprint in _CARRIER_BLUEPRINTS:  # only carrier verification reads that state
+        _note_carrier_state()
     access_log.info(
         "%s %s %s",
         method,
@@ -313,6 +314,8 @@ def _end_request(_error: BaseException | None) -> None:
 
 
 _last_stale: list[float] = [0.0]
+# The blueprints whose requests load (or fail to reload) the carrier state.
+_CARRIER_BLUEPRINTS = frozenset({"carrier_api", "carrier"})
 
 
 def _note_carrier_state() -> None:
