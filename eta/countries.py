@@ -6,33 +6,42 @@ import gettext
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import pycountry
 from babel import Locale
+
+_CATALOGUES = str(Path(__file__).resolve().parent / "translations")
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogues without translating it here (pybabel's N_ keyword)."""
+    return message
+
 
 # ICAO Doc 9303 Part 3 codes that are not ISO 3166-1 countries but appear in passports. They are
 # kept as they are (an applicant may really be stateless, or hold a UN laissez-passer), except the
 # British nationality variants, which all denote a British passport and so compare as GBR.
 ICAO_SPECIAL_CODES: dict[str, str] = {
-    "UTO": "Utopia (ICAO specimen state)",
-    "UNO": "United Nations Organization",
-    "UNA": "Specialized agency of the United Nations",
-    "UNK": "Kosovo (UNMIK travel document)",
-    "RKS": "Kosovo",
-    "XXA": "Stateless person",
-    "XXB": "Refugee (1951 Convention)",
-    "XXC": "Refugee (other)",
-    "XXX": "Unspecified nationality",
-    "EUE": "European Union",
-    "XOM": "Sovereign Military Order of Malta",
-    "XPO": "Interpol",
-    "XCC": "Caribbean Community",
-    "XBA": "African Development Bank",
-    "XIM": "African Export-Import Bank",
-    "XCE": "Council of Europe",
-    "XEC": "Economic Community of West African States",
-    "XES": "Organisation of Eastern Caribbean States",
-    "XMP": "International Organization for Migration",
+    "UTO": N_("Utopia (ICAO specimen state)"),
+    "UNO": N_("United Nations Organization"),
+    "UNA": N_("Specialized agency of the United Nations"),
+    "UNK": N_("Kosovo (UNMIK travel document)"),
+    "RKS": N_("Kosovo"),
+    "XXA": N_("Stateless person"),
+    "XXB": N_("Refugee (1951 Convention)"),
+    "XXC": N_("Refugee (other)"),
+    "XXX": N_("Unspecified nationality"),
+    "EUE": N_("European Union"),
+    "XOM": N_("Sovereign Military Order of Malta"),
+    "XPO": N_("Interpol"),
+    "XCC": N_("Caribbean Community"),
+    "XBA": N_("African Development Bank"),
+    "XIM": N_("African Export-Import Bank"),
+    "XCE": N_("Council of Europe"),
+    "XEC": N_("Economic Community of West African States"),
+    "XES": N_("Organisation of Eastern Caribbean States"),
+    "XMP": N_("International Organization for Migration"),
 }
 
 _ICAO_TO_ISO: dict[str, str] = {
@@ -243,14 +252,22 @@ def country_name_in(alpha3: str, language: str) -> str:
     """A country's name in a language ("es", "de", "zh-Hans"): CLDR's, through Babel.
 
     pycountry's ISO 3166 catalogues are the second source. Codes neither knows (ICAO's XXA,
-    UNO...) and English keep :func:`country_name`.
+    UNO...) come from our own catalogues; English keeps :func:`country_name`.
     """
     english = country_name(alpha3)
     tag = language.replace("-", "_")
     code = alpha3.strip().upper()
     country = pycountry.countries.get(alpha_3=code) if len(code) == 3 else None
-    if country is None or tag.split("_")[0].lower() in ("", "en"):
+    if tag.split("_")[0].lower() in ("", "en"):
         return english
+    if country is None:
+        if code not in ICAO_SPECIAL_CODES:
+            return english
+        # No locale data names ICAO's own codes (a specimen state, UN bodies): our catalogues do.
+        ours = gettext.translation(
+            "messages", _CATALOGUES, languages=[tag, tag.split("_")[0]], fallback=True
+        )
+        return ours.gettext(english)
     try:
         name = Locale.parse(tag).territories.get(country.alpha_2)
     except (ValueError, LookupError):  # a tag Babel does not know
