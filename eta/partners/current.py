@@ -8,6 +8,7 @@ verifies and no feed imports until a newer list is imported.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -47,7 +48,14 @@ def own_partner_id() -> str:
     return str(current_app.config.get("ETA_PARTNER_ID") or "")
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
+@functools.lru_cache(maxsize=8)
+def _list_paths(configured: str) -> tuple[str, str]:
+    """The list's and its anchor's paths as strings, for ETA_TRUST_LIST's value."""
+    path = Path(configured)
+    return str(path), str(anchor_path(path))
+
+
+def _stamp(path: str | Path) -> tuple[int, int, int] | None:
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -61,13 +69,14 @@ def stored_trust_list() -> TrustList | None:
     A list that no longer verifies (the file was changed by hand) counts as none, and says so
     in the log.
     """
-    path = trust_list_path()
-    anchor = anchor_path(path)
-    key = (str(path), str(anchor))
-    stamp = (_stamp(path), _stamp(anchor))
+    # Every carrier request comes here: two stat calls on plain strings decide whether the
+    # list changed (an import by `eta partners` in another process); paths are built only then.
+    key = _list_paths(str(current_app.config["ETA_TRUST_LIST"]))
+    stamp = (_stamp(key[0]), _stamp(key[1]))
     cached = _lists.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
+    path, anchor = Path(key[0]), Path(key[1])
     trust_list: TrustList | None = None
     if stamp[0] is not None and stamp[1] is not None:
         try:

@@ -83,15 +83,15 @@ def json_float(text: str) -> float:
     return value
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _values() -> Iterator[str]:
     yield request.path
     for key, value in request.args.items(multi=True):
         yield key
         yield value
-    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in _FORM_TYPES:
         for key, value in request.form.items(multi=True):
             yield key
             yield value
@@ -101,6 +101,13 @@ def _values() -> Iterator[str]:
 
 def refuse_unstorable_input() -> None:
     """Answer 400 to a request whose path, query or form holds NUL or a lone surrogate."""
+    if not request.query_string and request.mimetype not in _FORM_TYPES:
+        # Most API calls (a JSON body, no query): only the path to look at, on every request.
+        if unstorable(request.path):
+            abort(
+                400, description=f"A field of the request is not valid text. {UNSTORABLE_MESSAGE}"
+            )
+        return
     if any(unstorable(value) for value in _values()):
         abort(400, description=f"A field of the request is not valid text. {UNSTORABLE_MESSAGE}")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hmac
 import logging
 import os
@@ -278,6 +279,18 @@ def _start_request() -> None:
     g.eta_request_id_token = logs.REQUEST_ID.set(g.eta_request_id)
 
 
+# A route's labelled series, found once per process: labels() validates and locks on each call,
+# and these two run on every response. Bounded by routes x methods x status codes.
+@functools.lru_cache(maxsize=2048)
+def _request_counter(method: str, endpoint: str, status: int) -> Any:
+    return HTTP_REQUESTS.labels(method, endpoint, str(status))
+
+
+@functools.lru_cache(maxsize=1024)
+def _latency_histogram(method: str, endpoint: str) -> Any:
+    return HTTP_LATENCY.labels(method, endpoint)
+
+
 def _finish_request(response: Response) -> Response:
     started = g.pop("eta_started", None)
     request_id = g.get("eta_request_id")
@@ -288,8 +301,8 @@ def _finish_request(response: Response) -> Response:
     elapsed = time.perf_counter() - started
     method = request.method if request.method in _METHODS else "other"
     endpoint = _endpoint()
-    HTTP_REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
-    HTTP_LATENCY.labels(method, endpoint).observe(elapsed)
+    _request_counter(method, endpoint, response.status_code).inc()
+    _latency_histogram(method, endpoint).observe(elapsed)
     if request.blueprint in _CARRIER_BLUEPRINTS:  # only carrier verification reads that state
         _note_carrier_state()
     access_log.info(
