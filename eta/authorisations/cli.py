@@ -31,9 +31,10 @@ def keys_group() -> None:
     """Signing keys in ETA_KEYS_DIR: next → active → retired → removed.
 
     The private keys are files in ETA_KEYS_DIR, or with ETA_KEYS_BACKEND=pkcs11 in the
-    PKCS#11 token ETA_PKCS11_TOKEN_LABEL, made there and never out of it. Three purposes: tokens (ES256, authorisations), audit (Ed25519, the audit log's
-    checkpoints, in ETA_KEYS_DIR/audit) and feeds (ES256, the lost/stolen feed we publish to
-    partners, in ETA_KEYS_DIR/feeds).
+    PKCS#11 token ETA_PKCS11_TOKEN_LABEL, made there and never out of it. Three purposes:
+    tokens (ES256, authorisations), audit (Ed25519, the audit log's checkpoints, in
+    ETA_KEYS_DIR/audit) and feeds (ES256, the lost/stolen feed we publish to partners, in
+    ETA_KEYS_DIR/feeds).
     """
 
 
