@@ -118,7 +118,7 @@ def keys_list() -> None:
             f"{_when(info.retired_at):<20}  {_when(info.removed_at)}"
         )
     for purpose, ring in rings.items():
-        click.echo(f"Private {purpose.value} keys: {ring.location}")
+        click.echo(f"Private keys ({purpose.value}): {ring.location}")
 
 
 @keys_group.command("retire")

@@ -28,6 +28,7 @@ from pkcs11.exceptions import AttributeSensitive
 
 from config.settings import ConfigurationError, load_settings
 from eta.audit import checkpoints
+from eta.issuance import hsm
 from eta.issuance.backends import open_keyring
 from eta.issuance.hsm import HsmEcPrivateKey, HsmEd25519PrivateKey, KeyNotExtractable
 from eta.issuance.keys import KeyPurpose, Keyring, KeyState, sign_jws
@@ -201,6 +202,19 @@ def test_another_process_and_a_forked_child_sign_with_the_same_token_keys(
     assert senders == ["x", "child"]
 
 
+def test_a_session_the_token_lost_is_opened_again(
+    ring_in_token: Callable[..., Keyring], softhsm: SoftToken
+) -> None:
+    ring = ring_in_token(KeyPurpose.TOKENS)
+    sign_jws(b"{}", ring.active(), "test+jwt")
+    key = (softhsm.module, softhsm.label)
+    lost = hsm._sessions[key]
+    lost.close()  # as an HSM restart or a network cut would leave it
+    token = sign_jws(b'{"after":"reopen"}', ring.active(), "test+jwt")
+    assert ring.key_set().verify_jws(token, "test+jwt")[1] == {"after": "reopen"}
+    assert hsm._sessions[key] is not lost
+
+
 def test_a_wrong_pin_is_a_clear_error_naming_no_pin(
     ring_in_token: Callable[..., Keyring], softhsm: SoftToken
 ) -> None:
@@ -257,7 +271,7 @@ def test_eta_keys_commands_on_the_token(
         ("tokens", "ES256", "active"),
         ("tokens", "ES256", "next"),
     ]
-    assert "Private audit keys: PKCS#11 token 'eta-test'" in listed
+    assert "Private keys (audit): PKCS#11 token 'eta-test'" in listed
     first = next(row[2] for row in rows if row[0] == "tokens" and row[3] == "active")
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
     next_kid = next(
