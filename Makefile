@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 CATALOGUES := $(wildcard eta/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test install lint typecheck pytest translations extract-messages bench clean
+.PHONY: run test install lint typecheck pytest pytest-hsm translations extract-messages bench clean
 
 run: install
 	$(BIN)/python -m eta.dev.devrun
 
-test: install lint typecheck pytest
+test: install lint typecheck pytest pytest-hsm
 
 install: $(STAMP) $(COMPILED)
 
@@ -43,6 +43,12 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+# The suites that sign, again with the app's keys in a SoftHSM2 token (ETA_KEYS_BACKEND=pkcs11):
+# tokens, JWKS, rotation, `eta keys`, audit checkpoints. Skipped without softhsm2, except in CI.
+HSM_SUITES := tests/issuance tests/audit tests/authorisations tests/api/test_audit_api.py
+pytest-hsm: install
+	ETA_TEST_KEYS_BACKEND=pkcs11 $(BIN)/pytest $(HSM_SUITES)
 
 bench: install
 	@echo "Benchmarks live in bench/; run one, e.g. $(BIN)/python bench/match_quality.py"

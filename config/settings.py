@@ -285,6 +285,35 @@ def _log_level(environ: Mapping[str, str]) -> str:
     return text
 
 
+KEYS_BACKENDS = ("file", "pkcs11")
+DEFAULT_PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"  # Debian's softhsm2
+
+
+def _keys_backend(environ: Mapping[str, str]) -> dict[str, str]:
+    """ETA_KEYS_BACKEND (file, the default, or pkcs11) and, for pkcs11, the token to use.
+
+    pkcs11 needs ETA_PKCS11_TOKEN_LABEL and ETA_PKCS11_PIN (the user PIN) in every
+    environment: a missing one would otherwise surface as a failed login on the first
+    signature, in a worker, long after start-up.
+    """
+    backend = environ.get("ETA_KEYS_BACKEND", "file").strip().lower() or "file"
+    if backend not in KEYS_BACKENDS:
+        raise ConfigurationError(
+            f"ETA_KEYS_BACKEND must be one of {', '.join(KEYS_BACKENDS)}, not {backend!r}"
+        )
+    settings = {
+        "ETA_KEYS_BACKEND": backend,
+        "ETA_PKCS11_MODULE": environ.get("ETA_PKCS11_MODULE") or DEFAULT_PKCS11_MODULE,
+        "ETA_PKCS11_TOKEN_LABEL": environ.get("ETA_PKCS11_TOKEN_LABEL", "").strip(),
+        "ETA_PKCS11_PIN": environ.get("ETA_PKCS11_PIN", ""),
+    }
+    if backend == "pkcs11":
+        for name in ("ETA_PKCS11_TOKEN_LABEL", "ETA_PKCS11_PIN"):
+            if not settings[name]:
+                raise ConfigurationError(f"ETA_KEYS_BACKEND is pkcs11 but {name} is not set")
+    return settings
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping for the environment named by ETA_ENV.
 
@@ -334,6 +363,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_PUBLIC_URL": public_url,
         "TRUSTED_HOSTS": _trusted_hosts(environ, production, public_url, issuer),
         "ETA_KEYS_DIR": str(keys_dir),
+        # Where the private signing keys live: files in ETA_KEYS_DIR, or a PKCS#11 token (an
+        # HSM) that generates them and never lets them out; the manifest stays in ETA_KEYS_DIR.
+        **_keys_backend(environ),
         "ETA_MAIL_URL": mail_url,
         "ETA_MAIL_SENDER": environ.get("ETA_MAIL_SENDER", "eta@example.gov"),
         "ETA_SERVICE_NAME": environ.get("ETA_SERVICE_NAME", "Electronic Travel Authorisation"),

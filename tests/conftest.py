@@ -38,9 +38,24 @@ def _redis_url_for_tests(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment for the app under test (also inherited by worker subprocesses)."""
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A SoftHSM2 token of this test session (skipped without SoftHSM2, failed so in CI)."""
+    from tests.softhsm import init_token
+
+    return init_token(tmp_path_factory.mktemp("softhsm"), "eta-test")
+
+
+@pytest.fixture(scope="session")
+def test_env(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, str]]:
+    """Environment for the app under test (also inherited by worker subprocesses).
+
+    With ETA_TEST_KEYS_BACKEND=pkcs11 (`make pytest-hsm`) the app's keys are in a SoftHSM2
+    token.
+    """
     from eta.redis_connection import EmbeddedRedis
+    from tests.softhsm import BACKEND
 
     base = tmp_path_factory.mktemp("eta")
     embedded = None
@@ -58,6 +73,9 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "ETA_MAIL_URL": f"file://{base / 'outbox'}",
         "ETA_ISSUER": "http://eta.test",
     }
+    if BACKEND == "pkcs11":
+        token = request.getfixturevalue("softhsm")
+        env.update({**token.settings(), "SOFTHSM2_CONF": str(token.conf)})
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     yield env

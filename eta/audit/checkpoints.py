@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select
 
+from eta.issuance.backends import cache_key, open_keyring
 from eta.issuance.keys import KeyPurpose, Keyring
 from eta.models import AuditCheckpoint, AuditLogState
 from eta.models.base import SessionLike
@@ -181,28 +182,28 @@ _keyrings: dict[str, Keyring] = {}
 _lock = threading.Lock()
 
 
-def audit_keyring(keys_dir: str, *, create: bool) -> Keyring:
+def audit_keyring(config: Mapping[str, Any], *, create: bool) -> Keyring:
     """The audit keyring (ETA_KEYS_DIR/audit), one instance per directory and process.
 
-    With `create` (outside production) an empty keyring gets its first keys on first use;
-    production never mints them implicitly: `eta keys generate --purpose audit`.
+    Its keys are files there or in the PKCS#11 token, as ETA_KEYS_BACKEND says. With `create`
+    (outside production) an empty keyring gets its first keys on first use; production never
+    mints them implicitly: `eta keys generate --purpose audit`.
     """
-    path = str((Path(keys_dir) / KeyPurpose.AUDIT.value).resolve())
+    path = str((Path(str(config["ETA_KEYS_DIR"])) / KeyPurpose.AUDIT.value).resolve())
+    key = cache_key(config, path)
     with _lock:
-        ring = _keyrings.get(path)
+        ring = _keyrings.get(key)
         if ring is None:
-            ring = Keyring.load(Path(path), KeyPurpose.AUDIT)
+            ring = open_keyring(config, Path(path), KeyPurpose.AUDIT)
             if create and not ring.list():
                 ring.generate()
-            _keyrings[path] = ring
+            _keyrings[key] = ring
         return ring
 
 
 def log_signer(config: Mapping[str, Any]) -> tuple[Keyring, str]:
     """The audit keyring and the log's origin from the app's configuration."""
-    keyring = audit_keyring(
-        str(config["ETA_KEYS_DIR"]), create=config.get("ETA_ENV") != "production"
-    )
+    keyring = audit_keyring(config, create=config.get("ETA_ENV") != "production")
     return keyring, str(config["ETA_AUDIT_ORIGIN"])
 
 

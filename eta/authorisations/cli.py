@@ -30,9 +30,11 @@ _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 def keys_group() -> None:
     """Signing keys in ETA_KEYS_DIR: next → active → retired → removed.
 
-    Three purposes: tokens (ES256, authorisations), audit (Ed25519, the audit log's
-    checkpoints, in ETA_KEYS_DIR/audit) and feeds (ES256, the lost/stolen feed we publish to
-    partners, in ETA_KEYS_DIR/feeds).
+    The private keys are files in ETA_KEYS_DIR, or with ETA_KEYS_BACKEND=pkcs11 in the
+    PKCS#11 token ETA_PKCS11_TOKEN_LABEL, made there and never out of it. Three purposes:
+    tokens (ES256, authorisations), audit (Ed25519, the audit log's checkpoints, in
+    ETA_KEYS_DIR/audit) and feeds (ES256, the lost/stolen feed we publish to partners, in
+    ETA_KEYS_DIR/feeds).
     """
 
 
@@ -71,7 +73,7 @@ def keys_generate(purpose: str) -> None:
 
     ring = _ring(purpose)
     active = ring.generate()
-    click.echo(f"Active {purpose} key: {active.kid} (keys in {ring.path})")
+    click.echo(f"Active {purpose} key: {active.kid} (keys in {ring.location})")
     if purpose == KeyPurpose.TOKENS.value and len(authorisations.issuer()) > MAX_SAFE_ISSUER_CHARS:
         click.echo(
             f"Warning: ETA_ISSUER is longer than {MAX_SAFE_ISSUER_CHARS} characters; tokens for "
@@ -100,7 +102,8 @@ def keys_rotate(purpose: str) -> None:
 @with_appcontext
 def keys_list() -> None:
     """Every key of every purpose with its state and dates (removed keys included)."""
-    rows = [(purpose, info) for purpose in KeyPurpose for info in _ring(purpose.value).list()]
+    rings = {purpose: _ring(purpose.value) for purpose in KeyPurpose}
+    rows = [(purpose, info) for purpose, ring in rings.items() for info in ring.list()]
     if not rows:
         click.echo("No keys yet: run `eta keys generate`.")
         return
@@ -114,6 +117,8 @@ def keys_list() -> None:
             f"{info.state.value:<8}  {_when(info.created_at):<20}  "
             f"{_when(info.retired_at):<20}  {_when(info.removed_at)}"
         )
+    for purpose, ring in rings.items():
+        click.echo(f"Private keys ({purpose.value}): {ring.location}")
 
 
 @keys_group.command("retire")

@@ -1,4 +1,8 @@
-"""This deployment's signing keys: the keyring of ETA_KEYS_DIR, the published keys, the issuer."""
+"""This deployment's signing keys: the keyring of ETA_KEYS_DIR, the published keys, the issuer.
+
+The manifest is in ETA_KEYS_DIR; the private keys are files there or in a PKCS#11 token, as
+ETA_KEYS_BACKEND says (eta.issuance.backends).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any
 
 from flask import current_app
 
-from eta.issuance.keys import Keyring, KeySet
+from eta.issuance.backends import cache_key, open_keyring
+from eta.issuance.keys import KeyPurpose, Keyring, KeySet
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +48,14 @@ def keyring() -> Keyring:
     does); production never mints keys implicitly: run `eta keys generate` once.
     """
     path = _keys_dir()
+    key = cache_key(current_app.config, path)
     with _lock:
-        ring = _keyrings.get(path)
+        ring = _keyrings.get(key)
         if ring is None:
-            ring = Keyring.load(Path(path))
+            ring = open_keyring(current_app.config, Path(path), KeyPurpose.TOKENS)
             if current_app.config.get("ETA_ENV") != "production" and not ring.list():
                 ring.generate()
-            _keyrings[path] = ring
+            _keyrings[key] = ring
         return ring
 
 
@@ -64,12 +70,13 @@ def _manifest_stamp(path: str) -> tuple[int, int, int] | None:
 def key_set() -> KeySet:
     """The published public keys, parsed once and re-read when the keyring manifest changes."""
     path = _keys_dir()
+    key = cache_key(current_app.config, path)
     stamp = _manifest_stamp(path)
-    cached = _key_sets.get(path)
+    cached = _key_sets.get(key)
     if cached is not None and cached[0] == stamp and stamp is not None:
         return cached[1]
     keys = keyring().key_set()
-    _key_sets[path] = (stamp, keys)
+    _key_sets[key] = (stamp, keys)
     return keys
 
 

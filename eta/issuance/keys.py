@@ -3,6 +3,11 @@
 One keyring per purpose, each in its own directory: ES256 keys that sign authorisations
 (tokens), Ed25519 keys that sign the audit log's checkpoints (C2SP signed notes), and ES256
 keys that sign the lost/stolen feed we publish to partners.
+
+The directory always holds the manifest (which kid is next, active, retired or removed); where
+the private keys live is the keyring's :class:`KeyStore`: PEM files beside the manifest
+(:class:`FileKeyStore`, the default) or a PKCS#11 token (eta.issuance.hsm), where they are
+generated and which they never leave.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -257,17 +262,104 @@ def _require_aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
+def kid_of(key: PrivateKey) -> str:
+    """The kid of a private key's public half, by the rule of its algorithm."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return ed25519_key_id(key.public_key())
+    return key_id(key.public_key())
+
+
+class KeyStore(Protocol):
+    """Where a keyring's private keys are made, kept and destroyed (the manifest is not here)."""
+
+    @property
+    def location(self) -> str:
+        """Where the keys are, for messages (a directory, or a PKCS#11 token)."""
+        ...
+
+    def create(self, purpose: KeyPurpose) -> PrivateKey:
+        """Make a new key for ``purpose`` and keep it under its kid (see :func:`kid_of`)."""
+        ...
+
+    def load(self, kid: str, purpose: KeyPurpose) -> PrivateKey:
+        """The key kept under ``kid`` (a KeyringError if there is none)."""
+        ...
+
+    def delete(self, kid: str) -> None:
+        """Destroy the key kept under ``kid``, if there is one."""
+        ...
+
+
+class FileKeyStore:
+    """Private keys as ``<kid>.pem`` files (PKCS#8, mode 0600) in the keyring's directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def location(self) -> str:
+        """The directory."""
+        return str(self.path)
+
+    def _key_path(self, kid: str) -> Path:
+        return self.path / f"{kid}.pem"
+
+    def create(self, purpose: KeyPurpose) -> PrivateKey:
+        """A fresh key in a new file named by its kid."""
+        private_key: PrivateKey
+        if purpose is KeyPurpose.AUDIT:
+            private_key = ed25519.Ed25519PrivateKey.generate()
+        else:
+            private_key = ec.generate_private_key(ec.SECP256R1())
+        pem = private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        # O_EXCL: never overwrite a key file, even on a (vanishingly unlikely) kid collision.
+        fd = os.open(
+            self._key_path(kid_of(private_key)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+        )
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return private_key
+
+    def load(self, kid: str, purpose: KeyPurpose) -> PrivateKey:
+        """The key in ``<kid>.pem``, checked to be of the purpose's algorithm."""
+        loaded = serialization.load_pem_private_key(self._key_path(kid).read_bytes(), None)
+        if purpose is KeyPurpose.AUDIT:
+            if not isinstance(loaded, ed25519.Ed25519PrivateKey):
+                raise KeyringError(f"{kid}.pem is not an Ed25519 private key")
+        elif not isinstance(loaded, ec.EllipticCurvePrivateKey) or not isinstance(
+            loaded.curve, ec.SECP256R1
+        ):
+            raise KeyringError(f"{kid}.pem is not a P-256 private key")
+        return loaded
+
+    def delete(self, kid: str) -> None:
+        """Remove ``<kid>.pem``."""
+        self._key_path(kid).unlink(missing_ok=True)
+
+
 class Keyring:
-    """One purpose's keys in one directory: ``<kid>.pem`` files (mode 0600) and a JSON manifest.
+    """One purpose's keys: a JSON manifest in one directory, the private keys in a KeyStore.
 
     Several processes (web, workers, CLI) share the directory: changes take an exclusive lock,
     re-read the manifest, and replace it atomically; readers pick up a new manifest on their
-    next call.
+    next call. Without a store the keys are ``<kid>.pem`` files (mode 0600) beside it.
     """
 
-    def __init__(self, path: Path, purpose: KeyPurpose = KeyPurpose.TOKENS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        purpose: KeyPurpose = KeyPurpose.TOKENS,
+        store: KeyStore | None = None,
+    ) -> None:
         self.path = Path(path)
         self.purpose = purpose
+        self.store: KeyStore = store if store is not None else FileKeyStore(self.path)
         self._infos: list[KeyInfo] = []
         self._stamp: tuple[int, int, int] | None = None
         self._private_keys: dict[str, PrivateKey] = {}
@@ -277,10 +369,17 @@ class Keyring:
         """The algorithm this keyring's keys sign with."""
         return PURPOSE_ALGORITHMS[self.purpose]
 
+    @property
+    def location(self) -> str:
+        """Where the private keys are (the directory, or the PKCS#11 token)."""
+        return self.store.location
+
     @classmethod
-    def load(cls, path: Path, purpose: KeyPurpose = KeyPurpose.TOKENS) -> Keyring:
+    def load(
+        cls, path: Path, purpose: KeyPurpose = KeyPurpose.TOKENS, store: KeyStore | None = None
+    ) -> Keyring:
         """Open the keyring in ``path``, creating the directory (mode 0700) if missing."""
-        keyring = cls(path, purpose)
+        keyring = cls(path, purpose, store)
         keyring.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         keyring._refresh()
         return keyring
@@ -290,9 +389,6 @@ class Keyring:
     @property
     def _manifest_path(self) -> Path:
         return self.path / MANIFEST_NAME
-
-    def _key_path(self, kid: str) -> Path:
-        return self.path / f"{kid}.pem"
 
     def _refresh(self) -> None:
         """Re-read the manifest when another process has replaced it."""
@@ -358,24 +454,8 @@ class Keyring:
             os.close(fd)
 
     def _new_key(self, state: KeyState, now: datetime) -> KeyInfo:
-        private_key: PrivateKey
-        if self.purpose is KeyPurpose.AUDIT:
-            private_key = ed25519.Ed25519PrivateKey.generate()
-            kid = ed25519_key_id(private_key.public_key())
-        else:
-            private_key = ec.generate_private_key(ec.SECP256R1())
-            kid = key_id(private_key.public_key())
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        # O_EXCL: never overwrite a key file, even on a (vanishingly unlikely) kid collision.
-        fd = os.open(self._key_path(kid), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
+        private_key = self.store.create(self.purpose)
+        kid = kid_of(private_key)
         self._private_keys[kid] = private_key
         return KeyInfo(kid=kid, state=state, created_at=now)
 
@@ -472,7 +552,7 @@ class Keyring:
                 raise KeyringError(f"{kid} is {info.state.value}: only retired keys are removed")
             infos[index] = _replace_state(info, KeyState.REMOVED, removed_at=now)
             self._write_manifest(infos)
-            self._key_path(kid).unlink(missing_ok=True)
+            self.store.delete(kid)
             self._private_keys.pop(kid, None)
             return self._info_of(kid)
 
@@ -513,20 +593,9 @@ class Keyring:
         cached = self._private_keys.get(kid)
         if cached is not None:
             return cached
-        loaded = serialization.load_pem_private_key(self._key_path(kid).read_bytes(), None)
-        named: str
-        if self.purpose is KeyPurpose.AUDIT:
-            if not isinstance(loaded, ed25519.Ed25519PrivateKey):
-                raise KeyringError(f"{kid}.pem is not an Ed25519 private key")
-            named = ed25519_key_id(loaded.public_key())
-        else:
-            if not isinstance(loaded, ec.EllipticCurvePrivateKey) or not isinstance(
-                loaded.curve, ec.SECP256R1
-            ):
-                raise KeyringError(f"{kid}.pem is not a P-256 private key")
-            named = key_id(loaded.public_key())
-        if named != kid:
-            raise KeyringError(f"{kid}.pem does not hold the key named {kid}")
+        loaded = self.store.load(kid, self.purpose)
+        if kid_of(loaded) != kid:
+            raise KeyringError(f"{kid} in {self.location} does not hold the key named {kid}")
         self._private_keys[kid] = loaded
         return loaded
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from eta.issuance.backends import cache_key, open_keyring
 from eta.issuance.keys import KeyPurpose, Keyring, SigningKey
 from eta.partners.feedkeys import FeedKeys
 from eta.partners.recognition import NO_PARTNERS, PartnerTokens
@@ -136,12 +137,18 @@ def feed_keys() -> FeedKeys:
 
 
 def feed_keyring() -> Keyring:
-    """Our feed signing keyring (ETA_KEYS_DIR/feeds), one instance per directory and process."""
+    """Our feed signing keyring (ETA_KEYS_DIR/feeds), one instance per directory and process.
+
+    Its keys are files there or in the PKCS#11 token, as ETA_KEYS_BACKEND says.
+    """
     path = str(_keys_dir() / KeyPurpose.FEEDS.value)
+    key = cache_key(current_app.config, path)
     with _lock:
-        ring = _feed_signers.get(path)
+        ring = _feed_signers.get(key)
         if ring is None:
-            ring = _feed_signers[path] = Keyring.load(Path(path), KeyPurpose.FEEDS)
+            ring = _feed_signers[key] = open_keyring(
+                current_app.config, Path(path), KeyPurpose.FEEDS
+            )
         return ring
 
 

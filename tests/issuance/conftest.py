@@ -10,16 +10,31 @@ from typing import Any
 
 import pytest
 
-from eta.issuance.keys import Keyring
+from eta.issuance.backends import open_keyring
+from eta.issuance.keys import KeyPurpose, Keyring
 from eta.issuance.tokens import AuthorisationClaims
+from tests.softhsm import BACKEND
 
 ISSUER = "https://eta.example.org"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def keyring(tmp_path: Path) -> Keyring:
-    ring = Keyring.load(tmp_path / "keys")
+def open_ring(request: pytest.FixtureRequest) -> Callable[..., Keyring]:
+    """Opens the keyring in a directory on the backend under test (files, or SoftHSM2)."""
+    config: dict[str, str] = {}
+    if BACKEND == "pkcs11":
+        config = request.getfixturevalue("softhsm").settings()
+
+    def open_at(path: Path, purpose: KeyPurpose = KeyPurpose.TOKENS) -> Keyring:
+        return open_keyring(config, path, purpose)
+
+    return open_at
+
+
+@pytest.fixture
+def keyring(tmp_path: Path, open_ring: Callable[..., Keyring]) -> Keyring:
+    ring = open_ring(tmp_path / "keys")
     ring.generate(now=NOW)
     return ring
 

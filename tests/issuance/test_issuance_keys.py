@@ -1,4 +1,8 @@
-"""Tests for the ES256 keyring: files, states, rotation and the published JWKS."""
+"""Tests for the ES256 keyring: files, states, rotation and the published JWKS.
+
+They run on the backend under test (`make pytest-hsm`: SoftHSM2); those about key files only
+on the file backend (their PKCS#11 counterparts are in test_hsm_keys.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import base64
 import json
 import stat
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +18,11 @@ import pytest
 from joserfc import jwk
 
 from eta.issuance.keys import Keyring, KeyringError, KeyState, key_id
+from tests.softhsm import BACKEND
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+FILES_ONLY = pytest.mark.skipif(BACKEND != "file", reason="about key files (file backend)")
+OpenRing = Callable[..., Keyring]
 
 
 def _b64decode(text: str) -> bytes:
@@ -34,9 +42,10 @@ def test_generate_is_idempotent(keyring: Keyring) -> None:
     before = keyring.list()
     keyring.generate(now=NOW + timedelta(days=1))
     assert keyring.list() == before
-    assert len(list(keyring.path.glob("*.pem"))) == 2
+    assert len(list(keyring.path.glob("*.pem"))) == (2 if BACKEND == "file" else 0)
 
 
+@FILES_ONLY
 def test_private_key_files_and_manifest_are_private(keyring: Keyring) -> None:
     pem_files = list(keyring.path.glob("*.pem"))
     assert len(pem_files) == 2
@@ -86,16 +95,16 @@ def test_rotate_promotes_next_and_retires_active(keyring: Keyring) -> None:
     assert published == {old_active, old_next, fresh[0].kid}
 
 
-def test_another_process_sees_a_rotation(keyring: Keyring) -> None:
-    reader = Keyring.load(keyring.path)
+def test_another_process_sees_a_rotation(keyring: Keyring, open_ring: OpenRing) -> None:
+    reader = open_ring(keyring.path)
     assert reader.active().kid == keyring.active().kid
     keyring.rotate(now=NOW + timedelta(days=1))
     assert reader.active().kid == keyring.active().kid
     assert not list(keyring.path.glob("*.tmp")) and not list(keyring.path.glob(".*.tmp"))
 
 
-def test_rotate_on_an_empty_keyring_generates(tmp_path: Path) -> None:
-    ring = Keyring.load(tmp_path / "empty")
+def test_rotate_on_an_empty_keyring_generates(tmp_path: Path, open_ring: OpenRing) -> None:
+    ring = open_ring(tmp_path / "empty")
     with pytest.raises(KeyringError):
         ring.active()
     ring.rotate(now=NOW)
@@ -134,6 +143,7 @@ def test_remove_expired_waits_for_the_longest_token_lifetime(keyring: Keyring) -
     assert _states(keyring)[old_active] is KeyState.REMOVED
 
 
+@FILES_ONLY
 def test_a_tampered_key_file_is_refused(keyring: Keyring, tmp_path: Path) -> None:
     other = Keyring.load(tmp_path / "other")
     other.generate(now=NOW)
@@ -150,13 +160,13 @@ def test_naive_times_are_refused(keyring: Keyring) -> None:
         keyring.rotate(now=NOW.replace(tzinfo=None))
 
 
-def test_concurrent_generate_makes_one_pair_of_keys(tmp_path: Path) -> None:
+def test_concurrent_generate_makes_one_pair_of_keys(tmp_path: Path, open_ring: OpenRing) -> None:
     # Web server, worker and CLI may all run `generate` at start-up on the same directory.
     directory = tmp_path / "shared"
     barrier = threading.Barrier(4)
 
     def start() -> None:
-        ring = Keyring.load(directory)
+        ring = open_ring(directory)
         barrier.wait()
         ring.generate(now=NOW)
 
@@ -165,6 +175,6 @@ def test_concurrent_generate_makes_one_pair_of_keys(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    ring = Keyring.load(directory)
+    ring = open_ring(directory)
     assert sorted(_states(ring).values()) == sorted([KeyState.ACTIVE, KeyState.NEXT])
-    assert len(list(directory.glob("*.pem"))) == 2
+    assert len(list(directory.glob("*.pem"))) == (2 if BACKEND == "file" else 0)
