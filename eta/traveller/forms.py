@@ -143,7 +143,9 @@ class QuestionForm(FlaskForm):
         self.draft_answers = dict(answers or {})
         self._shared = shared
         self.saved = False  # True when filled from the draft rather than posted
-        countries = journey.country_options()
+        # The country list is sorted in the visitor's language: made only for pages that ask.
+        selects = any(question.kind == "select" for question in self.page.questions)
+        countries = journey.country_options() if selects else []
         for question in self.page.questions:
             field = self.field(question.path)
             if question.kind == "select":
