@@ -143,15 +143,11 @@ class QuestionForm(FlaskForm):
         self.draft_answers = dict(answers or {})
         self._shared = shared
         self.saved = False  # True when filled from the draft rather than posted
-        # The country list is sorted in the visitor's language: made only for pages that ask.
-        selects = any(question.kind == "select" for question in self.page.questions)
-        countries = journey.country_options() if selects else []
         for question in self.page.questions:
-            field = self.field(question.path)
-            if question.kind == "select":
-                field.choices = countries if question.path in journey.COUNTRY_PATHS else []
-            elif question.kind == "radios":
-                field.choices = [(value, str(label)) for value, label in question.options]
+            if question.kind == "radios":
+                self.field(question.path).choices = [
+                    (value, str(label)) for value, label in question.options
+                ]
 
     @classmethod
     def for_answers(cls, answers: Mapping[str, str], shared: Validated | None = None) -> Any:
@@ -190,9 +186,20 @@ class QuestionForm(FlaskForm):
         return self._shared
 
     def questions(self) -> Iterator[tuple[Question, Field]]:
-        """Each question of the page with its field, in the page's order (for the template)."""
+        """Each question of the page with its field, in the page's order (for the template).
+
+        Country lists are filled here, when the page is shown: sorting the world's names in
+        the visitor's language costs more than checking the page, and a checked page that
+        moves on never shows them (the shared rules check the country, not the list).
+        """
+        countries: list[tuple[str, str]] | None = None
         for question in self.page.questions:
-            yield question, self.field(question.path)
+            field = self.field(question.path)
+            if question.kind == "select" and not field.choices:
+                if countries is None:
+                    countries = journey.country_options()
+                field.choices = countries if question.path in journey.COUNTRY_PATHS else []
+            yield question, field
 
     def page_errors(self) -> dict[str, list[str]]:
         """The page's messages by payload path, in question order (after `validate`)."""
