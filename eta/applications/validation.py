@@ -98,6 +98,17 @@ class Validated:
         return not self.errors
 
 
+EMAIL_FORMAT = _("Enter an email address in the correct format, like name@example.com")
+
+
+def normalised_email(text: str) -> str | None:
+    """The email rule (the application's and the resume link's): the address, or None."""
+    try:
+        return str(validate_email(text, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        return None
+
+
 def _add_years(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
@@ -328,13 +339,9 @@ def validate_application(
     # Contact
     email = c.text(payload, "email", _("Enter your email address"), _("Email address"), 254)
     if email is not None:
-        try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            c.error(
-                "email", _("Enter an email address in the correct format, like name@example.com")
-            )
-            email = None
+        email = normalised_email(email)
+        if email is None:
+            c.error("email", EMAIL_FORMAT)
     data["email"] = email
     phone = c.text(payload, "phone", None, _("Phone number"), 30)
     if phone is not None:

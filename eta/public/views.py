@@ -5,21 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import io
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, json, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
-from PIL import Image
 
 from eta import authorisations
 from eta.countries import country_name_in
 from eta.extensions import configured_limit, db, limiter
-from eta.issuance.qr import qr_png, qr_svg, read_qr
+from eta.issuance.qr import qr_png, qr_svg
 from eta.issuance.tokens import VerificationResult
+from eta.public.forms import VerifyForm
 from eta.public.openapi import JWKS_MEDIA_TYPE
 from eta.web.i18n import localise_digits
 
@@ -29,8 +27,6 @@ blueprint = Blueprint("public", __name__)
 # letting CDNs and carriers' HTTP caches absorb the load (ETags make revalidation cheap).
 JWKS_MAX_AGE = 300
 REVOCATIONS_MAX_AGE = 60
-MAX_TOKEN_CHARS = 4000  # far above any token of ours; refuses pasted novels before parsing
-MAX_IMAGE_PIXELS = 25_000_000  # a phone photo; bigger uploads are refused before decoding
 _GENUINE = frozenset({"ok", "not_yet_valid", "expired", "revoked"})
 
 
@@ -169,48 +165,14 @@ def _shown_claims(claims: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _token_from_upload(errors: dict[str, str]) -> str | None:
-    upload = request.files.get("qr")
-    if upload is None or not upload.filename:
-        return None
-    data = upload.read()
-    try:
-        with Image.open(io.BytesIO(data)) as picture:
-            too_big = picture.width * picture.height > MAX_IMAGE_PIXELS
-    except (OSError, Image.DecompressionBombError, ValueError):
-        errors["qr"] = _("The selected file must be a picture (PNG or JPEG)")
-        return None
-    if too_big:
-        errors["qr"] = _("The selected picture is too large: take it at a lower resolution")
-        return None
-    try:
-        return read_qr(data)
-    except ValueError:
-        errors["qr"] = _("We could not find one QR code in the picture: try a clearer one")
-        return None
-
-
 @blueprint.route("/verify", methods=["GET", "POST"])
 @limiter.limit(configured_limit("ETA_VERIFY_RATE_LIMIT"), methods=["POST"])
 def verify() -> str:
     """Check an authorisation: paste its token or upload a picture of its QR code."""
-    errors: dict[str, str] = {}
-    pasted = ""
+    form = VerifyForm()
     result: VerificationResult | None = None
-    if request.method == "POST":
-        pasted = (request.form.get("token") or "").strip()
-        token = _token_from_upload(errors)
-        if token is None and not errors:
-            if not pasted:
-                errors["token"] = _("Enter the authorisation code, or upload a picture of its QR")
-            elif len(pasted) > MAX_TOKEN_CHARS:
-                errors["token"] = _(
-                    "The authorisation code must be %(n)s characters or fewer", n=MAX_TOKEN_CHARS
-                )
-            else:
-                token = "".join(pasted.split())  # line breaks from copying a wrapped code
-        if token is not None and not errors:
-            result = authorisations.verify_token(token)
+    if form.validate_on_submit() and form.found is not None:
+        result = authorisations.verify_token(form.found)
     headline, explanation = _outcome_words(result) if result else ("", "")
     claims = (
         _shown_claims(result.claims)
@@ -219,9 +181,9 @@ def verify() -> str:
     )
     return render_template(
         "public/verify.html",
-        form=SimpleNamespace(errors=errors),
-        errors=errors,
-        pasted=pasted,
+        form=form,
+        errors=form.errors_by_field(),
+        pasted=form.pasted(),
         result=result,
         headline=headline,
         explanation=explanation,

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired
 
 from eta.applications import decisions
 from eta.extensions import db
 from eta.models import Application, ApplicationStatus, InformationRequest
+from eta.traveller.forms import AnswerForm
 from eta.web.links import information_serializer
 
 blueprint = Blueprint("information", __name__)
-
-MAX_ANSWER_CHARS = 5000
 
 
 def _request_from(token: str) -> InformationRequest:
@@ -39,26 +37,20 @@ def respond(token: str) -> ResponseReturnValue:
     application = db.session.get(Application, info.application_id)
     if application is None:
         abort(404)
-    error = None
-    answer = ""
     answerable = info.answer is None and application.status == ApplicationStatus.INFO_REQUESTED
-    if request.method == "POST" and answerable:
-        answer = request.form.get("answer", "").strip()
-        if not answer:
-            error = _("Enter your answer")
-        elif len(answer) > MAX_ANSWER_CHARS:
-            error = _("Your answer must be %(count)d characters or fewer", count=MAX_ANSWER_CHARS)
-        else:
-            try:
-                decisions.answer_information(db.session, info, application, answer)
-            except decisions.CaseChanged:
-                abort(409)
-            return render_template("traveller/information_done.html", application=application)
+    form = AnswerForm()
+    if answerable and form.validate_on_submit():
+        try:
+            decisions.answer_information(db.session, info, application, form.answer.data)
+        except decisions.CaseChanged:
+            abort(409)
+        return render_template("traveller/information_done.html", application=application)
+    error = str(form.answer.errors[0]) if form.answer.errors else None
     return render_template(
         "traveller/information.html",
         info=info,
         application=application,
         answerable=answerable,
+        form=form,
         error=error,
-        answer=answer,
     ), (400 if error else 200)

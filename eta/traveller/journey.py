@@ -324,13 +324,26 @@ def form_names(page: Page) -> list[str]:
     return names
 
 
-def _date(raw: dict[str, str], path: str) -> str | None:
-    day, month, year = (raw.get(f"{path}-{part}", "").strip() for part in DATE_PARTS)
+def date_from_parts(parts: dict[str, str]) -> str | None:
+    """A date typed in three boxes as the payload carries it: ISO, "not-a-date", or None."""
+    day, month, year = (parts.get(part, "").strip() for part in DATE_PARTS)
     if not (day or month or year):
         return None
     if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
         return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
     return "not-a-date"
+
+
+def iso_date(value: str | None) -> dt.date | None:
+    """The date a payload date string names, or None when it names none."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(raw: dict[str, str], path: str) -> str | None:
+    return date_from_parts({part: raw.get(f"{path}-{part}", "") for part in DATE_PARTS})
 
 
 def _yes_no(value: str | None) -> bool | None:

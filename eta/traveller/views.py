@@ -7,7 +7,6 @@ import logging
 import secrets
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
     abort,
@@ -31,18 +30,23 @@ from eta.applications.submission import (
     Submitted,
     eligible_nationalities,
     exempt_nationalities,
-    languages,
     submit_draft,
     submitted_draft,
 )
-from eta.applications.validation import validate_application
-from eta.documents import normalise_document_number
 from eta.extensions import configured_limit, db, limiter
 from eta.mail import OutgoingMail, send
 from eta.models import Application, ApplicationDraft, ApplicationStatus, InformationRequest
 from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
+from eta.traveller.forms import (
+    PAGE_FORMS,
+    QuestionForm,
+    SaveForm,
+    StatusForm,
+    SubmitForm,
+    journey_errors,
+)
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
 from eta.web.i18n import localise_digits, service_name
 from eta.web.links import information_token
@@ -126,41 +130,6 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT)
 
 
-# ---- validation for a page ----------------------------------------------------------------
-
-
-def _validate(answers: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    result = validate_application(
-        journey.payload_from_form(answers, _language()),
-        eligible_nationalities=eligible_nationalities(),
-        exempt_nationalities=exempt_nationalities(),
-        languages=languages(),
-    )
-    errors = dict(result.errors)
-    number = answers.get("passport.number")
-    confirm = answers.get("passport.number_confirm")
-    if number and not confirm:
-        errors.setdefault("passport.number_confirm", []).append(
-            _("Enter your passport number again")
-        )
-    elif (
-        number
-        and confirm
-        and (
-            normalise_document_number(number).upper() != normalise_document_number(confirm).upper()
-        )
-    ):
-        errors.setdefault("passport.number_confirm", []).append(
-            _("The passport numbers do not match: check both")
-        )
-    return result.data, errors
-
-
-def _page_errors(page: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    # In the page's question order, so the summary reads top to bottom.
-    return {path: errors[path] for path in page.paths if path in errors}
-
-
 def _not_for_eta(answers: dict[str, str]) -> Response | None:
     """Where a nationality that cannot apply goes: no ETA needed, or a visa needed instead."""
     nationality = answers.get("nationality")
@@ -173,9 +142,8 @@ def _not_for_eta(answers: dict[str, str]) -> Response | None:
     return None
 
 
-def _render_page(
-    page: Page, answers: dict[str, str], errors: dict[str, list[str]], returning: bool
-) -> str:
+def _render_page(form: QuestionForm, errors: dict[str, list[str]], returning: bool) -> str:
+    page = form.page
     previous = journey.previous_page(page)
     if returning:
         back = url_for("traveller.check_answers")
@@ -183,19 +151,14 @@ def _render_page(
         back = url_for("traveller.question", slug=previous.slug)
     else:
         back = url_for("traveller.start")
-    ids = {q.path: q.id for q in page.questions}
-    ids["language"] = "declaration"
     return render_template(
         "traveller/question.html",
         page=page,
-        answers=answers,
+        form=form,
         errors=errors,
-        ids=ids,
-        form={"errors": errors},
+        ids={q.path: q.id for q in page.questions},
         back=back,
         returning=returning,
-        countries=journey.country_options(),
-        country_paths=journey.COUNTRY_PATHS,
         step=PAGES.index(page) + 1,
         steps=len(PAGES),
     )
@@ -212,30 +175,30 @@ def apply() -> Response:
 @blueprint.route("/apply/<slug>", methods=["GET", "POST"])
 def question(slug: str) -> Response | str:
     """One page of questions: shows what was typed, checks it, and moves on."""
-    page = PAGE_BY_SLUG.get(slug)
-    if page is None:
+    form_class = PAGE_FORMS.get(slug)
+    if form_class is None:
         abort(404)
     draft = _current_draft() or _new_draft()
     answers = _answers(draft)
     returning = request.values.get("return") == "check"
     if request.method == "GET":
-        errors: dict[str, list[str]] = {}
-        if request.args.get("validate"):
-            errors = _page_errors(page, _validate(answers)[1])
-        return _render_page(page, answers, errors, returning)
+        form = form_class.for_answers(answers)
+        # Only a page someone has attempted shows its problems (?validate, from Check answers).
+        errors = form.check() if request.args.get("validate") else {}
+        return _render_page(form, errors, returning)
 
-    for name in journey.form_names(page):
-        answers[name] = request.form.get(name, "").strip()
+    form = form_class(answers=answers)
+    answers.update(form.answers())
     _save_answers(draft, answers)
     if "save" in request.form:
-        return redirect(url_for("traveller.save", page=page.slug))
-    elsewhere = _not_for_eta(answers) if page.slug == "passport" else None
+        return redirect(url_for("traveller.save", page=slug))
+    elsewhere = _not_for_eta(answers) if slug == "passport" else None
     if elsewhere is not None:
         return elsewhere
-    errors = _page_errors(page, _validate(answers)[1])
+    errors = form.check()
     if errors:
-        return _render_page(page, answers, errors, returning)
-    following = journey.next_page(page)
+        return _render_page(form, errors, returning)
+    following = journey.next_page(form.page)
     if returning or following is None:
         return redirect(url_for("traveller.check_answers"))
     return redirect(url_for("traveller.question", slug=following.slug))
@@ -391,22 +354,23 @@ def check_answers() -> Response | str:
             return _confirm(earlier)
         return redirect(url_for("traveller.apply"))
     answers = _answers(draft)
-    data, errors = _validate(answers)
-    if errors:
+    shared, problems = journey_errors(answers)
+    for slug in problems:
         # The first page with a problem, showing it; Continue there comes back here.
-        for page in PAGES:
-            if _page_errors(page, errors):
-                elsewhere = _not_for_eta(answers) if page.slug == "passport" else None
-                if elsewhere is not None:
-                    return elsewhere
-                # A page never attempted (a resumed draft, say) opens plainly, without
-                # "There is a problem" for questions nobody has answered yet.
-                attempted = any(answers.get(name) for name in journey.form_names(page))
-                shown = "?validate=1&return=check" if attempted else "?return=check"
-                return redirect(url_for("traveller.question", slug=page.slug) + shown)
-    if request.method == "GET":
+        elsewhere = _not_for_eta(answers) if slug == "passport" else None
+        if elsewhere is not None:
+            return elsewhere
+        # A page never attempted (a resumed draft, say) opens plainly, without
+        # "There is a problem" for questions nobody has answered yet.
+        attempted = any(answers.get(name) for name in journey.form_names(PAGE_BY_SLUG[slug]))
+        shown = "?validate=1&return=check" if attempted else "?return=check"
+        return redirect(url_for("traveller.question", slug=slug) + shown)
+    data = shared.data
+    form = SubmitForm()
+    if request.method == "GET" or not form.validate_on_submit():
         return render_template(
             "traveller/check_answers.html",
+            form=form,
             rows=_summary_rows(answers, data),
             back=url_for("traveller.question", slug=PAGES[-1].slug),
             fee=current_app.config["ETA_FEE"],
@@ -446,29 +410,21 @@ def save() -> Response | str:
         return redirect(url_for("traveller.apply"))
     answers = _answers(draft)
     came_from = _save_asked_from()
-    email = request.form.get("email", answers.get("email", "")).strip()
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
+    form = SaveForm(data={"email": answers.get("email", "")})
+    if form.validate_on_submit():
+        link = public_url("traveller.resume", token=_serializer().dumps(draft.token))
         try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            errors["email"] = [
-                _("Enter an email address in the correct format, like name@example.com")
-            ]
-        if not errors:
-            link = public_url("traveller.resume", token=_serializer().dumps(draft.token))
-            try:
-                _send_resume_link(email, link, draft.expires_at)
-            except OSError:
-                log.warning("resume link for draft %s could not be sent", draft.id)
-                errors["email"] = [_("We could not send the email. Try again later.")]
-            else:
-                return render_template("traveller/saved.html", email=email)
+            _send_resume_link(form.email.data, link, draft.expires_at)
+        except OSError:
+            log.warning("resume link for draft %s could not be sent", draft.id)
+            form.email.errors.append(_("We could not send the email. Try again later."))
+        else:
+            return render_template("traveller/saved.html", email=form.email.data)
+    errors = {"email": [str(m) for m in form.email.errors]} if form.email.errors else {}
     return render_template(
         "traveller/save.html",
-        email=email,
+        form=form,
         errors=errors,
-        form={"errors": errors},
         back=url_for("traveller.question", slug=came_from.slug),
         came_from=came_from.slug,
     )
@@ -556,45 +512,21 @@ def _open_questions(application: Application) -> dict[str, Any] | None:
 @limiter.limit(configured_limit("ETA_STATUS_RATE_LIMIT"), methods=["POST"])
 def status() -> str:
     """Check an application: reference, passport number and date of birth → status and timeline."""
-    values = {
-        "reference": request.form.get("reference", "").strip(),
-        "passport_number": request.form.get("passport_number", "").strip(),
-        "date_of_birth-day": request.form.get("date_of_birth-day", "").strip(),
-        "date_of_birth-month": request.form.get("date_of_birth-month", "").strip(),
-        "date_of_birth-year": request.form.get("date_of_birth-year", "").strip(),
-    }
-    errors: dict[str, list[str]] = {}
+    form = StatusForm()
     application = None
     not_found = False
-    if request.method == "POST":
-        if not values["reference"]:
-            errors["reference"] = [_("Enter your application reference")]
-        elif len(values["reference"]) > 40:
-            errors["reference"] = [_("Enter your application reference, like ETA-7KQ2-MX9P-4D")]
-        if not values["passport_number"]:
-            errors["passport_number"] = [_("Enter your passport number")]
-        elif len(values["passport_number"]) > 40:
-            errors["passport_number"] = [_("Passport number must be 5 to 20 letters and numbers")]
-        born = journey._date(values, "date_of_birth")
-        birth_date = None
-        if born is None:
-            errors["date_of_birth"] = [_("Enter your date of birth")]
-        else:
-            try:
-                birth_date = dt.date.fromisoformat(born)
-            except ValueError:
-                errors["date_of_birth"] = [_("Date of birth must be a real date.")]
-        if not errors and birth_date is not None:
+    if form.validate_on_submit():
+        birth_date = journey.iso_date(form.date_of_birth.data)
+        if birth_date is not None:
             application = status_lookup.find_application(
-                values["reference"], values["passport_number"], birth_date
+                form.reference.data, form.passport_number.data, birth_date
             )
-            not_found = application is None
+        not_found = application is None
     if application is None:
         return render_template(
             "traveller/status.html",
-            values=values,
-            errors=errors,
-            form={"errors": errors},
+            form=form,
+            errors=form.errors_by_field(),
             not_found=not_found,
         )
     reason = appeal = None
