@@ -146,7 +146,7 @@ def sign_in() -> ResponseReturnValue:
         # One message for every refusal (unknown address, deactivated or locked account, wrong
         # password): any other would tell an attacker that the account exists.
         form.email.errors = [_("Enter a correct email address and password")]
-    return render_template("officer/sign_in.html", form=form), (400 if form.errors else 200)
+    return render_template("officer/sign_in.html", form=form), (400 if form.error_list() else 200)
 
 
 def _pending_officer() -> Officer | None:
@@ -214,7 +214,7 @@ def sign_in_code() -> ResponseReturnValue:
         )
         enrol = {"qr": otpauth_qr_data_uri(uri), "secret": officer.totp_secret}
     return render_template("officer/sign_in_code.html", form=form, enrol=enrol), (
-        400 if form.errors else 200
+        400 if form.error_list() else 200
     )
 
 

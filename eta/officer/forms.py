@@ -115,7 +115,7 @@ class StaffForm(FlaskForm):
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             """Strip every typed value (passwords excepted: a space may be part of one)."""
             filters = list(options.pop("filters", ()))
-            if not issubclass(unbound_field.field_class, PasswordField):
+            if not issubclass(unbound_field.field_class, PasswordField | FieldList | FormField):
                 filters.insert(0, strip)
             return unbound_field.bind(form=form, filters=filters, **options)  # type: ignore[no-any-return]
 
