@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 
 def _strip_lower(value: object) -> object:
@@ -36,11 +36,11 @@ class SignInForm(DeskForm):
 
     email = StringField(
         _l("Email address"),
-        [InputRequired(_l("Enter your email address")), Length(max=200)],
+        [DataRequired(_l("Enter your email address")), Length(max=200)],
         filters=[_strip_lower],
     )
     password = PasswordField(
-        _l("Password"), [InputRequired(_l("Enter your password")), Length(max=1000)]
+        _l("Password"), [DataRequired(_l("Enter your password")), Length(max=1000)]
     )
 
 
@@ -52,13 +52,13 @@ class TokenForm(DeskForm):
     """The authorisation code pasted from a departure control system (checked in the browser)."""
 
     token = TextAreaField(
-        _l("Authorisation code"), [InputRequired(_l("Paste the authorisation code"))]
+        _l("Authorisation code"), [DataRequired(_l("Paste the authorisation code"))]
     )
 
 
 class PassportForm(DeskForm):
     """A passport typed at the desk (sent as JSON to the check endpoint)."""
 
-    passport_number = StringField(_l("Passport number"), [InputRequired()])
-    issuing_country = StringField(_l("Issuing country"), [InputRequired(), Length(max=3)])
+    passport_number = StringField(_l("Passport number"), [DataRequired()])
+    issuing_country = StringField(_l("Issuing country"), [DataRequired(), Length(max=3)])
     date_of_birth = StringField(_l("Date of birth (optional)"))

@@ -32,7 +32,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
-    InputRequired,
+    DataRequired,
     Length,
     NumberRange,
     Optional,
@@ -170,11 +170,11 @@ class SignInForm(StaffForm):
 
     email = StringField(
         _l("Email address"),
-        [InputRequired(_l("Enter your email address")), Length(max=TEXT_MAX)],
+        [DataRequired(_l("Enter your email address")), Length(max=TEXT_MAX)],
         filters=[lambda value: value.lower() if isinstance(value, str) else value],
     )
     password = PasswordField(
-        _l("Password"), [InputRequired(_l("Enter your password")), Length(max=1000)]
+        _l("Password"), [DataRequired(_l("Enter your password")), Length(max=1000)]
     )
 
 
@@ -187,7 +187,7 @@ class CodeForm(StaffForm):
 
     code = StringField(
         _l("Code from your authenticator app"),
-        [InputRequired(_l("Enter the current 6-digit code from your authenticator app"))],
+        [DataRequired(_l("Enter the current 6-digit code from your authenticator app"))],
         filters=[_no_spaces],
     )
 
@@ -279,7 +279,7 @@ class RefusalForm(CaseActionForm):
     note = TextAreaField(
         _l("Note for the record"),
         [
-            InputRequired(_l("Write a note for the record")),
+            DataRequired(_l("Write a note for the record")),
             Length(max=MAX_NOTE_CHARS, message=_l("The note is too long: shorten it.")),
         ],
     )
@@ -291,7 +291,7 @@ class RequestInformationForm(CaseActionForm):
     questions = TextAreaField(
         _l("Questions"),
         [
-            InputRequired(_l("Write the questions for the traveller.")),
+            DataRequired(_l("Write the questions for the traveller.")),
             Length(
                 max=MAX_QUESTIONS_CHARS, message=_l("The questions are too long: shorten them.")
             ),
@@ -329,7 +329,7 @@ class OfficerForm(StaffForm):
     email = StringField(
         _l("Email address"),
         [
-            InputRequired(_l("Enter the officer's email address")),
+            DataRequired(_l("Enter the officer's email address")),
             Length(max=TEXT_MAX),
             _email_address,
         ],
@@ -338,7 +338,7 @@ class OfficerForm(StaffForm):
     password = PasswordField(
         _l("First password (at least 12 characters)"),
         [
-            InputRequired(_l("Enter a first password")),
+            DataRequired(_l("Enter a first password")),
             Length(
                 min=MIN_PASSWORD_LENGTH,
                 max=1000,
@@ -370,7 +370,7 @@ class ImportListForm(StaffForm):
 
     source = StringField(
         _l("List name (for example UN, OFAC)"),
-        [InputRequired(_l("Enter the name of the list")), Length(max=100)],
+        [DataRequired(_l("Enter the name of the list")), Length(max=100)],
         filters=[upper],
     )
     format = ChoiceField(_l("Format"), choices=[], invalid=_l("Choose the file's format"))
@@ -401,7 +401,7 @@ class PersonForm(StaffForm):
     """A person on a manual list."""
 
     full_name = StringField(
-        _l("Full name"), [InputRequired(_l("Enter a full name")), Length(max=TEXT_MAX)]
+        _l("Full name"), [DataRequired(_l("Enter a full name")), Length(max=TEXT_MAX)]
     )
     date_of_birth = StringField(
         _l("Date of birth (YYYY or YYYY-MM-DD, optional)"), [Optional(), _date_of_birth]
@@ -644,9 +644,7 @@ class ConditionsForm(StaffForm):
 class RuleForm(ConditionsForm):
     """A new rule: its name, why it exists, and its conditions."""
 
-    name = StringField(
-        _l("Name"), [InputRequired(_l("Enter a name for the rule")), Length(max=100)]
-    )
+    name = StringField(_l("Name"), [DataRequired(_l("Enter a name for the rule")), Length(max=100)])
     description = StringField(_l("Why this rule exists"), [Length(max=2000)])
 
     # The name first in the error summary, as on the page.

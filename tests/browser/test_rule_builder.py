@@ -35,7 +35,10 @@ def _sign_in(page: Any, staff: Staff) -> None:
 
 
 def test_a_rule_is_built_in_the_form_and_the_guard_answers_on_the_field(
-    app: Flask, browser: Any, live_server: str, make_officer: Callable[..., Staff]
+    app: Flask,
+    browser: Any,
+    live_server: str,
+    make_officer: Callable[..., Staff],  # noqa: F811
 ) -> None:
     supervisor = make_officer("supervisor")
     # CSP bypassed only so the test can inject axe.
