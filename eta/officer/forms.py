@@ -117,7 +117,7 @@ class StaffForm(FlaskForm):
             filters = list(options.pop("filters", ()))
             if not issubclass(unbound_field.field_class, PasswordField | FieldList | FormField):
                 filters.insert(0, strip)
-            return unbound_field.bind(form=form, filters=filters, **options)  # type: ignore[no-any-return]
+            return unbound_field.bind(form=form, filters=filters, **options)
 
     def error_list(self) -> list[tuple[str, str]]:
         """(field id, message) for every error, in the page's order, for the error summary."""
