@@ -206,7 +206,8 @@ def edit_entry(entry_id: int) -> ResponseReturnValue:
     form = PersonForm()
     if not form.validate():
         # The entry's form sits in a folded row of the list: its first problem is said on top.
-        flash(form.error_list()[0][1], "error")
+        errors = form.error_list()
+        flash(errors[0][1] if errors else _("This action is not allowed."), "error")
         return redirect(url_for("officer.watchlist", source_id=source.id))
     try:
         edit_manual_entry(db.session, entry_id, actor=_actor(), **form.person())
