@@ -27,6 +27,7 @@ from eta.accounts import sessions as staff_sessions
 from eta.accounts.passwords import hash_password, needs_rehash
 from eta.api.body import json_object
 from eta.carrier.auth import SESSION_KEY, session_ended, signed_in_user
+from eta.carrier.forms import PassportForm, SignInForm, SignOutForm, TokenForm
 from eta.carrier.service import check_and_record, parse_passenger
 from eta.extensions import db, limiter
 from eta.models import Carrier, CarrierUser
@@ -56,6 +57,9 @@ def check_in() -> str | BaseResponse:
         issuer=current_app.config["ETA_ISSUER"],
         jwks_url=JWKS_PATH,
         revocations_url=REVOCATIONS_PATH,
+        sign_out=SignOutForm(formdata=None),
+        token_form=TokenForm(formdata=None),
+        passport_form=PassportForm(formdata=None),
     )
 
 
@@ -72,15 +76,6 @@ def service_worker() -> Response:
     return response
 
 
-def _sign_in_errors(email: str, password: str) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if not email:
-        errors["email"] = _("Enter your email address")
-    if not password:
-        errors["password"] = _("Enter your password")
-    return errors
-
-
 def _sign_in_limit() -> str:
     return str(current_app.config["ETA_CARRIER_SIGN_IN_RATE_LIMIT"])
 
@@ -89,13 +84,13 @@ def _sign_in_limit() -> str:
 @limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_in() -> str | BaseResponse | tuple[str, int]:
     """Staff sign-in with email and password; a few failures lock the account for a while."""
+    form = SignInForm()
     if request.method == "GET":
-        return render_template("carrier/sign_in.html", errors={}, email="")
-    email = (request.form.get("email") or "").strip().lower()
-    password = request.form.get("password") or ""
-    errors = _sign_in_errors(email, password)
-    if errors:
-        return render_template("carrier/sign_in.html", errors=errors, email=email), 400
+        return render_template("carrier/sign_in.html", form=form)
+    if not form.validate():
+        return render_template("carrier/sign_in.html", form=form), 400
+    email = form.email.data or ""
+    password = form.password.data or ""
     user = db.session.scalar(select(CarrierUser).where(CarrierUser.email == email))
     now = utcnow()
     rules = lockout.policy(current_app.config, "CARRIER")
@@ -104,8 +99,8 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
         db.session.commit()  # the failure just counted
         # One message for every refusal (unknown address, deactivated or locked account,
         # wrong password): any other would tell an attacker that the account exists.
-        errors = {"email": _("Enter a correct email address and password")}
-        return render_template("carrier/sign_in.html", errors=errors, email=email), 400
+        form.email.errors = [_("Enter a correct email address and password")]
+        return render_template("carrier/sign_in.html", form=form), 400
     lockout.clear_failures(user)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -14,8 +14,8 @@ from eta.extensions import db
 from eta.models import Application, AuditEvent, Officer, Role
 from eta.officer.auth import end_sessions, otpauth_qr_data_uri
 from eta.officer.blueprint import blueprint, me, role_required
+from eta.officer.forms import ActionForm, ActiveForm, AuditFilterForm, OfficerForm, valid_data
 from eta.timeutil import utcnow
-from eta.web.edge import query_int
 
 AUDIT_PAGE_SIZE = 100
 
@@ -29,28 +29,40 @@ def _officer_or_404(officer_id: int) -> Officer:
 
 @blueprint.get("/admin/officers")
 @role_required(Role.ADMIN)
-def officers() -> str:
+def officers() -> ResponseReturnValue:
     """Every officer account, with its role, state and last sign-in."""
+    return _officers_page(OfficerForm(formdata=None))
+
+
+def _officers_page(form: OfficerForm, status: int = 200) -> ResponseReturnValue:
     rows = db.session.scalars(select(Officer).order_by(Officer.email)).all()
-    return render_template("officer/officers.html", officers=rows, roles=[r.value for r in Role])
+    return render_template(
+        "officer/officers.html", officers=rows, form=form, action=ActionForm(formdata=None)
+    ), status
 
 
 @blueprint.post("/admin/officers")
 @role_required(Role.ADMIN)
 def create_officer_account() -> ResponseReturnValue:
     """Create an officer; the TOTP secret and its QR are shown once, for enrolment."""
+    form = OfficerForm()
+    if not form.validate():
+        return _officers_page(form, 400)
     try:
         created = create_officer(
             db.session,
-            request.form.get("email", ""),
-            request.form.get("password", ""),
-            request.form.get("role", ""),
+            form.email.data or "",
+            form.password.data or "",
+            form.role.data,
             issuer=current_app.config["ETA_SERVICE_NAME"],
             actor=f"officer:{me().id}",
         )
-    except AccountError as error:
-        flash(str(error), "error")
-        return redirect(url_for("officer.officers"))
+    except AccountError:
+        db.session.rollback()
+        # The form has checked the role and the password's length: what the accounts package
+        # still refuses is an address already in use.
+        form.email.errors = [_("An officer with this email address already exists")]
+        return _officers_page(form, 400)
     return render_template(
         "officer/officer_created.html",
         created=created,
@@ -75,7 +87,10 @@ def set_officer_active(officer_id: int) -> ResponseReturnValue:
     officer = _officer_or_404(officer_id)
     if officer.id == me().id:
         abort(403)
-    officer.active = request.form.get("active") == "1"
+    form = ActiveForm()
+    if not form.validate():
+        abort(400)
+    officer.active = form.active.data == "1"
     if not officer.active:
         staff_sessions.end_all_sessions(
             db.session,
@@ -99,10 +114,12 @@ def set_officer_active(officer_id: int) -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def audit_search() -> str:
     """Search audit events by action, actor and object, newest first."""
-    action = request.args.get("action", "").strip()
-    actor = request.args.get("actor", "").strip()
-    object_id = request.args.get("object_id", "").strip()
-    before = query_int("before")  # bounded: a number no id can reach is ignored, not a 500
+    form = AuditFilterForm(formdata=request.args)
+    chosen = valid_data(form)
+    action = chosen.get("action") or ""
+    actor = chosen.get("actor") or ""
+    object_id = chosen.get("object_id") or ""
+    before = chosen.get("before")  # bounded by the form: a number no id can reach is ignored
     stmt = select(AuditEvent)
     if action:
         stmt = stmt.where(AuditEvent.action.startswith(action))
@@ -134,6 +151,7 @@ def audit_search() -> str:
         "officer/audit.html",
         events=events,
         cases=cases,
+        form=form,
         filters={"action": action, "actor": actor, "object_id": object_id},
         more=len(events) == AUDIT_PAGE_SIZE,
     )

@@ -24,6 +24,7 @@ from eta.accounts.totp import accepted_step, claim_step
 from eta.extensions import db, limiter, login_manager
 from eta.models import Officer, Role, StaffSession
 from eta.officer.blueprint import blueprint, me, role_required
+from eta.officer.forms import ActionForm, CodeForm, SignInForm
 from eta.timeutil import utcnow
 
 __all__ = ["accepted_step", "end_sessions", "init_login", "otpauth_qr_data_uri"]
@@ -126,14 +127,14 @@ def sign_in() -> ResponseReturnValue:
     """First step: email address and password."""
     if current_user.is_authenticated:
         return redirect(url_for("officer.queue"))
-    errors: dict[str, str] = {}
-    email = ""
-    if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        password = request.form.get("password", "")
+    form = SignInForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
         officer = db.session.scalar(select(Officer).where(func.lower(Officer.email) == email))
         now = utcnow()
-        outcome = lockout.check_sign_in(db.session, officer, password, _policy(), now=now)
+        outcome = lockout.check_sign_in(
+            db.session, officer, form.password.data or "", _policy(), now=now
+        )
         if outcome is lockout.Outcome.ACCEPTED:
             session.clear()
             session["officer_pending"] = {"id": officer.id, "at": time.time()}  # type: ignore[union-attr]
@@ -144,10 +145,8 @@ def sign_in() -> ResponseReturnValue:
         )
         # One message for every refusal (unknown address, deactivated or locked account, wrong
         # password): any other would tell an attacker that the account exists.
-        errors["email"] = _("Enter a correct email address and password")
-    return render_template("officer/sign_in.html", errors=errors, email=email), (
-        400 if errors else 200
-    )
+        form.email.errors = [_("Enter a correct email address and password")]
+    return render_template("officer/sign_in.html", form=form), (400 if form.error_list() else 200)
 
 
 def _pending_officer() -> Officer | None:
@@ -177,16 +176,13 @@ def sign_in_code() -> ResponseReturnValue:
         session.clear()
         flash(_("Sign in again."), "error")
         return redirect(url_for("officer.sign_in"))
-    errors: dict[str, str] = {}
-    if request.method == "POST":
+    form = CodeForm()
+    if form.validate_on_submit():
         now = utcnow()
         step = None
         if not lockout.is_locked(officer, now):
             step = accepted_step(
-                officer.totp_secret,
-                request.form.get("code", ""),
-                officer.last_totp_step,
-                time.time(),
+                officer.totp_secret, form.code.data or "", officer.last_totp_step, time.time()
             )
         # The step is claimed by one conditional UPDATE, in the transaction that opens the
         # session: of several browsers posting the same code at once, exactly one gets in.
@@ -201,24 +197,24 @@ def sign_in_code() -> ResponseReturnValue:
             return redirect(url_for("officer.queue"))
         db.session.rollback()
         if lockout.is_locked(officer, now):
-            errors["code"] = _lock_message(officer)
+            form.code.errors = [_lock_message(officer)]
             _record_failure(officer, "code", locked=True)
         else:
             locked = lockout.record_failure(db.session, officer, _policy(), now=now)
             _record_failure(officer, "code", locked=locked)
-            errors["code"] = (
+            form.code.errors = [
                 _lock_message(officer)
                 if locked
                 else _("Enter the current 6-digit code from your authenticator app")
-            )
+            ]
     enrol = None
     if officer.last_totp_step is None:
         uri = pyotp.TOTP(officer.totp_secret).provisioning_uri(
             name=officer.email, issuer_name=current_app.config["ETA_SERVICE_NAME"]
         )
         enrol = {"qr": otpauth_qr_data_uri(uri), "secret": officer.totp_secret}
-    return render_template("officer/sign_in_code.html", errors=errors, enrol=enrol), (
-        400 if errors else 200
+    return render_template("officer/sign_in_code.html", form=form, enrol=enrol), (
+        400 if form.error_list() else 200
     )
 
 
@@ -254,4 +250,4 @@ def sign_out_everywhere() -> ResponseReturnValue:
 @role_required(Role.OFFICER)
 def account() -> str:
     """The officer's own account: role, last sign-in, sign out everywhere."""
-    return render_template("officer/account.html", officer=me())
+    return render_template("officer/account.html", officer=me(), form=ActionForm())

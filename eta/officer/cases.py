@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from eta import audit
 from eta.applications import decisions
 from eta.applications.labels import PURPOSE_LABELS, SEX_OPTIONS, answer_rows
-from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
+from eta.applications.reasons import REFUSAL_REASONS
 from eta.countries import country_name_in
 from eta.extensions import db
 from eta.models import (
@@ -39,13 +39,20 @@ from eta.models import (
     WatchlistVersion,
 )
 from eta.officer.blueprint import blueprint, has_role, me, role_required
+from eta.officer.forms import (
+    CaseActionForm,
+    QueueFilterForm,
+    RefusalForm,
+    RequestInformationForm,
+    RevokeForm,
+    valid_data,
+)
 from eta.officer.photos import with_photos
 from eta.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 IN_QUEUE = decisions.IN_QUEUE
-SCOPES = ("all", "mine", "unclaimed", "overdue")
 
 
 def _actor() -> str:
@@ -93,9 +100,12 @@ def _hit_types(application_ids: list[int]) -> dict[int, list[str]]:
 @role_required(Role.OFFICER)
 def queue() -> str:
     """Referred cases by decision deadline, with time left, hit types and filters."""
-    check = request.args.get("check", "")
-    nationality = request.args.get("nationality", "").strip().upper()
-    scope = request.args.get("scope", "all")
+    form = QueueFilterForm(formdata=request.args)
+    # A filter that does not read is shown with its message and left out, never a 500.
+    chosen = valid_data(form)
+    check = chosen.get("check") or ""
+    nationality = chosen.get("nationality") or ""
+    scope = chosen.get("scope") or "all"
     now = utcnow()
     stmt = select(Application).where(Application.status.in_(IN_QUEUE))
     if check:
@@ -156,15 +166,11 @@ def queue() -> str:
         .order_by(Authorisation.flagged_at)
         .limit(100)
     ).all()
-    from eta.models import CheckName
-
     return render_template(
         "officer/queue.html",
         rows=rows,
         flagged=flagged,
-        checks=[c.value for c in CheckName],
-        filters={"check": check, "nationality": nationality, "scope": scope},
-        scopes=SCOPES,
+        form=form,
     )
 
 
@@ -239,7 +245,23 @@ def _evidence(application: Application) -> list[dict[str, Any]]:
 @role_required(Role.OFFICER)
 def case(application_id: int) -> str:
     """One case: the application, the evidence, the history, requests and decisions."""
-    application = _case_or_404(application_id)
+    return _case_page(_case_or_404(application_id))
+
+
+def _case_forms(application: Application, bound: dict[str, CaseActionForm]) -> dict[str, Any]:
+    """The case page's forms: empty ones, or the one just sent back with its errors."""
+    forms: dict[str, Any] = {
+        "action": CaseActionForm(formdata=None),
+        "refuse": RefusalForm(formdata=None),
+        "request_information": RequestInformationForm(formdata=None),
+        "revoke": RevokeForm(formdata=None),
+    }
+    forms.update(bound)
+    return forms
+
+
+def _case_page(application: Application, **bound: CaseActionForm) -> str:
+    """Render the case (its view audited), with `bound` forms showing what was refused."""
     audit.record(
         db.session,
         "application.viewed",
@@ -274,12 +296,12 @@ def case(application_id: int) -> str:
         officers=officers,
         time_left=left,
         overdue=overdue,
-        refusal_reasons=REFUSAL_REASONS,
-        revocation_reasons=REVOCATION_REASONS,
         can_act=application.claimed_by_id in (None, me().id),
         is_supervisor=has_role(me(), Role.SUPERVISOR),
         undecided=application.status in IN_QUEUE,
         words=_in_words(application),
+        forms=_case_forms(application, bound),
+        errors=[error for form in bound.values() for error in form.error_list()],
     )
 
 
@@ -310,10 +332,12 @@ def _in_words(application: Application) -> dict[str, Any]:
     }
 
 
-def _version() -> int | None:
+def _version(form: CaseActionForm | None = None) -> int | None:
     """The case version the officer's page was built from (the forms' hidden field)."""
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    form = form or CaseActionForm()
+    form.validate()
+    # No version that reads: the verb takes the case as it is now (None), as before forms.
+    return None if form.version.errors else form.version.data
 
 
 def _refused(error: decisions.DecisionError, application_id: int) -> ResponseReturnValue:
@@ -385,15 +409,18 @@ def approve(application_id: int) -> ResponseReturnValue:
 def propose_refusal(application_id: int) -> ResponseReturnValue:
     """Propose a refusal; it takes effect only when a different supervisor confirms it."""
     application = _case_or_404(application_id)
+    form = RefusalForm()
+    if not form.validate():
+        return _case_page(application, refuse=form), 400
     return _decide(
         application,
         lambda: decisions.propose_refusal(
             db.session,
             application,
             me(),
-            version=_version(),
-            reason_code=request.form.get("reason_code", ""),
-            note=request.form.get("note", ""),
+            version=_version(form),
+            reason_code=form.reason_code.data,
+            note=form.note.data or "",
         ),
         _("Refusal proposed. A supervisor must confirm it before it takes effect."),
         url_for("officer.case", application_id=application.id),
@@ -463,14 +490,17 @@ def decisions_waiting() -> str:
 def request_information(application_id: int) -> ResponseReturnValue:
     """Ask the traveller questions; the deadline pauses until they answer on the emailed link."""
     application = _case_or_404(application_id)
+    form = RequestInformationForm()
+    if not form.validate():
+        return _case_page(application, request_information=form), 400
     return _decide(
         application,
         lambda: decisions.request_information(
             db.session,
             application,
             me(),
-            version=_version(),
-            questions=request.form.get("questions", ""),
+            version=_version(form),
+            questions=form.questions.data or "",
         ),
         _("Questions sent. The deadline is paused until the traveller answers."),
         url_for("officer.queue"),
@@ -482,13 +512,16 @@ def request_information(application_id: int) -> ResponseReturnValue:
 def revoke(application_id: int) -> ResponseReturnValue:
     """Revoke the case's issued authorisation (revocation list updated, traveller emailed)."""
     application = _case_or_404(application_id)
+    form = RevokeForm()
+    if not form.validate():
+        return _case_page(application, revoke=form), 400
     try:
         decisions.revoke(
             db.session,
             application,
             me(),
-            version=_version(),
-            reason_code=request.form.get("reason_code", ""),
+            version=_version(form),
+            reason_code=form.reason_code.data,
         )
     except LookupError:
         abort(404)

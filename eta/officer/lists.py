@@ -8,12 +8,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from eta import audit
 from eta.extensions import db
 from eta.models import (
     Application,
@@ -26,6 +35,19 @@ from eta.models import (
     WatchlistVersion,
 )
 from eta.officer.blueprint import blueprint, me, role_required
+from eta.officer.forms import (
+    MAX_CONDITIONS,
+    ActionForm,
+    ConditionsForm,
+    EnableRuleForm,
+    ImportListForm,
+    ListSearchForm,
+    ManualEntryForm,
+    PersonForm,
+    RuleForm,
+    valid_data,
+)
+from eta.screening import rulebook
 from eta.screening.lists.importers import ImportFormatError
 from eta.screening.lists.store import (
     FORMATS,
@@ -35,13 +57,7 @@ from eta.screening.lists.store import (
     edit_manual_entry,
     remove_entry,
 )
-from eta.screening.rules import (
-    AGE_BANDS,
-    applicant_facts,
-    describe_conditions,
-    rule_matches,
-    validate_conditions,
-)
+from eta.screening.rules import AGE_BANDS, applicant_facts, describe_conditions, rule_matches
 
 DEFAULT_UPLOAD_BYTES = 200 * 1024 * 1024  # the UN and OFAC lists are tens of megabytes
 ENTRIES_SHOWN = 200
@@ -55,22 +71,34 @@ def _actor() -> str:
 # ---- watchlists --------------------------------------------------------------------------------
 
 
-@blueprint.get("/watchlists")
-@role_required(Role.SUPERVISOR)
-def watchlists() -> str:
-    """Watchlist sources with their versions and counts."""
+def _watchlists_page(
+    upload: ImportListForm | None = None,
+    manual: ManualEntryForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     sources = db.session.scalars(select(WatchlistSource).order_by(WatchlistSource.name)).all()
     versions: dict[int, list[WatchlistVersion]] = {}
     for version in db.session.scalars(
         select(WatchlistVersion).order_by(WatchlistVersion.number.desc())
     ):
         versions.setdefault(version.source_id, []).append(version)
+    upload = upload or ImportListForm(list(FORMATS), formdata=None)
+    manual = manual or ManualEntryForm(formdata=None)
     return render_template(
         "officer/watchlists.html",
         sources=sources,
         versions=versions,
-        formats=list(FORMATS),
-    )
+        upload=upload,
+        manual=manual,
+        errors=upload.error_list() + manual.error_list(),
+    ), status
+
+
+@blueprint.get("/watchlists")
+@role_required(Role.SUPERVISOR)
+def watchlists() -> ResponseReturnValue:
+    """Watchlist sources with their versions and counts."""
+    return _watchlists_page()
 
 
 @blueprint.post("/watchlists/import")
@@ -80,20 +108,19 @@ def import_list() -> ResponseReturnValue:
     request.max_content_length = current_app.config.get(
         "ETA_WATCHLIST_UPLOAD_BYTES", DEFAULT_UPLOAD_BYTES
     )
-    upload = request.files.get("file")
-    fmt = request.form.get("format", "")
-    source = request.form.get("source", "").strip()
-    if upload is None or not upload.filename or fmt not in FORMATS or not source:
-        flash(_("Choose a file, its format and the name of the list."), "error")
-        return redirect(url_for("officer.watchlists"))
+    form = ImportListForm(list(FORMATS))
+    if not form.validate():
+        return _watchlists_page(upload=form, status=400)
     from eta.screening.lists.store import import_watchlist
 
+    upload = form.file.data
+    source = form.source.data or ""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(upload.filename).name
+        path = Path(folder) / (Path(upload.filename or "list").name or "list")
         upload.save(path)
         try:
             version = import_watchlist(
-                db.session, source=source, fmt=fmt, path=path, actor=_actor()
+                db.session, source=source, fmt=form.format.data, path=path, actor=_actor()
             )
         except (ImportFormatError, WatchlistError) as error:
             flash(_("The list was not imported: %(error)s", error=str(error)), "error")
@@ -117,7 +144,8 @@ def watchlist(source_id: int) -> str:
     source = db.session.get(WatchlistSource, source_id)
     if source is None:
         abort(404)
-    query = request.args.get("q", "").strip()
+    search = ListSearchForm(formdata=request.args)
+    query = valid_data(search).get("q") or ""
     entries: list[WatchlistEntry] = []
     if source.active_version_id is not None:
         stmt = select(WatchlistEntry).where(WatchlistEntry.version_id == source.active_version_id)
@@ -134,31 +162,26 @@ def watchlist(source_id: int) -> str:
         source=source,
         version=version,
         entries=entries,
-        query=query,
+        search=search,
+        edit=PersonForm,
+        action=ActionForm(formdata=None),
         manual=source.format == MANUAL_FORMAT,
     )
-
-
-def _person_form() -> dict[str, Any]:
-    return {
-        "full_name": request.form.get("full_name", ""),
-        "date_of_birth": request.form.get("date_of_birth") or None,
-        "nationality": request.form.get("nationality") or None,
-        "sex": request.form.get("sex") or None,
-        "passport_number": request.form.get("passport_number") or None,
-    }
 
 
 @blueprint.post("/watchlists/manual")
 @role_required(Role.SUPERVISOR)
 def add_entry() -> ResponseReturnValue:
     """Add a person to a manual list (a new version of it; audited)."""
-    source = request.form.get("source", "").strip() or "MANUAL"
+    form = ManualEntryForm()
+    if not form.validate():
+        return _watchlists_page(manual=form, status=400)
+    source = form.source.data or "MANUAL"
     try:
-        entry = add_manual_entry(db.session, source=source, actor=_actor(), **_person_form())
+        entry = add_manual_entry(db.session, source=source, actor=_actor(), **form.person())
     except WatchlistError as error:
-        flash(str(error), "error")
-        return redirect(url_for("officer.watchlists"))
+        form.source.errors = [str(error)]
+        return _watchlists_page(manual=form, status=400)
     flash(_("Added %(name)s to %(source)s.", name=entry.primary_name, source=source), "success")
     version = db.session.get(WatchlistVersion, entry.version_id)
     return redirect(url_for("officer.watchlist", source_id=version.source_id if version else 0))
@@ -180,8 +203,14 @@ def _manual_entry_source(entry_id: int) -> WatchlistSource:
 def edit_entry(entry_id: int) -> ResponseReturnValue:
     """Change a manual entry (a new version of its list; audited)."""
     source = _manual_entry_source(entry_id)
+    form = PersonForm()
+    if not form.validate():
+        # The entry's form sits in a folded row of the list: its first problem is said on top.
+        errors = form.error_list()
+        flash(errors[0][1] if errors else _("This action is not allowed."), "error")
+        return redirect(url_for("officer.watchlist", source_id=source.id))
     try:
-        edit_manual_entry(db.session, entry_id, actor=_actor(), **_person_form())
+        edit_manual_entry(db.session, entry_id, actor=_actor(), **form.person())
         flash(_("Entry changed."), "success")
     except WatchlistError as error:
         flash(str(error), "error")
@@ -250,16 +279,6 @@ def dry_run(conditions: dict[str, Any], limit: int) -> dict[str, Any]:
     return {"matched": matched, "total": len(sample), "breakdown": breakdown}
 
 
-def _parse_conditions(text: str) -> tuple[dict[str, Any] | None, list[str]]:
-    try:
-        conditions = json.loads(text)
-    except json.JSONDecodeError as error:
-        return None, [_("Conditions must be JSON: %(error)s", error=error.msg)]
-    if not isinstance(conditions, dict):
-        return None, [_('Conditions must be an object with a list under "all"')]
-    return conditions, validate_conditions(conditions)
-
-
 def _current_version(rule: RiskRule) -> RiskRuleVersion | None:
     return (
         db.session.get(RiskRuleVersion, rule.current_version_id)
@@ -268,76 +287,89 @@ def _current_version(rule: RiskRule) -> RiskRuleVersion | None:
     )
 
 
-@blueprint.get("/rules")
-@role_required(Role.SUPERVISOR)
-def rules() -> str:
-    """Risk rules with their current version and whether they are enabled."""
+def _builder_context() -> dict[str, Any]:
+    return {
+        "age_bands": [label for _low, _high, label in AGE_BANDS],
+        "max_conditions": MAX_CONDITIONS,
+    }
+
+
+def _rule_rows() -> list[dict[str, Any]]:
     rows = []
-    for rule in db.session.scalars(select(RiskRule).order_by(RiskRule.name)):
-        version = _current_version(rule)
+    for found in db.session.scalars(select(RiskRule).order_by(RiskRule.name)):
+        version = _current_version(found)
         rows.append(
             {
-                "rule": rule,
+                "rule": found,
                 "version": version,
                 "words": describe_conditions(version.conditions) if version else "",
             }
         )
-    return render_template("officer/rules.html", rows=rows, errors=[], form={})
+    return rows
+
+
+def _rules_page(form: RuleForm, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "officer/rules.html", rows=_rule_rows(), form=form, **_builder_context()
+    ), status
+
+
+@blueprint.get("/rules")
+@role_required(Role.SUPERVISOR)
+def rules() -> ResponseReturnValue:
+    """Risk rules with their current version, and the builder for a new one."""
+    form = RuleForm(formdata=None)
+    form.add_row()  # a rule needs two attributes: offer two rows
+    return _rules_page(form)
 
 
 @blueprint.post("/rules")
 @role_required(Role.SUPERVISOR)
 def create_rule() -> ResponseReturnValue:
     """Create a rule, disabled, with its first version (dry-run it before enabling)."""
-    name = request.form.get("name", "").strip()
-    description = request.form.get("description", "").strip() or None
-    conditions, errors = _parse_conditions(request.form.get("conditions", ""))
-    if not name:
-        errors.insert(0, _("Enter a name for the rule"))
-    elif db.session.scalar(select(RiskRule.id).where(RiskRule.name == name)):
-        errors.insert(0, _("A rule with this name already exists"))
-    if errors or conditions is None:
-        return render_template("officer/rules.html", rows=[], errors=errors, form=request.form), 400
-    rule = RiskRule(name=name, description=description, enabled=False)
-    db.session.add(rule)
-    db.session.flush()
-    version = RiskRuleVersion(
-        rule_id=rule.id, number=1, conditions=conditions, created_by_id=me().id
-    )
-    db.session.add(version)
-    db.session.flush()
-    rule.current_version_id = version.id
-    audit.record(
-        db.session,
-        "rule.created",
-        actor=_actor(),
-        object_type="risk_rule",
-        object_id=rule.id,
-        details={"version": 1},
-    )
+    form = RuleForm()
+    if form.wants_another_row():
+        form.add_row()
+        return _rules_page(form)
+    if not form.validate():
+        return _rules_page(form, 400)
+    try:
+        created = rulebook.create_rule(
+            db.session,
+            name=form.name.data or "",
+            description=form.description.data,
+            conditions=form.value(),
+            officer_id=me().id,
+            actor=_actor(),
+        )
+    except rulebook.InvalidRule as refused:
+        db.session.rollback()
+        form.place(refused.problems)
+        return _rules_page(form, 400)
     db.session.commit()
     flash(_("Rule created, disabled. Check the dry run before you enable it."), "success")
-    return redirect(url_for("officer.rule", rule_id=rule.id))
+    return redirect(url_for("officer.rule", rule_id=created.id))
 
 
 def _rule_or_404(rule_id: int) -> RiskRule:
-    rule = db.session.get(RiskRule, rule_id)
-    if rule is None:
+    found = db.session.get(RiskRule, rule_id)
+    if found is None:
         abort(404)
-    return rule
+    return found
 
 
-@blueprint.get("/rules/<int:rule_id>")
-@role_required(Role.SUPERVISOR)
-def rule(rule_id: int, errors: list[str] | None = None, text: str | None = None) -> str:
-    """A rule: its versions, an edit form, and the dry run of its current version."""
-    found = _rule_or_404(rule_id)
+def _rule_page(
+    found: RiskRule, form: ConditionsForm | None = None, status: int = 200
+) -> ResponseReturnValue:
     version = _current_version(found)
     versions = db.session.scalars(
         select(RiskRuleVersion)
         .where(RiskRuleVersion.rule_id == found.id)
         .order_by(RiskRuleVersion.number.desc())
     ).all()
+    if form is None:
+        form = ConditionsForm(formdata=None)
+        form.fill(version.conditions if version else {})
     limit = int(current_app.config["ETA_RULE_DRY_RUN_SIZE"])
     return render_template(
         "officer/rule.html",
@@ -346,11 +378,29 @@ def rule(rule_id: int, errors: list[str] | None = None, text: str | None = None)
         versions=versions,
         words=describe_conditions(version.conditions) if version else "",
         result=dry_run(version.conditions, limit) if version else None,
-        errors=errors or [],
-        text=text
-        if text is not None
-        else json.dumps(version.conditions if version else {}, indent=2),
-    )
+        form=form,
+        toggle=EnableRuleForm(formdata=None),
+        **_builder_context(),
+        exported=json.dumps(version.conditions if version else {}, indent=2, ensure_ascii=False),
+    ), status
+
+
+@blueprint.get("/rules/<int:rule_id>")
+@role_required(Role.SUPERVISOR)
+def rule(rule_id: int) -> ResponseReturnValue:
+    """A rule: its versions, the builder to change it, and the dry run of its current version."""
+    return _rule_page(_rule_or_404(rule_id))
+
+
+@blueprint.get("/rules/<int:rule_id>/conditions.json")
+@role_required(Role.SUPERVISOR)
+def export_rule(rule_id: int) -> Response:
+    """The current version's conditions as a JSON file (to keep, review or import elsewhere)."""
+    found = _rule_or_404(rule_id)
+    version = _current_version(found)
+    response = jsonify(version.conditions if version else {})
+    response.headers["Content-Disposition"] = f'attachment; filename="rule-{found.id}.json"'
+    return response
 
 
 @blueprint.post("/rules/<int:rule_id>")
@@ -358,32 +408,22 @@ def rule(rule_id: int, errors: list[str] | None = None, text: str | None = None)
 def edit_rule(rule_id: int) -> ResponseReturnValue:
     """Save changed conditions as a new version of the rule."""
     found = _rule_or_404(rule_id)
-    text = request.form.get("conditions", "")
-    conditions, errors = _parse_conditions(text)
-    if errors or conditions is None:
-        return rule(rule_id, errors=errors, text=text), 400
-    number = (
-        db.session.scalar(
-            select(func.max(RiskRuleVersion.number)).where(RiskRuleVersion.rule_id == found.id)
+    form = ConditionsForm()
+    if form.wants_another_row():
+        form.add_row()
+        return _rule_page(found, form)
+    if not form.validate():
+        return _rule_page(found, form, 400)
+    try:
+        version = rulebook.add_version(
+            db.session, found, conditions=form.value(), officer_id=me().id, actor=_actor()
         )
-        or 0
-    ) + 1
-    version = RiskRuleVersion(
-        rule_id=found.id, number=number, conditions=conditions, created_by_id=me().id
-    )
-    db.session.add(version)
-    db.session.flush()
-    found.current_version_id = version.id
-    audit.record(
-        db.session,
-        "rule.version_created",
-        actor=_actor(),
-        object_type="risk_rule",
-        object_id=found.id,
-        details={"version": number},
-    )
+    except rulebook.InvalidRule as refused:
+        db.session.rollback()
+        form.place(refused.problems)
+        return _rule_page(found, form, 400)
     db.session.commit()
-    flash(_("Saved as version %(number)d.", number=number), "success")
+    flash(_("Saved as version %(number)d.", number=version.number), "success")
     return redirect(url_for("officer.rule", rule_id=found.id))
 
 
@@ -392,13 +432,8 @@ def edit_rule(rule_id: int) -> ResponseReturnValue:
 def set_rule_enabled(rule_id: int) -> ResponseReturnValue:
     """Enable or disable a rule (screening uses enabled rules' current versions)."""
     found = _rule_or_404(rule_id)
-    found.enabled = request.form.get("enabled") == "1"
-    audit.record(
-        db.session,
-        "rule.enabled" if found.enabled else "rule.disabled",
-        actor=_actor(),
-        object_type="risk_rule",
-        object_id=found.id,
-    )
-    db.session.commit()
+    form = EnableRuleForm()
+    if form.validate():
+        rulebook.set_enabled(db.session, found, form.enabled.data == "1", actor=_actor())
+        db.session.commit()
     return redirect(url_for("officer.rule", rule_id=found.id))

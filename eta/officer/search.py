@@ -6,10 +6,11 @@ from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from eta import audit
-from eta.applications.search import MAX_TERM, find_cases, term_digest
+from eta.applications.search import find_cases, term_digest
 from eta.extensions import db
 from eta.models import ApplicationStatus, Role
 from eta.officer.blueprint import blueprint, me, role_required
+from eta.officer.forms import SearchForm, valid_data
 
 # The words officers read for each status (the queue, search results, the case page).
 STATUS_LABELS = {
@@ -37,7 +38,8 @@ def status_label(status: str) -> str:
 @role_required(Role.OFFICER)
 def search() -> str:
     """Find cases by reference, passport number or name; the search is audited, not its term."""
-    term = request.args.get("q", "").strip()[:MAX_TERM]
+    form = SearchForm(formdata=request.args)
+    term = valid_data(form).get("q") or ""
     found = None
     if term:
         found = find_cases(db.session, term)
@@ -52,4 +54,4 @@ def search() -> str:
             },
         )
         db.session.commit()
-    return render_template("officer/search.html", term=term, found=found)
+    return render_template("officer/search.html", form=form, found=found)

@@ -9,6 +9,7 @@ must be something other than sex or age band: nobody is referred for who they ar
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # Attributes a rule may test, with the kind of value each holds.
@@ -52,7 +53,8 @@ def age_band(age: int) -> str:
     return AGE_BANDS[-1][2]
 
 
-def _field_kind(field: str) -> str | None:
+def field_kind(field: str) -> str | None:
+    """The kind of value an attribute holds ("text", "number", "boolean"); None if unknown."""
     if field in TEXT_FIELDS:
         return "text"
     if field in NUMBER_FIELDS:
@@ -64,6 +66,34 @@ def _field_kind(field: str) -> str | None:
     return None
 
 
+OPERATORS = {"text": TEXT_OPS, "number": NUMBER_OPS, "boolean": BOOLEAN_OPS}
+
+
+def _n(message: str) -> str:
+    """Mark `message` for the translation catalogue; the officer's page translates it."""
+    return message
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One thing wrong with a rule, where it is, and its words (a catalogue message).
+
+    `condition` is the 1-based condition it concerns (None: the rule as a whole), `part` what
+    of it ("attribute", "operator", "value"; "name" for the rule's name), `message` a
+    catalogue message with `%(name)s` placeholders filled from `params`.
+    """
+
+    condition: int | None
+    part: str | None
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The problem in English (the CLI, logs, screening's explanations)."""
+        return self.message % self.params if self.params else self.message
+
+
 def _conditions_list(conditions: object) -> list[Any] | None:
     if not isinstance(conditions, dict):
         return None
@@ -71,8 +101,7 @@ def _conditions_list(conditions: object) -> list[Any] | None:
     return items if isinstance(items, list) else None
 
 
-def _validate_value(index: int, field: str, kind: str, op: str, value: object) -> list[str]:
-    where = f"Condition {index} ({field})"
+def _value_problem(index: int, attribute: str, kind: str, op: str, value: object) -> str | None:
     if kind == "text":
         if op in ("in", "not_in"):
             if (
@@ -80,54 +109,102 @@ def _validate_value(index: int, field: str, kind: str, op: str, value: object) -
                 or not value
                 or not all(isinstance(v, str) and v.strip() for v in value)
             ):
-                return [f"{where}: give a list of one or more values"]
-            return []
+                return _n("Condition %(index)d (%(field)s): give a list of one or more values")
+            return None
         if not isinstance(value, str) or not value.strip():
-            return [f"{where}: give a value"]
-        if field == "age_band" and value not in {band for _, _, band in AGE_BANDS}:
-            bands = ", ".join(band for _, _, band in AGE_BANDS)
-            return [f"{where}: age band must be one of {bands}"]
-        return []
+            return _n("Condition %(index)d (%(field)s): give a value")
+        if attribute == "age_band" and value not in {band for _, _, band in AGE_BANDS}:
+            return _n("Condition %(index)d (%(field)s): age band must be one of %(bands)s")
+        return None
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return [f"{where}: give a number"]
-        return []
+            return _n("Condition %(index)d (%(field)s): give a number")
+        return None
     if not isinstance(value, bool):
-        return [f"{where}: give true or false"]
-    return []
+        return _n("Condition %(index)d (%(field)s): give true or false")
+    return None
+
+
+def rule_problems(conditions: object) -> list[RuleProblem]:
+    """Every problem with a rule's conditions, each placed on its condition; [] when valid.
+
+    The guard against profiling lives here: a rule must combine two different attributes,
+    and not only sex and age band. Every way of saving a rule (the back office's builder,
+    its JSON import) goes through this check, and screening checks it again.
+    """
+    items = _conditions_list(conditions)
+    if items is None:
+        return [
+            RuleProblem(
+                None,
+                None,
+                _n('Conditions must be an object with a list of conditions under "all"'),
+            )
+        ]
+    problems: list[RuleProblem] = []
+    fields: set[str] = set()
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            problems.append(
+                RuleProblem(
+                    index,
+                    "attribute",
+                    _n("Condition %(index)d must be an object with field, op and value"),
+                    {"index": index},
+                )
+            )
+            continue
+        attribute = item.get("field")
+        op = item.get("op")
+        kind = field_kind(attribute) if isinstance(attribute, str) else None
+        if kind is None:
+            problems.append(
+                RuleProblem(
+                    index,
+                    "attribute",
+                    _n("Condition %(index)d: unknown attribute %(field)s"),
+                    {"index": index, "field": repr(attribute)},
+                )
+            )
+            continue
+        assert isinstance(attribute, str)  # noqa: S101  (a known kind is a string's)
+        allowed = OPERATORS[kind]
+        where = {"index": index, "field": attribute}
+        if op not in allowed:
+            problems.append(
+                RuleProblem(
+                    index,
+                    "operator",
+                    _n("Condition %(index)d (%(field)s): operator must be one of %(operators)s"),
+                    {**where, "operators": ", ".join(sorted(allowed))},
+                )
+            )
+            continue
+        message = _value_problem(index, attribute, kind, str(op), item.get("value"))
+        if message is not None:
+            params = dict(where)
+            if "%(bands)s" in message:
+                params["bands"] = ", ".join(band for _, _, band in AGE_BANDS)
+            problems.append(RuleProblem(index, "value", message, params))
+        fields.add(attribute)
+    if len(fields) < 2:
+        problems.append(
+            RuleProblem(
+                None, "attribute", _n("A rule must combine at least two different attributes")
+            )
+        )
+    elif fields <= PROTECTED_FIELDS:
+        problems.append(
+            RuleProblem(
+                None, "attribute", _n("A rule may not use sex or age alone: add another attribute")
+            )
+        )
+    return problems
 
 
 def validate_conditions(conditions: dict[str, Any]) -> list[str]:
     """Problems with a rule's conditions, in words for an officer; [] when the rule is valid."""
-    items = _conditions_list(conditions)
-    if items is None:
-        return ['Conditions must be an object with a list of conditions under "all"']
-    problems: list[str] = []
-    fields: set[str] = set()
-    for index, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            problems.append(f"Condition {index} must be an object with field, op and value")
-            continue
-        field = item.get("field")
-        op = item.get("op")
-        if not isinstance(field, str) or _field_kind(field) is None:
-            problems.append(f"Condition {index}: unknown attribute {field!r}")
-            continue
-        kind = _field_kind(field)
-        assert kind is not None  # noqa: S101  (checked just above)
-        allowed = {"text": TEXT_OPS, "number": NUMBER_OPS, "boolean": BOOLEAN_OPS}[kind]
-        if op not in allowed:
-            problems.append(
-                f"Condition {index} ({field}): operator must be one of {', '.join(sorted(allowed))}"
-            )
-            continue
-        problems.extend(_validate_value(index, field, kind, str(op), item.get("value")))
-        fields.add(field)
-    if len(fields) < 2:
-        problems.append("A rule must combine at least two different attributes")
-    elif fields <= PROTECTED_FIELDS:
-        problems.append("A rule may not use sex or age alone: add another attribute")
-    return problems
+    return [problem.text for problem in rule_problems(conditions)]
 
 
 def _normalise(value: object) -> object:
