@@ -43,6 +43,11 @@ class PdfSigningIdentity:
     signer: SimpleSigner
     certificate: x509.Certificate
     organisation: str
+    # Room for the CMS signature in the PDF, in hex digits (two a byte): the certificates it
+    # carries plus a margin for the signed attributes and the signature value (an RSA-4096 one
+    # is 512 bytes). Known up front, pyHanko skips its estimate, a dry-run signature that
+    # doubled the cost of each.
+    bytes_reserved: int
 
     @property
     def not_valid_after(self) -> dt.datetime:
@@ -138,7 +143,8 @@ def load_identity(
         ),
         cert_registry=store,
     )
-    return PdfSigningIdentity(signer, certificate, _organisation(certificate))
+    carried = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in [certificate, *chain])
+    return PdfSigningIdentity(signer, certificate, _organisation(certificate), 2 * (carried + 4096))
 
 
 def sign_pdf(pdf: bytes, identity: PdfSigningIdentity, reason: str | None = None) -> bytes:
@@ -157,7 +163,9 @@ def sign_pdf(pdf: bytes, identity: PdfSigningIdentity, reason: str | None = None
         name=identity.organisation,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
-    output = PdfSigner(metadata, identity.signer).sign_pdf(writer)
+    output = PdfSigner(metadata, identity.signer).sign_pdf(
+        writer, bytes_reserved=identity.bytes_reserved
+    )
     return bytes(output.getbuffer())
 
 

@@ -12,12 +12,13 @@ import subprocess
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zxingcpp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from PIL import Image
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.generic import NumberObject
@@ -344,3 +345,67 @@ def test_the_development_key_is_private_and_the_chain_ends_at_the_root(
     assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert not signing.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     signing.verify_directly_issued_by(root)
+
+
+def _issued(
+    subject: str, key: Any, issuer: x509.Name, issuer_key: Any, *, ca: bool
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, subject)])
+    usage = (
+        (False, False, False, False, False, True, True, False, False)
+        if ca
+        else (True, True, False, False, False, False, False, False, False)
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(*usage), critical=True)
+        .sign(issuer_key, hashes.SHA256())
+    )
+
+
+def test_an_agency_rsa_certificate_under_an_intermediate_signs_and_validates(
+    document: AuthorisationDocument, tmp_path: Path
+) -> None:
+    """What an agency's PKI hands over: RSA-4096, root → intermediate → signing certificate;
+    the chain file carries the intermediate and the root, and the signature has room for them."""
+    root_key, middle_key = (
+        ec.generate_private_key(ec.SECP384R1()),
+        ec.generate_private_key(ec.SECP384R1()),
+    )
+    signing_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    root = _issued("Agency Root", root_key, x509.Name([]), root_key, ca=True)
+    middle = _issued("Agency Issuing CA", middle_key, root.subject, root_key, ca=True)
+    leaf = _issued(ORGANISATION, signing_key, middle.subject, middle_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "cert.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "chain.pem").write_bytes(middle.public_bytes(pem) + root.public_bytes(pem))
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(pem))
+    (tmp_path / "key.pem").write_bytes(
+        signing_key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        )
+    )
+    agency = load_identity(
+        tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "chain.pem", "passphrase"
+    )
+    signed = sign_pdf(authorisation_pdf(document), agency)
+    chain = DevelopmentChain(
+        root=tmp_path / "root.pem",
+        certificate=tmp_path / "cert.pem",
+        key=tmp_path / "key.pem",
+        chain=tmp_path / "chain.pem",
+    )
+    _assert_valid_and_trusted(_status(signed, chain))
+    report = _pdfsig(signed, tmp_path, _trusting_nss_db(chain, tmp_path / "nss"))
+    assert "Signature Validation: Signature is Valid." in report
+    assert "Certificate Validation: Certificate is Trusted." in report
