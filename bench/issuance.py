@@ -1,4 +1,4 @@
-"""Issuance throughput on one core: tokens signed, verified, QR PNGs and PDFs per second.
+"""Issuance throughput on one core: tokens signed, verified, QR PNGs, PDFs, signed PDFs a second.
 
 Run: `.venv/bin/python bench/issuance.py [--seconds 2]`. Each QR and PDF uses a fresh token so
 the QR encoder's small cache does not flatter the numbers.
@@ -23,6 +23,7 @@ import qrcode.util
 
 from eta.issuance.keys import Keyring
 from eta.issuance.pdf import AuthorisationDocument, authorisation_pdf
+from eta.issuance.pdfsign import load_identity, make_development_chain, sign_pdf
 from eta.issuance.qr import encode, qr_png
 from eta.issuance.revocations import revocation_hash
 from eta.issuance.tokens import (
@@ -102,6 +103,9 @@ def main() -> None:
             )
 
         authorisation_pdf(document(0))  # font registration is a one-off cost
+        chain = make_development_chain(Path(directory) / "pdf", "Example Border Agency")
+        identity = load_identity(chain.certificate, chain.key, chain.chain)
+        rendered = authorisation_pdf(document(1))
         rows = [
             ("tokens signed", *_rate(lambda n: issue(claims(n), signing_key, ISSUER), seconds)),
             (
@@ -110,6 +114,14 @@ def main() -> None:
             ),
             ("QR PNGs", *_rate(lambda n: qr_png(issue(claims(n), signing_key, ISSUER)), seconds)),
             ("PDFs", *_rate(lambda n: authorisation_pdf(document(n)), seconds)),
+            (
+                "PAdES signatures (ECDSA P-256)",
+                *_rate(lambda n: sign_pdf(rendered, identity), seconds),
+            ),
+            (
+                "signed PDFs (render + sign)",
+                *_rate(lambda n: sign_pdf(authorisation_pdf(document(n)), identity), seconds),
+            ),
             (
                 "QR symbols, library mask search",
                 *_rate(

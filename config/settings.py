@@ -314,6 +314,42 @@ def _keys_backend(environ: Mapping[str, str]) -> dict[str, str]:
     return settings
 
 
+def _pdf_signing_settings(
+    production: bool, keys_dir: Path, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """Where the certificate, key and chain that sign the authorisation PDF are (PAdES).
+
+    Production without a certificate and key still starts (SPEC §2 lists what it refuses
+    to start without) but says at start-up, as an error, that its PDFs are unsigned: a border
+    guard cannot tell those from a forgery (docs/issuance.md). Elsewhere they default to the development chain `eta keys pdf-certificate` writes into
+    ETA_KEYS_DIR/pdf; without it PDFs are issued unsigned, with a warning in the log.
+    """
+    cert = environ.get("ETA_PDF_SIGNING_CERT", "").strip()
+    key = environ.get("ETA_PDF_SIGNING_KEY", "").strip()
+    chain = environ.get("ETA_PDF_SIGNING_CHAIN", "").strip()
+    if bool(cert) != bool(key):
+        raise ConfigurationError(
+            "ETA_PDF_SIGNING_CERT and ETA_PDF_SIGNING_KEY go together: set both, or neither "
+            "(docs/issuance.md)"
+        )
+    development = keys_dir / "pdf"
+    if not cert and not key and not production:
+        cert, key = str(development / "signing-cert.pem"), str(development / "signing-key.pem")
+        chain = chain or str(development / "chain.pem")
+    return {
+        "ETA_PDF_SIGNING_CERT": cert,
+        "ETA_PDF_SIGNING_KEY": key,
+        "ETA_PDF_SIGNING_CHAIN": chain or None,
+        "ETA_PDF_SIGNING_KEY_PASSPHRASE": environ.get("ETA_PDF_SIGNING_KEY_PASSPHRASE") or None,
+        # The organisation named in the development chain's certificates (an agency's own
+        # certificate names it already); unset: ETA_SERVICE_NAME.
+        "ETA_PDF_SIGNING_ORGANISATION": environ.get("ETA_PDF_SIGNING_ORGANISATION", "").strip()
+        or None,
+        # Where `eta keys pdf-certificate` writes the development chain.
+        "ETA_PDF_DEVELOPMENT_DIR": str(development),
+    }
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping for the environment named by ETA_ENV.
 
@@ -515,6 +551,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_LOG_FORMAT": _log_format(environ),
         "ETA_LOG_LEVEL": _log_level(environ),
         **_photo_settings(env_name, instance_path, environ),
+        **_pdf_signing_settings(production, keys_dir, environ),
         # Requests
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_REQUEST_BYTES,

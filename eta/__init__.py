@@ -58,6 +58,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         for name, bind in app.config["SQLALCHEMY_BINDS"].items()
     }
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["ETA_ENV"] == "production":
+        from eta.authorisations.pdf_signing import check_production
+
+        # Fail at start, in one line, rather than at the first traveller's download.
+        check_production(app.config)
     proxies = int(app.config["ETA_TRUSTED_PROXIES"])
     if proxies:
         # The client's address and scheme as the trusted proxies saw them: rate limits count

@@ -50,6 +50,8 @@ def test_production_with_safe_settings(tmp_path):
             "ETA_SECRET_KEY": "s" * 40,
             "ETA_DATABASE_URL": "postgresql+psycopg://db/eta",
             "ETA_REDIS_URL": "redis://redis:6379/0",
+            "ETA_PDF_SIGNING_CERT": "/etc/eta/pdf-signing-cert.pem",
+            "ETA_PDF_SIGNING_KEY": "/etc/eta/pdf-signing-key.pem",
         },
     )
     assert settings["SESSION_COOKIE_SECURE"] is True

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from eta.authorisations.pdf_cli import pdf_certificate_command
 from eta.issuance.keys import PURPOSE_ALGORITHMS, KeyPurpose, Keyring, KeyringError, KeySet
 from eta.issuance.qr import read_qr
 from eta.issuance.revocations import RevocationListError, read_revocation_list
@@ -270,5 +271,7 @@ def _from_timestamp(value: object) -> Any:
         return dt.datetime.fromtimestamp(value, tz=dt.UTC)
     return None
 
+
+keys_group.add_command(pdf_certificate_command)  # the PDF's signing chain (eta/issuance/pdfsign.py)
 
 COMMANDS = (keys_group, verify_command)

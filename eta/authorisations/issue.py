@@ -209,4 +209,11 @@ def authorisation_document_pdf(authorisation: Authorisation) -> bytes:
         except ValueError:  # a language babel does not know
             return value.isoformat()
 
-    return authorisation_pdf(document, language, localised)
+    from eta.authorisations.pdf_signing import sign_document
+
+    # Signed on every download (the signature's time is the download's): a border guard's
+    # PDF reader checks it came from the agency and was not changed (docs/issuance.md).
+    return sign_document(
+        authorisation_pdf(document, language, localised),
+        reason=f"{localised_name} {application.reference}",
+    )

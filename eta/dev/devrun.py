@@ -54,6 +54,7 @@ def main() -> None:
     available = _commands()
     if "keys" in available:
         _step(env, "keys", "generate")
+        _step(env, "keys", "pdf-certificate")  # so the demo's PDFs are signed
     _step(env, "demo")
 
     children = [

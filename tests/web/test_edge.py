@@ -194,6 +194,8 @@ def test_production_trusts_only_the_public_hosts(tmp_path: Path) -> None:
         "ETA_SECRET_KEY": "s" * 40,
         "ETA_DATABASE_URL": "postgresql+psycopg://db/eta",
         "ETA_REDIS_URL": "redis://redis:6379/0",
+        "ETA_PDF_SIGNING_CERT": "/etc/eta/pdf-signing-cert.pem",
+        "ETA_PDF_SIGNING_KEY": "/etc/eta/pdf-signing-key.pem",
         "ETA_ISSUER": "https://eta.example.gov",
     }
     assert load_settings(tmp_path, production)["TRUSTED_HOSTS"] == ["eta.example.gov"]
