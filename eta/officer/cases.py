@@ -19,6 +19,7 @@ from eta import audit
 from eta.applications import decisions
 from eta.applications.labels import PURPOSE_LABELS, SEX_OPTIONS, answer_rows
 from eta.applications.reasons import REFUSAL_REASONS, REVOCATION_REASONS
+from eta.applications.review import latest_review
 from eta.countries import country_name_in
 from eta.extensions import db
 from eta.models import (
@@ -29,6 +30,7 @@ from eta.models import (
     DecisionState,
     InformationRequest,
     Officer,
+    ReviewRequest,
     RiskRule,
     RiskRuleVersion,
     Role,
@@ -129,6 +131,14 @@ def queue() -> str:
             )
         )
     )
+    reviewing = set(
+        db.session.scalars(
+            select(ReviewRequest.application_id).where(
+                ReviewRequest.application_id.in_([case.id for case in cases]),
+                ReviewRequest.outcome.is_(None),
+            )
+        )
+    )
     claimers = {
         officer.id: officer
         for officer in db.session.scalars(
@@ -148,6 +158,7 @@ def queue() -> str:
                 "hits": kinds.get(case.id, []),
                 "claimed_by": claimers.get(case.claimed_by_id or 0),
                 "refusal_proposed": case.id in proposed,
+                "review_requested": case.id in reviewing,
             }
         )
     flagged = db.session.scalars(
@@ -280,6 +291,7 @@ def case(application_id: int) -> str:
         is_supervisor=has_role(me(), Role.SUPERVISOR),
         undecided=application.status in IN_QUEUE,
         words=_in_words(application),
+        review=latest_review(db.session, application),
     )
 
 

@@ -44,6 +44,7 @@ from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
 from eta.traveller import journey
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.traveller.review import review_offer
 from eta.web.i18n import localise_digits, service_name
 from eta.web.links import information_token
 from eta.web.urls import public_url
@@ -627,4 +628,5 @@ def status() -> str:
         reason=reason,
         appeal=appeal,
         next_step=NEXT_STEPS.get(ApplicationStatus(application.status)),
+        review=review_offer(application),
     )
