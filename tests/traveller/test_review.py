@@ -199,9 +199,12 @@ def test_a_second_refusal_after_a_review_gets_its_own_email(
     # The emailed link opens the form in the traveller's language.
     page = client.get(path).get_data(as_text=True)
     assert "Demander le réexamen de la décision" in page
-    assert client.post(
-        path, data={"csrf_token": _csrf(page), "grounds": "Mon passeport a été retrouvé."}
-    ).status_code == 302
+    assert (
+        client.post(
+            path, data={"csrf_token": _csrf(page), "grounds": "Mon passeport a été retrouvé."}
+        ).status_code
+        == 302
+    )
     run_jobs()
     received = [m for m in smtp_server.messages if "réexamen" in m["Subject"]]
     assert len(received) == 1 and received[0]["Content-Language"] == "fr"
