@@ -24,7 +24,7 @@ from eta.applications import review
 from eta.applications.lookup import aware, reason_code
 from eta.applications.reasons import describe
 from eta.extensions import configured_limit, db, limiter
-from eta.models import Application
+from eta.models import Application, ApplicationStatus
 from eta.web.i18n import localise_digits
 from eta.web.links import review_serializer, review_token
 
@@ -134,6 +134,8 @@ def received(token: str) -> ResponseReturnValue:
 
 def review_offer(application: Application) -> dict[str, str] | None:
     """For the status page: the link to ask for a review, and until when, if one may be asked."""
+    if application.status != ApplicationStatus.REFUSED:
+        return None  # no query for the statuses that cannot be reviewed
     try:
         target = review.reviewable(db.session, application)
     except review.ReviewError:
