@@ -419,6 +419,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # Days a traveller has to answer an officer's questions before the case returns to the
         # officers' queue unanswered (the link stops taking answers then too).
         "ETA_INFORMATION_DAYS": _integer(environ, "ETA_INFORMATION_DAYS", 21),
+        # Days after a refusal within which the traveller may ask for it to be reviewed
+        # (once per refusal; the request sends the case back to the officers' queue).
+        "ETA_REVIEW_WINDOW_DAYS": _whole_number(environ, "ETA_REVIEW_WINDOW_DAYS", 28),
         "ETA_VALIDITY_YEARS": _integer(environ, "ETA_VALIDITY_YEARS", 2),
         "ETA_STUCK_AFTER_SECONDS": _integer(environ, "ETA_STUCK_AFTER_SECONDS", 300),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.

@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from eta.public import blueprint as public_blueprint
     from eta.redis_connection import limiter_storage_uri
     from eta.traveller import blueprint as traveller_blueprint
-    from eta.traveller import information_blueprint
+    from eta.traveller import information_blueprint, review_blueprint
     from eta.web import edge, errors, i18n, logs, metrics, security, sessions
     from eta.web.health import blueprint as health_blueprint
 
@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_blueprint)
     app.register_blueprint(traveller_blueprint)
     app.register_blueprint(information_blueprint)
+    app.register_blueprint(review_blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(public_blueprint)
     app.register_blueprint(carrier.blueprint)

@@ -84,6 +84,19 @@ _STATUS_QUERY_EXAMPLE = {
     "date_of_birth": "1974-08-12",
 }
 
+_REVIEW_QUERY_EXAMPLE = {
+    **_STATUS_QUERY_EXAMPLE,
+    "grounds": "My passport was reported stolen in 2024, then found; the report was withdrawn.",
+    "statement": "The police letter withdrawing the report is dated 3 March 2025.",
+}
+
+_REVIEW_ACCEPTED_EXAMPLE = {
+    "reference": "ETA-7KQ2-MX9P-4D",
+    "status": "referred",
+    "review": {"requested_at": "2026-12-04T21:40:12.204000+00:00"},
+    "status_url": "https://eta.example.gov/status",
+}
+
 
 def _json_response(description: str, schema: str, example: Any) -> dict[str, Any]:
     return {
@@ -255,6 +268,49 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/applications/review": {
+        "post": {
+            "operationId": "requestReview",
+            "summary": "Ask for the review of a refusal",
+            "description": (
+                "A refused traveller's request for a review: the same details as for the "
+                "status (reference, passport number, date of birth), the grounds, and an "
+                "optional supporting statement. Allowed once per refusal, within "
+                "ETA_REVIEW_WINDOW_DAYS (default 28) of it. The application goes back to the "
+                "officers' queue (status `referred`) and the traveller gets an email saying the "
+                "request arrived; officers decide as on any referral, and a refusal needs a "
+                "second officer again."
+            ),
+            "requestBody": _json_body("ReviewQuery", _REVIEW_QUERY_EXAMPLE),
+            "responses": {
+                "202": {
+                    **_json_response(
+                        "The request is recorded and the case is back with the officers",
+                        "ReviewAccepted",
+                        _REVIEW_ACCEPTED_EXAMPLE,
+                    ),
+                    "headers": {
+                        "Location": {
+                            "description": (
+                                "The status resource of this API, /api/v1/applications/status"
+                            ),
+                            "schema": {"type": "string", "format": "uri"},
+                        }
+                    },
+                },
+                "404": _problem("No application with those details"),
+                "409": {
+                    **_problem(
+                        "No review can be asked for: the application is not refused "
+                        "(`review-not-possible`), this refusal's review was asked for already "
+                        "(`review-already-requested`), or the window has closed "
+                        "(`review-window-closed`)"
+                    ),
+                },
+                **_BODY_PROBLEMS,
+            },
+        }
+    },
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -394,6 +450,41 @@ SCHEMAS: dict[str, Any] = {
             "status_url": {"type": "string"},
         },
     },
+    "ReviewQuery": {
+        "type": "object",
+        "required": ["reference", "passport_number", "date_of_birth", "grounds"],
+        "properties": {
+            "reference": _FILLED,
+            "passport_number": _FILLED,
+            "date_of_birth": _DATE,
+            "grounds": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 5000,
+                "pattern": "\\S",
+                "description": "Why the traveller thinks the refusal is wrong",
+            },
+            "statement": {
+                "type": "string",
+                "maxLength": 5000,
+                "description": "Optional: anything else the officer should know",
+            },
+        },
+    },
+    "ReviewAccepted": {
+        "type": "object",
+        "required": ["reference", "status", "review", "status_url"],
+        "properties": {
+            "reference": {"type": "string"},
+            "status": {"type": "string", "enum": ["referred"]},
+            "review": {
+                "type": "object",
+                "required": ["requested_at"],
+                "properties": {"requested_at": {"type": "string", "format": "date-time"}},
+            },
+            "status_url": {"type": "string"},
+        },
+    },
     "StatusQuery": {
         "type": "object",
         "required": ["reference", "passport_number", "date_of_birth"],
@@ -478,6 +569,7 @@ _UNAVAILABLE: dict[str, Any] = {
 VALIDATION_EXAMPLES: dict[str, dict[str, list[str]]] = {
     "submitApplication": {"passport.number": ["Enter your passport number"]},
     "applicationStatus": {"date_of_birth": ["Enter your date of birth."]},
+    "requestReview": {"grounds": ["Tell us why you think the decision is wrong"]},
     "auditConsistency": {"from": ["Must not be larger than `to`."]},
     "carrierVerify": {"travel_date": ["Must be a real date written as YYYY-MM-DD."]},
     "carrierVerifyBatch": {"passengers": ["Send a list of passengers."]},

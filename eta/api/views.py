@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from eta.api.body import json_object
 from eta.api.openapi import openapi_document
-from eta.extensions import configured_limit, csrf, limiter
+from eta.extensions import configured_limit, csrf, db, limiter
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 from eta.web.urls import public_url
 
@@ -43,6 +43,16 @@ def _text(body: dict[str, Any], field: str, errors: dict[str, list[str]], messag
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _review_problems() -> dict[type, str]:
+    from eta.applications import review
+
+    return {
+        review.NotRefused: "review-not-possible",
+        review.AlreadyRequested: "review-already-requested",
+        review.WindowClosed: "review-window-closed",
+    }
 
 
 @blueprint.post("/applications")
@@ -131,3 +141,79 @@ def application_status() -> Response:
             type_=PROBLEM_BASE + "not-found",
         )
     return jsonify(status_document(application, public_url("traveller.status")))
+
+
+def _optional_text(body: dict[str, Any], field: str, errors: dict[str, list[str]]) -> str | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.setdefault(field, []).append("Must be a string.")
+        return None
+    return value
+
+
+@blueprint.post("/applications/review")
+@limiter.limit(configured_limit("ETA_STATUS_API_RATE_LIMIT"))
+def request_review() -> tuple[Response, int]:
+    """Ask for the review of a refusal: the traveller's details as for the status, and grounds.
+
+    Once per refusal, within ETA_REVIEW_WINDOW_DAYS; 202 with the application's new status.
+    """
+    from eta.applications import review
+    from eta.applications.lookup import aware, find_application
+
+    body = json_object()
+    errors: dict[str, list[str]] = {}
+    reference = _text(body, "reference", errors, "Enter your application reference.")
+    passport = _text(body, "passport_number", errors, "Enter your passport number.")
+    born = _text(body, "date_of_birth", errors, "Enter your date of birth.")
+    grounds = _optional_text(body, "grounds", errors)
+    statement = _optional_text(body, "statement", errors)
+    for field, messages in review.review_errors(grounds, statement).items():
+        if field not in errors:
+            errors[field] = [str(message) for message in messages]
+    birth_date: dt.date | None = None
+    if born:
+        try:
+            birth_date = dt.date.fromisoformat(born)
+        except ValueError:
+            errors.setdefault("date_of_birth", []).append(
+                "Date of birth must be a real date written as YYYY-MM-DD."
+            )
+    if errors:
+        raise validation_problem(errors)
+    assert birth_date is not None  # noqa: S101  (errors above otherwise)
+    application = find_application(reference, passport, birth_date)
+    if application is None:
+        raise Problem(
+            404,
+            "Not Found",
+            "We could not find an application with those details.",
+            type_=PROBLEM_BASE + "not-found",
+        )
+    try:
+        found = review.request_review(
+            db.session, application, grounds=grounds or "", statement=statement
+        )
+    except review.InvalidReview as error:
+        raise validation_problem(
+            {field: [str(m) for m in messages] for field, messages in error.errors.items()}
+        ) from None
+    except review.ReviewError as error:
+        raise Problem(
+            409,
+            "Conflict",
+            str(error.message),
+            type_=PROBLEM_BASE + _review_problems().get(type(error), "review-not-possible"),
+        ) from None
+    response = jsonify(
+        {
+            "reference": application.reference,
+            "status": application.status,
+            "review": {"requested_at": aware(found.created_at).isoformat()},
+            "status_url": public_url("traveller.status"),
+        }
+    )
+    response.headers["Location"] = public_url("api.application_status")
+    return response, 202

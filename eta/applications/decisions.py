@@ -278,8 +278,17 @@ def confirm_refusal(
         note=decision.note,
         commit=False,
     )
+    # One email per refusal: a case reopened by a review and refused again is a new decision,
+    # with its own outbox row and its own "already sent" mark in the notify job.
     outbox.add(
-        session, tasks.NOTIFY, application.id, "refused", key=f"notify-{application.id}-refused"
+        session,
+        tasks.NOTIFY,
+        application.id,
+        "refused",
+        None,
+        None,
+        decision.id,
+        key=f"notify-{application.id}-refused-{decision.id}",
     )
     _commit(session)
 

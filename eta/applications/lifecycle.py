@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +26,8 @@ from eta.models import (
     Decision,
     DecisionKind,
     DecisionState,
+    ReviewOutcome,
+    ReviewRequest,
 )
 from eta.models import ApplicationStatus as S
 from eta.models.base import SessionLike
@@ -40,7 +42,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.INFO_REQUESTED: frozenset({S.REFERRED, S.WITHDRAWN}),
     # APPROVED → REFERRED only while no authorisation exists: issuance failed (see below).
     S.APPROVED: frozenset({S.REVOKED, S.EXPIRED, S.REFERRED}),
-    S.REFUSED: frozenset(),
+    # REFUSED → REFERRED only when the traveller asks for a review (eta.applications.review).
+    S.REFUSED: frozenset({S.REFERRED}),
     S.REVOKED: frozenset(),
     S.WITHDRAWN: frozenset(),
     S.EXPIRED: frozenset(),
@@ -165,9 +168,21 @@ def _end_of(application: Application, to: S, now: dt.datetime) -> dt.datetime:
 
 
 def _has_decision(session: SessionLike, application: Application, state: DecisionState) -> bool:
-    """Whether a refusal in `state` is recorded for `application` (flushed changes included)."""
+    """Whether a refusal in `state` is recorded for `application` since it was last reopened.
+
+    Flushed changes included. A review request reopens a refused case, and the confirmation of
+    the refusal it challenges must not count again: otherwise that old second officer's word
+    would let one officer refuse the reviewed case alone. Only decisions recorded after the
+    last reviewed one count (ids grow with time, and no refusal can be proposed on a refused
+    case, so every later decision was proposed after the reopening).
+    """
     if application.id is None:
         return False
+    reviewed_up_to = (
+        select(func.coalesce(func.max(ReviewRequest.decision_id), 0))
+        .where(ReviewRequest.application_id == application.id)
+        .scalar_subquery()
+    )
     return (
         session.scalar(
             select(Decision.id)
@@ -175,10 +190,51 @@ def _has_decision(session: SessionLike, application: Application, state: Decisio
                 Decision.application_id == application.id,
                 Decision.kind == DecisionKind.REFUSE,
                 Decision.state == state,
+                Decision.id > reviewed_up_to,
             )
             .limit(1)
         )
         is not None
+    )
+
+
+REVIEW_REQUESTED = "review_requested"
+# What a decision on a reopened case makes of the review that reopened it.
+REVIEW_OUTCOMES = {
+    S.APPROVED: ReviewOutcome.OVERTURNED,
+    S.REFUSED: ReviewOutcome.UPHELD,
+    S.WITHDRAWN: ReviewOutcome.WITHDRAWN,
+}
+
+
+def _settle_review(
+    session: SessionLike,
+    application: Application,
+    to: S,
+    *,
+    actor: Actor,
+    officer_id: int | None,
+) -> None:
+    """Record the outcome of the open review request, if any, when the case is decided again."""
+    outcome = REVIEW_OUTCOMES.get(to)
+    if outcome is None or application.id is None:
+        return
+    review = session.scalar(
+        select(ReviewRequest)
+        .where(ReviewRequest.application_id == application.id, ReviewRequest.outcome.is_(None))
+        .limit(1)
+    )
+    if review is None:
+        return
+    review.outcome = outcome
+    review.decided_at = utcnow()
+    audit.record(
+        session,
+        "review.decided",
+        actor=_actor_label(actor, officer_id),
+        object_type="application",
+        object_id=application.reference,
+        details={"review": review.id, "outcome": outcome.value},
     )
 
 
@@ -206,6 +262,8 @@ def transition(
             raise LifecycleError("only an officer can refuse an application")
         if not _has_decision(session, application, DecisionState.CONFIRMED):
             raise RefusalNotConfirmed("a refusal needs a second officer's confirmation")
+    if current is S.REFUSED and reason_code != REVIEW_REQUESTED:
+        raise LifecycleError("a refusal goes back to an officer only when a review is requested")
     if (
         current is S.APPROVED
         and to is S.REFERRED
@@ -214,6 +272,11 @@ def transition(
         raise LifecycleError("an approval goes back to an officer only when issuance failed")
     if to in BLOCKED_BY_PROPOSAL and _has_decision(session, application, DecisionState.PROPOSED):
         raise RefusalPending("a proposed refusal waits for a second officer")
+    if current in UNDECIDED:
+        _settle_review(session, application, to, actor=actor, officer_id=officer_id)
+    if current is S.REFUSED:
+        # Open again: no longer ended, so no retention clock runs until it ends anew.
+        application.erase_after = None
     _record(
         session,
         application,
@@ -324,7 +387,8 @@ def advance(
     current = S(application.status)
     steps: list[tuple[S, S]] = []
     for to in path:
-        if to not in TRANSITIONS[current] or to is S.REFUSED:
+        # The system never refuses, nor reopens a refusal (only a traveller's review request).
+        if to not in TRANSITIONS[current] or S.REFUSED in (to, current):
             raise LifecycleError(f"an application cannot go from {current.value} to {to.value}")
         steps.append((current, to))
         current = to
@@ -518,6 +582,32 @@ def refer(
     """Send an application to the officers' queue with a decision deadline."""
     application.decision_deadline = deadline
     return transition(session, application, S.REFERRED, reason_code=reason_code, commit=commit)
+
+
+def reopen_for_review(
+    session: SessionLike,
+    application: Application,
+    *,
+    deadline: dt.datetime,
+    commit: bool = True,
+) -> Application:
+    """A refused traveller asked for a review: back to the queue (reason `review_requested`).
+
+    The guards on who may ask, and when, are eta.applications.review's; this is the move.
+    """
+    application.decision_deadline = deadline
+    application.deadline_paused_at = None
+    # Back in the queue unclaimed: any officer may take the review, not only the one who refused.
+    application.claimed_by_id = None
+    application.claimed_at = None
+    return transition(
+        session,
+        application,
+        S.REFERRED,
+        actor=Actor.TRAVELLER,
+        reason_code=REVIEW_REQUESTED,
+        commit=commit,
+    )
 
 
 def refuse(

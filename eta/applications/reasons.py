@@ -42,7 +42,8 @@ def appeal_text() -> str:
         return str(configured)
     return str(
         _l(
-            "You can ask for the decision to be reviewed within 28 days by replying to the "
-            "email we sent you. You can also apply for a visa instead."
+            "You can ask for the decision to be reviewed within %(days)d days: tell us online "
+            "why you think it is wrong. You can also apply for a visa instead.",
+            days=int(current_app.config["ETA_REVIEW_WINDOW_DAYS"]),
         )
     )

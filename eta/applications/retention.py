@@ -11,9 +11,9 @@ purpose and dates, the status history, decisions, screening runs and hits (check
 list entry, rule) and the audit trail, so the statistics and the fairness dashboard still count
 the row. Everything that names or reaches the person goes: names, date and place of birth,
 passport number and MRZ, email, phone, address lines and city, occupation, the answers' free
-text, the signed token, officers' notes and questions, the traveller's answers to them, the
-journey draft, the facial photo with its face template, and the hits' explanations (they quote
-names and passport numbers).
+text, the signed token, officers' notes and questions, the traveller's answers to them and
+grounds for a review, the journey draft, the facial photo with its face template, and the hits'
+explanations (they quote names and passport numbers).
 
 Erased rows no longer match anything by name, birth date or passport: traveller look-ups find
 nothing (as for an unknown reference), carriers get `not_found`, and screening's history check
@@ -42,6 +42,7 @@ from eta.models import (
     CarrierQuery,
     Decision,
     InformationRequest,
+    ReviewRequest,
     ScreeningHit,
     ScreeningRun,
 )
@@ -49,7 +50,8 @@ from eta.models import ApplicationStatus as S
 from eta.models.base import SessionLike
 from eta.timeutil import utcnow
 
-# The statuses in which an application has ended: nothing moves it any further.
+# The statuses in which an application has ended: nothing moves it any further, but a
+# traveller's review request, which reopens a refusal (and clears its erase_after).
 ENDED = frozenset({S.REFUSED, S.WITHDRAWN, S.REVOKED, S.EXPIRED})
 
 DEFAULT_RETENTION_DAYS = 5 * 365
@@ -243,6 +245,12 @@ def _erase_attached(session: SessionLike, ids: list[int]) -> None:
         update(InformationRequest)
         .where(InformationRequest.application_id.in_(ids))
         .values(questions=ERASED_TEXT, answer=None)
+    )
+    # A review request's grounds and statement are the traveller's own words about themselves.
+    session.execute(
+        update(ReviewRequest)
+        .where(ReviewRequest.application_id.in_(ids))
+        .values(grounds=ERASED_TEXT, statement=None)
     )
     hits = session.execute(
         select(ScreeningHit.id, ScreeningHit.details)

@@ -10,6 +10,8 @@ from eta.models.application import (
     DecisionKind,
     DecisionState,
     InformationRequest,
+    ReviewOutcome,
+    ReviewRequest,
 )
 from eta.models.audit import AuditCheckpoint, AuditEvent, AuditLogState, AuditTreeNode
 from eta.models.authorisation import Authorisation, RevocationListVersion
@@ -71,6 +73,8 @@ __all__ = [
     "PartnerFeedEntry",
     "PartnerRevocation",
     "PartnerRevocationList",
+    "ReviewOutcome",
+    "ReviewRequest",
     "RevocationListVersion",
     "RiskRule",
     "RiskRuleVersion",

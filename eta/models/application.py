@@ -230,3 +230,38 @@ class Decision(Base):
     proposed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     confirmed_at: Mapped[dt.datetime | None]
+
+
+class ReviewOutcome(StrEnum):
+    """What became of a refusal a traveller asked to have reviewed."""
+
+    UPHELD = "upheld"  # refused again
+    OVERTURNED = "overturned"  # approved
+    WITHDRAWN = "withdrawn"  # the traveller withdrew the application meanwhile
+
+
+class ReviewRequest(Base):
+    """A refused traveller's request for a review of the refusal: their grounds, and the outcome.
+
+    One per refusal (the unique `decision_id`, the confirmed refusal it challenges): a second
+    request of the same refusal is refused by the database too, whatever raced past the verb.
+    """
+
+    __tablename__ = "review_requests"
+    __table_args__ = (
+        CheckConstraint(
+            f"outcome IS NULL OR {_in('outcome', ReviewOutcome)}", name="outcome_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    grounds: Mapped[str] = mapped_column(Text)
+    statement: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # NULL while the review is open; set by the move that decides the case again.
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    decided_at: Mapped[dt.datetime | None]

@@ -19,6 +19,7 @@ from eta import audit
 from eta.applications import decisions
 from eta.applications.labels import PURPOSE_LABELS, SEX_OPTIONS, answer_rows
 from eta.applications.reasons import REFUSAL_REASONS
+from eta.applications.review import latest_review
 from eta.countries import country_name_in
 from eta.extensions import db
 from eta.models import (
@@ -29,6 +30,7 @@ from eta.models import (
     DecisionState,
     InformationRequest,
     Officer,
+    ReviewRequest,
     RiskRule,
     RiskRuleVersion,
     Role,
@@ -139,6 +141,14 @@ def queue() -> str:
             )
         )
     )
+    reviewing = set(
+        db.session.scalars(
+            select(ReviewRequest.application_id).where(
+                ReviewRequest.application_id.in_([case.id for case in cases]),
+                ReviewRequest.outcome.is_(None),
+            )
+        )
+    )
     claimers = {
         officer.id: officer
         for officer in db.session.scalars(
@@ -158,6 +168,7 @@ def queue() -> str:
                 "hits": kinds.get(case.id, []),
                 "claimed_by": claimers.get(case.claimed_by_id or 0),
                 "refusal_proposed": case.id in proposed,
+                "review_requested": case.id in reviewing,
             }
         )
     flagged = db.session.scalars(
@@ -302,6 +313,7 @@ def _case_page(application: Application, **bound: CaseActionForm) -> str:
         words=_in_words(application),
         forms=_case_forms(application, bound),
         errors=[error for form in bound.values() for error in form.error_list()],
+        review=latest_review(db.session, application),
     )
 
 

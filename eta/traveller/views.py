@@ -48,6 +48,7 @@ from eta.traveller.forms import (
     journey_errors,
 )
 from eta.traveller.journey import PAGE_BY_SLUG, PAGES, Page
+from eta.traveller.review import review_offer
 from eta.web.i18n import localise_digits, service_name
 from eta.web.links import information_token
 from eta.web.urls import public_url
@@ -559,4 +560,5 @@ def status() -> str:
         reason=reason,
         appeal=appeal,
         next_step=NEXT_STEPS.get(ApplicationStatus(application.status)),
+        review=review_offer(application),
     )

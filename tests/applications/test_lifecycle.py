@@ -74,6 +74,7 @@ def test_the_transition_table_matches_the_documented_lifecycle():
         (S.APPROVED, S.REVOKED),
         (S.APPROVED, S.EXPIRED),
         (S.APPROVED, S.REFERRED),  # issuance failed, before any authorisation
+        (S.REFUSED, S.REFERRED),  # the traveller asked for a review (eta.applications.review)
         (S.SUBMITTED, S.WITHDRAWN),
         (S.SCREENING, S.WITHDRAWN),
         (S.REFERRED, S.WITHDRAWN),
@@ -94,7 +95,11 @@ def test_every_transition_is_allowed_or_refused_as_the_table_says(session, start
         if target is S.REFUSED:
             factories.confirm_refusal(session, application, officer.id)
         # An approval goes back to an officer only as issuance_failed (guarded, tested below).
-        reason = "issuance_failed" if (start, target) == (S.APPROVED, S.REFERRED) else None
+        # A refusal goes back only as review_requested (guarded, tests/applications/test_review).
+        reason = {
+            (S.APPROVED, S.REFERRED): "issuance_failed",
+            (S.REFUSED, S.REFERRED): "review_requested",
+        }.get((start, target))
         applications.transition(
             session,
             application,
