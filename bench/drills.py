@@ -13,6 +13,15 @@ starts it on a spare port, and runs every drill on a database of it. That drill 
 the HTTP API (the app's test client) with an Idempotency-Key per application, restarts the
 cluster mid-way (pg_ctl restart -m fast), and retries every 503 with the same key, as a client
 should: it prints how many requests got 503 and the slowest of them (fail fast, no hang).
+
+Two subcommands drill faults of a deployment on several machines (issue 19), with real
+processes from tests/fault_stack.py, on ETA_DRILL_DATABASE_URL too:
+
+- `bench/drills.py sentinel`: a Redis primary, a replica and three Sentinels; one gunicorn node
+  and two `eta worker`s connect through the Sentinels (ETA_REDIS_SENTINELS); the primary is
+  SIGKILLed under submission load and Sentinel promotes the replica.
+- `bench/drills.py web-node`: two gunicorn nodes behind haproxy (retries, redispatch); one node,
+  master and workers, is SIGKILLed under load.
 """
 
 from __future__ import annotations
@@ -59,11 +68,95 @@ def _redis(port: int, directory: str) -> subprocess.Popen:
     raise SystemExit("redis-server did not start")
 
 
+def _prepared_database(url: str, workdir: str) -> None:
+    """Empty the drill's database, migrate it and load a baseline watchlist."""
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+
+    from eta import create_app
+    from eta.extensions import db
+    from eta.screening import lists
+
+    engine = create_engine(url)
+    with engine.begin() as connection:  # a database of its own, emptied: raw DDL is simplest
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = create_app({"SERVER_NAME": None})
+    with app.app_context():
+        upgrade()
+        baseline = Path(workdir) / "baseline.csv"
+        baseline.write_text(
+            "id,full_name,date_of_birth,nationality\nB-1,Quentin Halvorsen,1931,ISL\n"
+        )
+        lists.import_watchlist(db.session, source="BASELINE", fmt="csv", path=baseline, actor="x")
+        db.session.remove()
+        for bound in db.engines.values():
+            bound.dispose()
+
+
+def multi_machine(command: str, applications: int, wait: float) -> None:
+    """Run the `sentinel` or `web-node` drill on ETA_DRILL_DATABASE_URL and print its row."""
+    from tests import fault_stack
+
+    url = os.environ.get("ETA_DRILL_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        raise SystemExit("set ETA_DRILL_DATABASE_URL to a PostgreSQL database it may empty")
+    missing = fault_stack.missing_programs("redis-server", "redis-sentinel", "haproxy")
+    if missing:
+        raise SystemExit(
+            f"missing {', '.join(missing)} (Debian: apt-get install {' '.join(missing)})"
+        )
+    workdir = Path(tempfile.mkdtemp(prefix="eta-drills-"))
+    env = {
+        **os.environ,
+        "ETA_ENV": "test",
+        "ETA_SECRET_KEY": "drills-secret-not-for-production",
+        "ETA_DATABASE_URL": url,
+        "ETA_KEYS_DIR": f"{workdir}/keys",
+        "ETA_MAIL_URL": f"file://{workdir}/outbox",
+        "ETA_LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    _prepared_database(url, str(workdir))
+    if command == "sentinel":
+        name = "Redis primary SIGKILLed"
+        outcome = fault_stack.run_sentinel_drill(
+            env, url, workdir, applications=applications, wait=wait
+        )
+    else:
+        name = "web node SIGKILLed"
+        outcome = fault_stack.run_web_node_drill(
+            env, url, workdir, applications=applications, wait=wait
+        )
+    print(
+        f"{'drill':<26} {'submitted':>9} {'decided':>8} {'lost':>5} "
+        f"{'duplicated':>10} {'seconds':>8}"
+    )
+    print(
+        f"{name:<26} {outcome.submitted:>9} {outcome.decided:>8} {outcome.lost:>5} "
+        f"{outcome.duplicated:>10} {outcome.seconds:>8.1f}"
+    )
+    for note in outcome.notes:
+        print(f"{'':<26} {note}")
+    print(f"{'':<26} outbox rows re-sent by the relay: {outcome.resent}; logs in {workdir}")
+
+
 def main() -> None:
     """Run each drill and print its table row."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--applications", type=int, default=60)
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for recovery")
+    commands = parser.add_subparsers(dest="command", metavar="{sentinel,web-node}")
+    for command, text in (
+        ("sentinel", "Redis primary SIGKILLed behind Sentinel under submission load"),
+        ("web-node", "one of two gunicorn nodes behind haproxy SIGKILLed under load"),
+    ):
+        sub = commands.add_parser(command, help=text, description=text)
+        sub.add_argument("--applications", type=int, default=60)
+        sub.add_argument("--wait", type=float, default=120.0, help="seconds to wait for recovery")
     parser.add_argument(
         "--pg-cluster",
         type=Path,
@@ -72,6 +165,9 @@ def main() -> None:
     )
     parser.add_argument("--only", help="run only the drills whose name contains this text")
     options = parser.parse_args()
+    if options.command:
+        multi_machine(options.command, options.applications, options.wait)
+        return
     from tests.pg_cluster import Cluster
 
     cluster = None

@@ -208,6 +208,21 @@ def _exempt_nationalities(environ: Mapping[str, str]) -> tuple[str, ...]:
     return exempt
 
 
+def _sentinels(environ: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """ETA_REDIS_SENTINELS (`host:port,host:port`) as (host, port) pairs; empty when unset."""
+    pairs = []
+    for part in environ.get("ETA_REDIS_SENTINELS", "").split(","):
+        if not part.strip():
+            continue
+        host, _colon, port = part.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigurationError(
+                f"ETA_REDIS_SENTINELS must list host:port pairs, comma-separated, not {part!r}"
+            )
+        pairs.append((host.strip("[]"), int(port)))
+    return tuple(pairs)
+
+
 def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
     """ETA_* variable `name` as a whole number of at least 1 (see `_integer`)."""
     value = _integer(environ, name, default)
@@ -366,6 +381,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
 
     database_url = environ.get("ETA_DATABASE_URL") or f"sqlite:///{instance_path / 'eta.db'}"
     redis_url = environ.get("ETA_REDIS_URL") or None
+    sentinels = _sentinels(environ)
     secret_key = _secret_key(env_name, instance_path, environ)
 
     if production:
@@ -373,8 +389,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
             raise ConfigurationError("ETA_SECRET_KEY is not set: production needs a secret key")
         if database_url.startswith("sqlite"):
             raise ConfigurationError("ETA_DATABASE_URL is SQLite: production needs PostgreSQL")
-        if not redis_url:
-            raise ConfigurationError("ETA_REDIS_URL is not set: production needs a real Redis")
+        if not redis_url and not sentinels:
+            raise ConfigurationError(
+                "neither ETA_REDIS_URL nor ETA_REDIS_SENTINELS is set: "
+                "production needs a real Redis"
+            )
 
     issuer = environ.get("ETA_ISSUER", "http://127.0.0.1:5000").rstrip("/")
     public_url = _public_url(environ, issuer)
@@ -393,6 +412,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # fails one job, which RQ retries, and the pool is invalidated for the next.
         "ETA_DATABASE_PRE_PING": True,
         "ETA_REDIS_URL": redis_url,
+        # Through Redis Sentinel when set (host:port,host:port): the master named
+        # ETA_REDIS_SENTINEL_MASTER, database ETA_REDIS_SENTINEL_DB; ETA_REDIS_URL is then unused.
+        "ETA_REDIS_SENTINELS": sentinels,
+        "ETA_REDIS_SENTINEL_MASTER": environ.get("ETA_REDIS_SENTINEL_MASTER", "").strip() or "eta",
+        "ETA_REDIS_SENTINEL_DB": _integer(environ, "ETA_REDIS_SENTINEL_DB", 0),
         "ETA_ISSUER": issuer,
         # Every absolute link (emails, status_url, Location, download links) starts here, never
         # at the request's Host header, which the client chooses.
@@ -424,6 +448,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "ETA_REVIEW_WINDOW_DAYS": _whole_number(environ, "ETA_REVIEW_WINDOW_DAYS", 28),
         "ETA_VALIDITY_YEARS": _integer(environ, "ETA_VALIDITY_YEARS", 2),
         "ETA_STUCK_AFTER_SECONDS": _integer(environ, "ETA_STUCK_AFTER_SECONDS", 300),
+        # How often the sweeper looks for applications stuck that long (workers.periodic).
+        "ETA_SWEEP_SECONDS": _whole_number(environ, "ETA_SWEEP_SECONDS", 60),
         # Watchlist name-match threshold (screening); the shipped default is measured in docs/.
         "ETA_MATCH_THRESHOLD": _number(environ, "ETA_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD),
         # Longest a screening check's database statement may run (PostgreSQL statement_timeout)

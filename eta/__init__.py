@@ -27,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     from eta.officer import init_app as init_officer
     from eta.public import blueprint as public_blueprint
-    from eta.redis_connection import limiter_storage_uri
+    from eta.redis_connection import limiter_storage
     from eta.traveller import blueprint as traveller_blueprint
     from eta.traveller import information_blueprint, review_blueprint
     from eta.web import edge, errors, i18n, logs, metrics, security, sessions
@@ -81,7 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     redis_client.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["ETA_REDIS_URL"]))
+    if "RATELIMIT_STORAGE_URI" not in app.config:
+        uri, options = limiter_storage(app.config)
+        app.config["RATELIMIT_STORAGE_URI"] = uri
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = options
     limiter.init_app(app)
     edge.init_app(app)  # before the blueprints: their <int:...> routes use its converter
     metrics.init_app(app)  # after edge: its timer and request id come before edge's checks

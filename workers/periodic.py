@@ -68,7 +68,11 @@ PERIODIC_JOBS: list[Periodic] = [
     Periodic("prune-staff-sessions", maintenance.prune_staff_sessions, every=24 * 3600),
     # Never lost: screening left waiting (Redis down at submission, a killed worker).
     Periodic(
-        "sweep-stuck-applications", screening.sweep_stuck_applications, every=60, queue=RECOVERY
+        "sweep-stuck-applications",
+        screening.sweep_stuck_applications,
+        every=60,
+        queue=RECOVERY,
+        every_setting="ETA_SWEEP_SECONDS",
     ),
     # Retired signing keys leave the JWKS once every token they signed has expired.
     Periodic("remove-expired-keys", issuance.remove_expired_keys, every=24 * 3600),

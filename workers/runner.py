@@ -229,7 +229,12 @@ def run_worker(
     if not burst:
         # The ticker thread has no app context: it reads the periods from this copy.
         config = dict(current_app.config) if has_app_context() else None
-        tick(connection, config=config)
+        try:
+            tick(connection, config=config)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            # Redis unreachable at start (down, or Sentinel failing over and naming no master
+            # yet): the ticker ticks again, and the worker below waits for Redis.
+            log.warning("worker: Redis unreachable at start; the ticker tries again")
         threading.Thread(target=_ticker, args=(connection, stop, config), daemon=True).start()
     worked = False
     try:
