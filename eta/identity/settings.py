@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eta.identity.image import ImageLimits
+from eta.identity.index import IndexSettings
 from eta.identity.quality import GateLimits
 from eta.identity.sealing import parse_key
 
@@ -21,6 +22,7 @@ class PhotoSettings:
     gate: GateLimits = field(default_factory=GateLimits)
     detect_side: int = 640
     match_threshold: float = 0.55
+    index: IndexSettings = field(default_factory=IndexSettings)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PhotoSettings:
@@ -38,4 +40,5 @@ class PhotoSettings:
             gate=GateLimits.from_config(config),
             detect_side=int(config["ETA_PHOTO_DETECT_SIDE"]),
             match_threshold=float(config["ETA_FACE_MATCH_THRESHOLD"]),
+            index=IndexSettings.from_config(config),
         )

@@ -117,7 +117,8 @@ def for_submission(draft: ApplicationDraft) -> photos.Photo | None:
 
 def _keep(draft: ApplicationDraft, jpeg: bytes) -> None:
     key = photos.settings().key
-    assert key is not None  # the page is only reached when the service takes photos
+    if key is None:  # the page is only reached when the service takes photos
+        raise RuntimeError("no photo key is configured")
     sealed = sealing.seal(key, DRAFT_PHOTO, draft.id, jpeg)
     # A new dict, so SQLAlchemy sees the JSON column change.
     draft.data = {**(draft.data or {}), DRAFT_KEY: base64.b64encode(sealed).decode()}

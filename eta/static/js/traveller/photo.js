@@ -52,13 +52,17 @@
   }).then(function (granted) {
     stream = granted;
     video.srcObject = granted;
-    status.textContent = camera.getAttribute("data-ready");
-    take.disabled = false;
   }).catch(function () {
     // No camera, or permission refused: say so, and leave the upload.
     status.textContent = camera.getAttribute("data-unavailable");
     show(video, false);
     show(take, false);
+  });
+
+  // "Take photo" works once the camera gives frames, not merely once it is granted.
+  video.addEventListener("loadeddata", function () {
+    status.textContent = camera.getAttribute("data-ready");
+    take.disabled = false;
   });
 
   take.addEventListener("click", function () {
