@@ -21,7 +21,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import faiss
@@ -29,29 +28,12 @@ import numpy as np
 from sqlalchemy import func, or_, select
 
 from eta.identity import faces, store
+from eta.identity.settings import IndexSettings
 from eta.models import FaceTemplateChange
 
 GAP_SECONDS = 120.0  # longer than any submission transaction stays open
 REBUILD_GROWTH = 4.0  # cells trained on n templates serve up to 4n
 TRAINING_SAMPLE = 64  # k-means points per cell (faiss warns below 39; 256 gains little)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexSettings:
-    """How the index searches (ETA_FACE_INDEX_*, config/settings.py)."""
-
-    ann_from: int = 50_000
-    nprobe: int = 24
-    rebuild_seconds: float = 24 * 3600.0
-
-    @classmethod
-    def from_config(cls, config: Any) -> IndexSettings:
-        """The settings of the app's configuration."""
-        return cls(
-            ann_from=int(config["ETA_FACE_INDEX_ANN_FROM"]),
-            nprobe=int(config["ETA_FACE_INDEX_NPROBE"]),
-            rebuild_seconds=float(config["ETA_FACE_INDEX_REBUILD_HOURS"]) * 3600.0,
-        )
 
 
 def cells_for(count: int) -> int:

@@ -7,9 +7,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eta.identity.image import ImageLimits
-from eta.identity.index import IndexSettings
 from eta.identity.quality import GateLimits
 from eta.identity.sealing import parse_key
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """How the 1:N index (eta.identity.index) searches (ETA_FACE_INDEX_*)."""
+
+    ann_from: int = 50_000
+    nprobe: int = 24
+    rebuild_seconds: float = 24 * 3600.0
+
+    @classmethod
+    def from_config(cls, config: Any) -> IndexSettings:
+        """The settings of the app's configuration."""
+        return cls(
+            ann_from=int(config["ETA_FACE_INDEX_ANN_FROM"]),
+            nprobe=int(config["ETA_FACE_INDEX_NPROBE"]),
+            rebuild_seconds=float(config["ETA_FACE_INDEX_REBUILD_HOURS"]) * 3600.0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
