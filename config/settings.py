@@ -177,7 +177,7 @@ def _photo_settings(
         # templates, IVF cells above it, NPROBE cells searched; rebuilt from the database
         # every REBUILD_HOURS besides following the template changes.
         "ETA_FACE_INDEX_ANN_FROM": _whole_number(environ, "ETA_FACE_INDEX_ANN_FROM", 50_000),
-        "ETA_FACE_INDEX_NPROBE": _whole_number(environ, "ETA_FACE_INDEX_NPROBE", 24),
+        "ETA_FACE_INDEX_NPROBE": _whole_number(environ, "ETA_FACE_INDEX_NPROBE", 64),
         "ETA_FACE_INDEX_REBUILD_HOURS": _number(environ, "ETA_FACE_INDEX_REBUILD_HOURS", 24.0),
     }
 

@@ -80,6 +80,11 @@ class FaceIndex:
         if len(keys):
             self._index.add_with_ids(matrix, keys)
 
+    def set_nprobe(self, nprobe: int) -> None:
+        """Search this many IVF cells from now on (no effect on exact search)."""
+        if self.approximate:
+            self._index.nprobe = max(1, nprobe)
+
     def needs_rebuild(self) -> bool:
         """Whether the size left the range the current structure was built for."""
         if self.approximate:

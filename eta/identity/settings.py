@@ -16,7 +16,7 @@ class IndexSettings:
     """How the 1:N index (eta.identity.index) searches (ETA_FACE_INDEX_*)."""
 
     ann_from: int = 50_000
-    nprobe: int = 24
+    nprobe: int = 64
     rebuild_seconds: float = 24 * 3600.0
 
     @classmethod
