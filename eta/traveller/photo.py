@@ -43,8 +43,6 @@ class PhotoForm(FlaskForm):
         _l("Upload a photo"),
         validators=[FileRequired(_l("Choose a photo of your face to upload"))],
     )
-    # "camera" when the script captured the frame: only for the page's wording after an error.
-    source = HiddenField()
     return_to = HiddenField()
 
 

@@ -21,7 +21,6 @@
   var use = document.getElementById("camera-use");
   var retake = document.getElementById("camera-retake");
   var status = document.getElementById("camera-status");
-  var source = document.getElementById("photo-source");
   var stream = null;
 
   function show(element, shown) {
@@ -93,7 +92,6 @@
       var files = new DataTransfer();
       files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
       input.files = files.files;
-      source.value = "camera";
       stop();
       form.submit();
     }, "image/jpeg", 0.92);
