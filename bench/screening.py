@@ -4,6 +4,8 @@ Usage: .venv/bin/python bench/screening.py [--names 1000000] [--applicants 2000]
        .venv/bin/python bench/screening.py --jobs 500   (screening jobs per second per worker)
        .venv/bin/python bench/screening.py --jobs 300 --profile /tmp/jobs.prof   (same, profiled)
        .venv/bin/python bench/screening.py --jobs 300 --filler 200000   (with earlier applications)
+       .venv/bin/python bench/screening.py --jobs 300 --filler 200000 --faces
+           (every application, earlier ones too, with a face template: the 1:N face check runs)
 
 Builds a WatchlistIndex from the real UN and OFAC lists (../shared/data/watchlists, read by
 eta.screening.lists.importers; the bench stops if a file is missing, --no-real-lists leaves them
@@ -747,12 +749,63 @@ def _insert_filler(count: int, rng: random.Random) -> None:
     db.session.commit()
 
 
-def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> None:
+def _add_faces(application_ids: list[int], seed: int) -> None:
+    """Give these applications a stored photo row with a synthetic face template each.
+
+    The photo itself is a placeholder (screening reads only the template when one is stored,
+    as it is for every photo that passed the gate at submission).
+    """
+    import numpy as np
+    from sqlalchemy import insert
+
+    from eta.applications import photos
+    from eta.extensions import db
+    from eta.identity import faces, sealing, store
+    from eta.models import ApplicationPhoto, FaceTemplateChange
+    from tests.identity.synthetic import Population
+
+    key = photos.settings().key
+    if key is None:
+        sys.exit("--faces needs a photo key (ETA_PHOTO_KEY; test mode makes one)")
+    people = Population(len(application_ids), seed=seed)
+    rows, changes = [], []
+    for application_id, template in zip(application_ids, people.enrolled, strict=True):
+        rows.append(
+            {
+                "application_id": application_id,
+                "media_type": "image/jpeg",
+                "width": 400,
+                "height": 500,
+                "photo_sealed": sealing.seal(key, store.PHOTO, application_id, b"placeholder"),
+                "face": {},
+                "quality": {},
+                "template_sealed": sealing.seal(
+                    key, store.TEMPLATE, application_id, np.asarray(template, "<f4").tobytes()
+                ),
+                "template_version": faces.TEMPLATE_VERSION,
+            }
+        )
+        changes.append({"application_id": application_id, "added": True})
+        if len(rows) == 10_000:
+            db.session.execute(insert(ApplicationPhoto), rows)
+            db.session.execute(insert(FaceTemplateChange), changes)
+            rows, changes = [], []
+    if rows:
+        db.session.execute(insert(ApplicationPhoto), rows)
+        db.session.execute(insert(FaceTemplateChange), changes)
+    db.session.commit()
+
+
+def jobs_per_second(
+    count: int, profile: str | None = None, filler: int = 0, with_faces: bool = False
+) -> None:
     """Screen `count` applications through the real job on one worker (own SQLite, Redis).
 
     Uses ETA_REDIS_URL when set (a database number of its own is not chosen: point it at an
     unused one), else an embedded Redis in a temporary folder. The real lists are imported first.
-    With `filler`, that many earlier applications are in the database first. With `profile`,
+    With `filler`, that many earlier applications are in the database first. With `with_faces`,
+    every application (the earlier ones too) has a face template, so the 1:N check searches the
+    index (built before timing, as a running worker has it). With `profile`,
     the worker runs under cProfile and the statistics are written to that file
     (read them with `python -m pstats FILE`); profiled figures are slower than plain ones.
     """
@@ -820,6 +873,20 @@ def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> 
                 passport_number_normalised=f"B{number:08d}",
             )
             ids.append(applications.submit(db.session, Application(**fields)).id)
+        if with_faces:
+            from sqlalchemy import select
+
+            _add_faces(list(db.session.scalars(select(Application.id).order_by(Application.id))), 3)
+            import numpy as np
+
+            from eta.applications import photos
+            from eta.identity import index
+
+            settings = photos.settings()
+            if settings.key is not None:
+                index.for_database(db.engine, settings.index).nearest(
+                    db.engine, settings.key, np.zeros(128, "float32"), 1, excluding=-1
+                )
         # Warm the per-process index as a long-running worker would have it.
         lists.active_watchlists(db.session)
         for application_id in ids:
@@ -853,7 +920,8 @@ def jobs_per_second(count: int, profile: str | None = None, filler: int = 0) -> 
         )
         engine = db.engine.dialect.name
         kind = type(worker).__name__
-        print(f"\n| screening jobs (real job, {engine}, one {kind}) | value |\n|---|---|")
+        faced = f", a face each, {count + filler:,} templates" if with_faces else ""
+        print(f"\n| screening jobs (real job, {engine}, one {kind}{faced}) | value |\n|---|---|")
         print(f"| applications decided | {decided.count():,} of {count:,} |")
         # The machine is shared: the load says whether wall time waited for a core.
         print(f"| load average (1 min) at the end | {os.getloadavg()[0]:.2f} |")
@@ -867,6 +935,8 @@ if __name__ == "__main__":
     if "--jobs" in sys.argv:
         profile_to = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None
         filler = int(sys.argv[sys.argv.index("--filler") + 1]) if "--filler" in sys.argv else 0
-        jobs_per_second(int(sys.argv[sys.argv.index("--jobs") + 1]), profile_to, filler)
+        jobs_per_second(
+            int(sys.argv[sys.argv.index("--jobs") + 1]), profile_to, filler, "--faces" in sys.argv
+        )
     else:
         main()

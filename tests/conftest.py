@@ -166,6 +166,9 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
     # The emptied tables hand out the same ids again: a cached index would look current.
     forget_cached_watchlists()
+    from eta.identity.index import forget_cached_indexes
+
+    forget_cached_indexes()
     yield
 
 

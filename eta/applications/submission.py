@@ -148,18 +148,20 @@ def submit_document(
         return _replay(stored)
 
 
-def submit_draft(token: str, data: dict[str, Any]) -> Submitted:
-    """Submit the web journey's draft `token` with its validated `data`, once.
+def submit_draft(
+    token: str, data: dict[str, Any], *, photo: photos.Photo | None = None
+) -> Submitted:
+    """Submit the web journey's draft `token` with its validated `data` (and photo), once.
 
     The draft is claimed by a conditional UPDATE (not yet submitted, not expired), the first
     write of the transaction: a concurrent submission of the same draft waits for it, then
     matches nothing and answers with this submission's application (`replayed`), as does any
     later one. Raises DraftGone when the draft expired unsubmitted or does not exist.
     """
-    return _with_a_free_reference(lambda: _submit_draft_once(token, data))
+    return _with_a_free_reference(lambda: _submit_draft_once(token, data, photo))
 
 
-def _submit_draft_once(token: str, data: dict[str, Any]) -> Submitted:
+def _submit_draft_once(token: str, data: dict[str, Any], photo: photos.Photo | None) -> Submitted:
     session = db.session
     now = utcnow()
     claimed = session.execute(
@@ -178,7 +180,7 @@ def _submit_draft_once(token: str, data: dict[str, Any]) -> Submitted:
         if earlier is None:
             raise DraftGone("the draft expired or does not exist")
         return earlier
-    submitted = _save(data, channel="web")
+    submitted = _save(data, channel="web", photo=photo)
     session.execute(
         update(ApplicationDraft)
         .where(ApplicationDraft.token == token)

@@ -76,11 +76,19 @@ def decode_base64(text: object, limits: ImageLimits) -> bytes:
     return raw
 
 
-def _too_large(limits: ImageLimits) -> object:
+def megabytes(limits: ImageLimits) -> str:
+    """The largest photo accepted, in MB as people read it (one decimal at most)."""
+    return f"{max(0.1, round(limits.max_bytes / (1024 * 1024), 1)):g}"
+
+
+def too_large_instruction(limits: ImageLimits) -> object:
+    """What a traveller whose photo is over the size limit reads."""
     return _(
-        "The photo is too large: send one of at most %(megabytes)s MB",
-        megabytes=f"{max(0.1, round(limits.max_bytes / (1024 * 1024), 1)):g}",
+        "The photo is too large: send one of at most %(megabytes)s MB", megabytes=megabytes(limits)
     )
+
+
+_too_large = too_large_instruction
 
 
 def clean(raw: bytes, limits: ImageLimits) -> CleanPhoto:

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from eta.identity import faces, image, sealing
 from eta.identity.gate import AcceptedPhoto
-from eta.models import Application, ApplicationPhoto
+from eta.models import Application, ApplicationPhoto, FaceTemplateChange
 from eta.models.base import SessionLike
 
 PHOTO = "photo"
@@ -56,6 +56,8 @@ def save_photo(
             template_version=None if template is None else faces.TEMPLATE_VERSION,
         )
     )
+    if template is not None:
+        session.add(FaceTemplateChange(application_id=application_id, added=True))
 
 
 # What screening reads of an application's photo: no image (it is only read when the template
@@ -118,6 +120,7 @@ def store_template(session: SessionLike, row: Any, key: bytes, vector: np.ndarra
         )
         .execution_options(synchronize_session=False)
     )
+    session.add(FaceTemplateChange(application_id=row.application_id, added=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,36 @@ class Gallery:
 
     application_ids: list[int]
     templates: np.ndarray  # shape (n, 128), float32
+
+
+def templates_of(connection: Any, key: bytes, application_ids: Sequence[int] | None) -> Gallery:
+    """The current templates of these applications (all, with None) whose data is not erased.
+
+    `connection` is a Connection or a Session; the index reads on a connection of its own, so
+    that it only ever sees committed templates.
+    """
+    statement = (
+        select(ApplicationPhoto.application_id, ApplicationPhoto.template_sealed)
+        .join(Application, Application.id == ApplicationPhoto.application_id)
+        .where(
+            ApplicationPhoto.template_sealed.is_not(None),
+            ApplicationPhoto.template_version == faces.TEMPLATE_VERSION,
+            Application.erased_at.is_(None),
+        )
+        .order_by(ApplicationPhoto.application_id)
+    )
+    if application_ids is not None:
+        statement = statement.where(ApplicationPhoto.application_id.in_(list(application_ids)))
+    rows = connection.execute(statement).all()
+    if not rows:
+        return Gallery([], np.zeros((0, faces.TEMPLATE_DIMENSIONS), dtype=np.float32))
+    matrix = np.stack(
+        [
+            _template_vector(sealing.unseal(key, TEMPLATE, row.application_id, row.template_sealed))
+            for row in rows
+        ]
+    )
+    return Gallery([row.application_id for row in rows], matrix)
 
 
 def gallery(session: SessionLike, key: bytes, *, excluding: int) -> Gallery:
@@ -165,5 +198,9 @@ def erase_photos(session: SessionLike, application_ids: Sequence[int]) -> int:
         delete(ApplicationPhoto)
         .where(ApplicationPhoto.application_id.in_(list(application_ids)))
         .execution_options(synchronize_session=False)
+    )
+    # Every worker's 1:N index drops them at its next search (eta.identity.index).
+    session.add_all(
+        [FaceTemplateChange(application_id=i, added=False) for i in sorted(set(application_ids))]
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from eta.models.audit import AuditCheckpoint, AuditEvent, AuditLogState, AuditTr
 from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
 from eta.models.idempotency import IdempotencyKey
-from eta.models.identity import ApplicationPhoto
+from eta.models.identity import ApplicationPhoto, FaceTemplateChange
 from eta.models.outbox import OutboxMessage
 from eta.models.partners import (
     PartnerFeed,
@@ -64,6 +64,7 @@ __all__ = [
     "Decision",
     "DecisionKind",
     "DecisionState",
+    "FaceTemplateChange",
     "IdempotencyKey",
     "InformationRequest",
     "LostStolenDocument",

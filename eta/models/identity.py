@@ -37,3 +37,19 @@ class ApplicationPhoto(Base):
     # NULL until computed (at submission; again by screening if that failed).
     template_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     template_version: Mapped[str | None] = mapped_column(String(40))
+
+
+class FaceTemplateChange(Base):
+    """One change to the set of face templates, in commit order: what the 1:N indexes follow.
+
+    Written in the transaction that adds a template (`added`) or erases a photo (not `added`),
+    so each worker's in-memory index (eta.identity.index) catches up by reading the rows past
+    the last one it applied, never the whole gallery. Ids only: no template, no personal data.
+    """
+
+    __tablename__ = "face_template_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int]
+    added: Mapped[bool]
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

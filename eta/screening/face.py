@@ -19,14 +19,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from eta.identity import matching, store
+from eta.identity import index, matching, store
 from eta.identity.settings import PhotoSettings
-from eta.models import Application
+from eta.models import Application, ApplicationPhoto
 from eta.models.base import SessionLike
 
 IDENTITY_CONFLICT = "identity_conflict"
 # Findings one application gets at most: beyond a few, the officer has the pattern.
 MAX_FINDINGS = 5
+# Nearest templates looked at: the same face under more identities than this is already a case.
+MAX_CANDIDATES = 10
 
 
 class FaceCheckUnavailable(RuntimeError):
@@ -101,15 +103,21 @@ def check_face(
         probe = store.compute_template(session, row, key)
         store.store_template(session, row, key, probe)
     threshold = settings.match_threshold
-    candidates = matching.nearest(
-        probe, store.gallery(session, key, excluding=application.id), threshold
+    engine = session.get_bind()
+    nearest = index.for_database(engine, settings.index).nearest(
+        engine, key, probe, MAX_CANDIDATES, excluding=application.id
     )
+    candidates = [matching.Candidate(i, d) for i, d in nearest if d <= threshold]
     if not candidates:
         return []
+    # Checked against the database, not the index: a template erased since the index last
+    # caught up is no finding.
     others = {
         other.id: other
         for other in session.execute(
-            _OTHERS.where(Application.id.in_([c.application_id for c in candidates]))
+            _OTHERS.join(ApplicationPhoto, ApplicationPhoto.application_id == Application.id)
+            .where(Application.id.in_([c.application_id for c in candidates]))
+            .where(ApplicationPhoto.template_sealed.is_not(None))
         )
     }
     findings: list[FaceFinding] = []

@@ -34,11 +34,12 @@ from eta.applications.submission import (
     submitted_draft,
 )
 from eta.extensions import configured_limit, db, limiter
+from eta.identity.faces import FaceModelError
 from eta.mail import OutgoingMail, send
 from eta.models import Application, ApplicationDraft, ApplicationStatus, InformationRequest
 from eta.screening.mrz import mrz_name_parts
 from eta.timeutil import utcnow
-from eta.traveller import journey
+from eta.traveller import journey, photo
 from eta.traveller.forms import (
     PAGE_FORMS,
     QuestionForm,
@@ -200,8 +201,10 @@ def question(slug: str) -> Response | str:
     if errors:
         return _render_page(form, errors, returning)
     following = journey.next_page(form.page)
-    if returning or following is None:
+    if returning:
         return redirect(url_for("traveller.check_answers"))
+    if following is None:
+        return redirect(photo.after_questions())
     return redirect(url_for("traveller.question", slug=following.slug))
 
 
@@ -366,18 +369,29 @@ def check_answers() -> Response | str:
         attempted = any(answers.get(name) for name in journey.form_names(PAGE_BY_SLUG[slug]))
         shown = "?validate=1&return=check" if attempted else "?return=check"
         return redirect(url_for("traveller.question", slug=slug) + shown)
+    if photo.missing(draft):
+        return redirect(url_for("traveller.photo") + "?return=check")
     data = shared.data
     form = SubmitForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render_template(
             "traveller/check_answers.html",
             form=form,
-            rows=_summary_rows(answers, data),
-            back=url_for("traveller.question", slug=PAGES[-1].slug),
+            rows=_summary_rows(answers, data) + photo.summary_rows(draft),
+            back=url_for("traveller.photo")
+            if photo.enabled()
+            else url_for("traveller.question", slug=PAGES[-1].slug),
             fee=current_app.config["ETA_FEE"],
         )
     try:
-        submitted = submit_draft(draft.token, data)
+        accepted = photo.for_submission(draft)
+    except photo.Retake:
+        return redirect(url_for("traveller.photo") + "?return=check")
+    except FaceModelError:
+        log.exception("the photo quality gate could not run at submission")
+        abort(503)
+    try:
+        submitted = submit_draft(draft.token, data, photo=accepted)
     except DraftGone:
         session.pop(SESSION_DRAFT, None)
         return redirect(url_for("traveller.apply"))
@@ -388,6 +402,9 @@ def _confirm(submitted: Submitted) -> Response:
     session.pop(SESSION_DRAFT, None)
     session[SESSION_REFERENCE] = submitted.reference
     return redirect(url_for("traveller.confirmation"))
+
+
+photo.register(blueprint, _current_draft, _new_draft, PAGES[-1].slug)
 
 
 @blueprint.get("/apply/confirmation")

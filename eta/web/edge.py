@@ -9,10 +9,10 @@ once, and every integer taken from a path or a query is bounded here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from werkzeug.routing import IntegerConverter
 
 # Every id column is an INTEGER (PostgreSQL: 4 bytes, signed); SQLite stores up to 2**63 - 1.
@@ -86,6 +86,30 @@ def json_float(text: str) -> float:
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
+View = TypeVar("View", bound=Callable[..., Any])
+BODY_LIMIT = "eta_body_limit"
+
+
+def body_limit(limit: Callable[[], int]) -> Callable[[View], View]:
+    """Mark a view whose requests may be larger than MAX_CONTENT_LENGTH: at most `limit()` bytes.
+
+    Set here, before the form is first read (below), since werkzeug applies the limit then.
+    """
+
+    def mark(view: View) -> View:
+        setattr(view, BODY_LIMIT, limit)
+        return view
+
+    return mark
+
+
+def _apply_body_limit() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, BODY_LIMIT, None)
+    if limit is not None:
+        request.max_content_length = limit()
+
+
 def _values() -> Iterator[str]:
     yield request.path
     for key, value in request.args.items(multi=True):
@@ -101,6 +125,7 @@ def _values() -> Iterator[str]:
 
 def refuse_unstorable_input() -> None:
     """Answer 400 to a request whose path, query or form holds NUL or a lone surrogate."""
+    _apply_body_limit()
     if not request.query_string and request.mimetype not in _FORM_TYPES:
         # Most API calls (a JSON body, no query): only the path to look at, on every request.
         if unstorable(request.path):

@@ -193,6 +193,12 @@ def test_whole_journey_then_status(tab: Any) -> None:
     page.check("#declaration")
     go_on(page)
 
+    # The photo page (this browser has no camera: the upload is offered): on without a photo.
+    assert "/apply/photo" in page.url
+    no_serious_violations(page)
+    with page.expect_navigation():
+        page.click("main form a[href='/apply/check']")
+
     # Check your answers, then change the email through its Change link.
     assert "/apply/check" in page.url
     no_serious_violations(page)

@@ -137,6 +137,11 @@ def test_the_arabic_journey_reads_right_to_left(arabic: Any) -> None:
     page.check("#declaration")
     go_on(page)
 
+    # The photo page (no camera in this browser): on without a photo.
+    assert "/apply/photo" in page.url
+    check(page, "photo")
+    with page.expect_navigation():
+        page.click("main form a[href='/apply/check']")
     assert "/apply/check" in page.url
     check(page, "check-answers")
     main = page.inner_text("main")

@@ -148,6 +148,9 @@ def test_check_your_answers_shows_the_mrz_of_the_latin_name(page: Any, live_serv
     _go_on(page)
     page.check("#declaration")
     _go_on(page)
+    assert "/apply/photo" in page.url  # the photo page: on without one
+    with page.expect_navigation():
+        page.click("main form a[href='/apply/check']")
     assert "/apply/check" in page.url
     main = page.inner_text("main")
     assert "AL<ALI<<MOHAMMED" in main
