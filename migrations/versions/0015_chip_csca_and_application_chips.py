@@ -50,8 +50,8 @@ def upgrade():
         sa.Column("result", sa.String(length=20), nullable=True),
         sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.Column("face_distance", sa.Float(), nullable=True),
-        sa.Column("face_threshold", sa.Float(), nullable=True),
+        sa.Column("face_distance", sa.Double(), nullable=True),
+        sa.Column("face_threshold", sa.Double(), nullable=True),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["applications.id"],
