@@ -15,16 +15,14 @@ raises: screening records `check_failed` and refers. No chip: nothing to check.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from eta.chip import csca, lds, passive
 from eta.chip import store as chip_store
+from eta.chip.image import open_face
 from eta.chip.settings import ChipSettings
 from eta.identity import faces
 from eta.identity import store as photo_store
@@ -34,8 +32,6 @@ from eta.models.base import SessionLike
 
 FACE_MISMATCH = "face_mismatch"
 FACE_NOT_FOUND = "chip_face_not_found"
-# A chip's image is about 400×500: anything far larger is not a passport's DG2.
-MAX_CHIP_IMAGE_PIXELS = 4_000_000
 NO_REFUSAL = " A chip check alone is no reason to refuse."
 
 
@@ -56,13 +52,7 @@ class ChipFinding:
 
 def chip_face(image: lds.FacialImage, detect_side: int) -> np.ndarray | None:
     """The template of the largest face in DG2's image, or None when no face is found."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        opened = Image.open(io.BytesIO(image.data))
-        if opened.width * opened.height > MAX_CHIP_IMAGE_PIXELS:
-            raise lds.ChipDataError("DG2's image is far larger than a passport's")
-        opened.load()
-    picture = opened.convert("RGB")
+    picture = open_face(image)
     found = faces.detect(picture, detect_side)
     if not found:
         return None

@@ -10,7 +10,13 @@ from sqlalchemy import select, update
 
 from eta.applications import retention
 from eta.identity import sealing
-from eta.models import Application, ApplicationChip, ScreeningHit, ScreeningRun
+from eta.models import (
+    Application,
+    ApplicationChip,
+    AuditEvent,
+    ScreeningHit,
+    ScreeningRun,
+)
 from eta.models import ApplicationStatus as S
 from eta.tasks import SCREENING
 from eta.timeutil import utcnow
@@ -124,9 +130,24 @@ def test_a_photo_of_another_person_than_the_chip_is_a_face_mismatch(
     assert f"distance {hit.details['distance']:.3f}" in hit.explanation
     assert "no reason to refuse" in hit.explanation
     assert row.result == "verified" and row.face_distance == hit.details["distance"]
-    officer, _staff = signed_in("officer")
+    officer, staff = signed_in("officer")
     page = officer.get(f"/officer/cases/{application.id}").get_data(as_text=True)
     assert "face_mismatch" in page and "Chip verified" in page
+    # The two faces side by side: the photo and the chip's, each served (and audited) alone.
+    assert f'src="/officer/cases/{application.id}/chip-face"' in page
+    assert f'src="/officer/cases/{application.id}/photo"' in page
+    response = officer.get(f"/officer/cases/{application.id}/chip-face")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.data[:2] == b"\xff\xd8" and response.headers["Cache-Control"].startswith(
+        "no-store"
+    )
+    viewed = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "application.chip_face_viewed")
+    ).all()
+    assert [(e.actor, e.object_id) for e in viewed] == [
+        (f"officer:{staff.id}", application.reference)
+    ]
+    # Signed-out visitors and every role: tests/officer/test_access.py walks this route too.
 
 
 def test_a_chip_without_a_photo_is_still_authenticated(
