@@ -22,6 +22,7 @@ from rq.timeouts import JobTimeoutException
 from sqlalchemy import select
 
 from eta import applications, audit, outbox, tasks
+from eta.chip.settings import ChipSettings
 from eta.extensions import db, redis_client
 from eta.identity.settings import PhotoSettings
 from eta.models import Application, Authorisation, CheckName
@@ -114,6 +115,7 @@ def screen_application(application_id: int) -> str:
         statement_timeout=_check_timeout(),
         partner_keys=_partner_keys(),
         photo_settings=PhotoSettings.from_config(current_app.config),
+        chip_settings=ChipSettings.from_config(current_app.config),
     )
     try:
         result = service.screen(

@@ -49,6 +49,12 @@ def _json_body(schema: str, example: dict[str, Any] | None = None) -> dict[str, 
     return {"required": True, "content": {"application/json": media}}
 
 
+# DG1 of the specimen passport (tests/chip/builder.py: Anna Maria Eriksson, L898902C3).
+_SPECIMEN_DG1 = (
+    "YVtfH1hQPFNXRUVSSUtTU09OPDxBTk5BPE1BUklBPDw8PDw8PDw8PDw8PDw8PDw8PEw4OTg5MDJDMzZT"
+    "V0U3NDA4MTIyRjMyMDQxNTM8PDw8PDw8PDw8PDw8PDA0"
+)
+
 # SPEC §4's application (dates as examples only: the arrival must be within the next year).
 _APPLICATION_EXAMPLE: dict[str, Any] = {
     "given_names": "Anna Maria",
@@ -435,6 +441,44 @@ SCHEMAS: dict[str, Any] = {
                     "service sets ETA_PHOTO_REQUIRED. Re-encoded and stored encrypted; never "
                     "in the token, the QR code or any answer."
                 ),
+            },
+            "chip": {
+                "type": "object",
+                "required": ["sod", "dg1", "dg2"],
+                "description": (
+                    "SPEC §6 Chip: the passport chip's files as a phone app or kiosk reads them "
+                    "(ICAO 9303 Part 10), each in base64, at most ETA_CHIP_MAX_BYTES (256 KiB) "
+                    "decoded. DG1's machine-readable zone must agree with the application: a "
+                    'difference is a 422 under `errors["chip.dg1"]`, a file that is not what '
+                    'it claims under `errors["chip.sod"]` and so on. Screening then checks '
+                    "the SOD's signature, the document signer against the imported CSCA "
+                    "certificates and the data groups' hashes (passive authentication), and "
+                    "matches the photo against DG2's face: a failure refers the application to "
+                    "an officer, never refuses it. Optional; stored encrypted."
+                ),
+                "properties": {
+                    name: {
+                        "type": "string",
+                        "contentEncoding": "base64",
+                        "description": description,
+                        "examples": [example],
+                    }
+                    for name, description, example in (
+                        # The start of a real EF.SOD and DG2 (a whole one is 1 and 25 KB), and
+                        # the whole DG1 of the specimen application's passport.
+                        (
+                            "sod",
+                            "EF.SOD: 0x77 around a CMS SignedData (example cut short)",
+                            "d4IDZjCCA2IGCSqGSIb3DQEHAqCCA1MwggNPAgEDMQ8wDQYJ",
+                        ),
+                        ("dg1", "DG1: 0x61 around 0x5F1F, the MRZ", _SPECIMEN_DG1),
+                        (
+                            "dg2",
+                            "DG2: 0x75, the facial image (JPEG or JPEG2000; example cut short)",
+                            "dYJKzH9hgkrHAgEBf2CCSr+hBIECAQFfLoJKtEZBQwAwMTAA",
+                        ),
+                    )
+                },
             },
         },
     },

@@ -33,6 +33,7 @@ from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from eta import audit
+from eta.chip.store import erase_chips
 from eta.identity.store import erase_photos
 from eta.models import (
     Application,
@@ -236,6 +237,8 @@ def _erase_attached(session: SessionLike, ids: list[int]) -> None:
     session.execute(delete(ApplicationDraft).where(ApplicationDraft.application_id.in_(ids)))
     # The facial photo and its face template (biometric data: GDPR Art. 9) go whole.
     erase_photos(session, ids)
+    # The chip's files hold the MRZ and the chip's facial image: they go whole too.
+    erase_chips(session, ids)
     # Officers' notes, questions and the traveller's answers are free text about the person.
     session.execute(
         update(ApplicationEvent).where(ApplicationEvent.application_id.in_(ids)).values(note=None)

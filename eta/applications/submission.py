@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from eta import applications, outbox, tasks
-from eta.applications import idempotency, photos
+from eta.applications import chips, idempotency, photos
 from eta.applications.idempotency import IdempotentRequest
 from eta.applications.validation import validate_application
 from eta.extensions import db
@@ -76,17 +76,22 @@ class DraftGone(LookupError):
 
 
 def submit_application(
-    data: dict[str, Any], *, channel: str, photo: photos.Photo | None = None
+    data: dict[str, Any],
+    *,
+    channel: str,
+    photo: photos.Photo | None = None,
+    chip: chips.Chip | None = None,
 ) -> Submitted:
     """Save `data` (validate_application's output) as a submitted application, with its work.
 
     Screening and the receipt email are outbox rows committed with the application, so a
     Redis that is down (or loses its data) delays them and never loses them. A `photo` that
-    passed the gate (eta.applications.photos) is stored with it, sealed.
+    passed the gate (eta.applications.photos) is stored with it, sealed, as is a passport
+    `chip` that was read (eta.applications.chips).
     """
 
     def once() -> Submitted:
-        submitted = _save(data, channel=channel, photo=photo)
+        submitted = _save(data, channel=channel, photo=photo, chip=chip)
         outbox.commit(db.session)
         return submitted
 
@@ -117,10 +122,11 @@ def submit_document(
     )
     errors = dict(result.errors)
     photo = photos.accept(document, errors)
+    chip = chips.accept(document, result.data, errors)
     if errors:
         raise InvalidApplication(errors)
     if request is None:
-        return submit_application(result.data, channel=channel, photo=photo)
+        return submit_application(result.data, channel=channel, photo=photo, chip=chip)
     lifetime = dt.timedelta(hours=int(current_app.config["ETA_IDEMPOTENCY_HOURS"]))
     claimed = request
 
@@ -128,7 +134,7 @@ def submit_document(
         # A retry after a taken reference rolled the claim back with everything else.
         if not idempotency.claim(db.session, claimed, lifetime=lifetime):
             raise _ClaimLost
-        submitted = _save(result.data, channel=channel, photo=photo)
+        submitted = _save(result.data, channel=channel, photo=photo, chip=chip)
         idempotency.complete(
             db.session,
             claimed,
@@ -229,11 +235,19 @@ def _with_a_free_reference(attempt: Callable[[], T]) -> T:
     raise NoFreeReference(f"{REFERENCE_ATTEMPTS} references drawn, every one taken")
 
 
-def _save(data: dict[str, Any], *, channel: str, photo: photos.Photo | None = None) -> Submitted:
-    """Insert the application, its photo and its work in the session's transaction; no commit."""
+def _save(
+    data: dict[str, Any],
+    *,
+    channel: str,
+    photo: photos.Photo | None = None,
+    chip: chips.Chip | None = None,
+) -> Submitted:
+    """Insert the application, its photo, chip and work in the session's transaction; no commit."""
     new = applications.insert_submitted(db.session, data, channel=channel)
     if photo is not None:
         photos.save(db.session, new.id, photo)
+    if chip is not None:
+        chips.save(db.session, new.id, chip)
     outbox.add_all(
         db.session,
         [

@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "eta.audit.cli",
     "eta.authorisations.cli",
     "eta.carrier.cli",
+    "eta.chip.cli",
     "eta.cli.queues",
     "eta.dev.cli",
     "eta.partners.cli",

@@ -16,6 +16,7 @@ from eta.models.application import (
 from eta.models.audit import AuditCheckpoint, AuditEvent, AuditLogState, AuditTreeNode
 from eta.models.authorisation import Authorisation, RevocationListVersion
 from eta.models.base import Base
+from eta.models.chip import ApplicationChip, CscaCertificate
 from eta.models.idempotency import IdempotencyKey
 from eta.models.identity import ApplicationPhoto, FaceTemplateChange
 from eta.models.outbox import OutboxMessage
@@ -46,6 +47,7 @@ from eta.models.watchlist import (
 __all__ = [
     "Actor",
     "Application",
+    "ApplicationChip",
     "ApplicationDraft",
     "ApplicationEvent",
     "ApplicationPhoto",
@@ -61,6 +63,7 @@ __all__ = [
     "CarrierQuery",
     "CarrierUser",
     "CheckName",
+    "CscaCertificate",
     "Decision",
     "DecisionKind",
     "DecisionState",

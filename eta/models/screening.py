@@ -23,6 +23,7 @@ class CheckName(StrEnum):
     HISTORY = "history"
     ANSWERS = "answers"
     FACE = "face"
+    CHIP = "chip"
     CHECK_FAILED = "check_failed"
 
 
@@ -66,7 +67,7 @@ class ScreeningHit(Base):
     __table_args__ = (
         CheckConstraint(
             "check_name IN ('document', 'lost_stolen', 'watchlist', 'rule', 'history', "
-            "'answers', 'face', 'check_failed')",
+            "'answers', 'face', 'chip', 'check_failed')",
             name="check_known",
         ),
     )

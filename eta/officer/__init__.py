@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from eta.officer import (  # noqa: F401  (routes register)
         admin,
         cases,
+        chip,
         dashboard,
         lists,
         photos,

@@ -20,6 +20,7 @@ from eta.applications import decisions
 from eta.applications.labels import PURPOSE_LABELS, SEX_OPTIONS, answer_rows
 from eta.applications.reasons import REFUSAL_REASONS
 from eta.applications.review import latest_review
+from eta.chip.store import chip_row
 from eta.countries import country_name_in
 from eta.extensions import db
 from eta.models import (
@@ -300,6 +301,7 @@ def _case_page(application: Application, **bound: CaseActionForm) -> str:
         application=application,
         evidence=evidence,
         photos=with_photos([application.id, *related]),
+        chip=chip_row(db.session, application.id),
         history=_history(application),
         decisions=decisions,
         pending=next((d for d in decisions if d.state == DecisionState.PROPOSED), None),

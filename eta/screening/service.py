@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, case, func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta import applications
+from eta.chip.settings import ChipSettings
 from eta.documents import normalise_document_number
 from eta.identity import store
 from eta.identity.settings import PhotoSettings
@@ -35,7 +36,7 @@ from eta.models import (
 from eta.models.base import SessionLike
 from eta.partners.feedkeys import EpochKey
 from eta.partners.feeds import feed_hits
-from eta.screening import answers, face, history, names, rules
+from eta.screening import answers, chip, face, history, names, rules
 from eta.screening.document import DocumentFacts, check_document
 from eta.screening.lost_stolen import confusable_key
 from eta.screening.pipelined import fetch_together
@@ -92,6 +93,8 @@ class ScreeningContext:
     # The photo key and the face match threshold (eta.identity); None: the face check fails
     # for an application with a photo (it cannot open it), and passes one without.
     photo_settings: PhotoSettings | None = None
+    # The chip's limits and 1:1 face threshold (eta.chip); None: the configuration's defaults.
+    chip_settings: ChipSettings | None = None
 
 
 @dataclass
@@ -407,9 +410,24 @@ def face_check(ctx: ScreeningContext) -> list[Finding]:
     ]
 
 
+def chip_check(ctx: ScreeningContext) -> list[Finding]:
+    """The passport chip: passive authentication, and the photo against the chip's face (1:1)."""
+    return [
+        Finding(f.check, f.code, f.explanation, score=f.score, details=f.details)
+        for f in chip.check_chip(
+            ctx.session,
+            ctx.application,
+            ctx.photo_settings,
+            ctx.chip_settings or ChipSettings(),
+            utcnow(),
+        )
+    ]
+
+
 # The checks an initial screening runs, in order; a re-screen after a list change runs only the
-# ones that depend on the lists. The face check comes last: it may store the template it had to
-# compute, and a later check's failure (a rollback) would undo that.
+# ones that depend on the lists. The face and chip checks come last: they store what they
+# computed (a template, the chip's result), and a later check's failure (a rollback) would undo
+# that; the chip check's own failure costs the face check's template at most (computed again).
 CHECKS: dict[CheckName, Check] = {
     CheckName.DOCUMENT: document_check,
     CheckName.LOST_STOLEN: lost_stolen_check,
@@ -418,6 +436,7 @@ CHECKS: dict[CheckName, Check] = {
     CheckName.HISTORY: history_check,
     CheckName.ANSWERS: answers_check,
     CheckName.FACE: face_check,
+    CheckName.CHIP: chip_check,
 }
 LIST_CHECKS = (CheckName.LOST_STOLEN, CheckName.WATCHLIST)
 
@@ -521,6 +540,7 @@ def screen(
     statement_timeout: float | None = None,
     partner_keys: Sequence[EpochKey] = (),
     photo_settings: PhotoSettings | None = None,
+    chip_settings: ChipSettings | None = None,
 ) -> ScreeningResult:
     """Run the checks on an application and return every finding; never raises for a check.
 
@@ -530,7 +550,8 @@ def screen(
     With a `statement_timeout` (seconds; or the context's), each statement of a check that
     runs longer is cancelled (PostgreSQL), and that check fails: the application is referred.
     `partner_keys` (or the context's) are the partners' feed keys the lost/stolen check uses;
-    `photo_settings` (or the context's) the photo key and threshold of the face check.
+    `photo_settings` (or the context's) the photo key and threshold of the face check,
+    `chip_settings` (or the context's) the chip check's 1:1 threshold.
     """
     ctx = context or ScreeningContext(
         session,
@@ -540,6 +561,7 @@ def screen(
         statement_timeout=statement_timeout,
         partner_keys=partner_keys,
         photo_settings=photo_settings,
+        chip_settings=chip_settings,
     )
     ctx.list_versions["threshold"] = threshold
     if not _prefetch(ctx, [name for name in CHECKS if only is None or name in only]):
