@@ -173,6 +173,12 @@ def _photo_settings(
         # Face 1:N (screening's `face` check): the largest distance between two templates
         # taken as the same face (dlib's own figure is 0.6; docs/screening.md has ours).
         "ETA_FACE_MATCH_THRESHOLD": _number(environ, "ETA_FACE_MATCH_THRESHOLD", 0.55),
+        # The 1:N index (docs/screening.md): exact search below ETA_FACE_INDEX_ANN_FROM
+        # templates, IVF cells above it, NPROBE cells searched; rebuilt from the database
+        # every REBUILD_HOURS besides following the template changes.
+        "ETA_FACE_INDEX_ANN_FROM": _whole_number(environ, "ETA_FACE_INDEX_ANN_FROM", 50_000),
+        "ETA_FACE_INDEX_NPROBE": _whole_number(environ, "ETA_FACE_INDEX_NPROBE", 64),
+        "ETA_FACE_INDEX_REBUILD_HOURS": _number(environ, "ETA_FACE_INDEX_REBUILD_HOURS", 24.0),
         # The passport chip (eta.chip): each file's decoded size at most (a DG2 is 15-100 KB),
         # and the 1:1 match of the photo against the chip's face: the largest distance taken
         # as the same person (dlib's figure 0.6; a chip image is small and compressed).
