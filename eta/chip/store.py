@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from eta.identity import sealing
 from eta.models import ApplicationChip
@@ -39,6 +39,18 @@ def save_chip(session: SessionLike, application_id: int, files: ChipFiles, key: 
             details={},
         )
     )
+
+
+# What screening reads first: whether the application has a chip row at all (most have none), so
+# the query costs one small row and joins the checks' read-ahead (eta.screening.service).
+SCREENING_QUERY = select(ApplicationChip.id).where(
+    ApplicationChip.application_id == bindparam("id")
+)
+
+
+def screening_query(application_id: int) -> tuple[Any, dict[str, Any]]:
+    """The query of an application's chip row id for screening, with its parameters."""
+    return SCREENING_QUERY, {"id": application_id}
 
 
 def chip_row(session: SessionLike, application_id: int) -> ApplicationChip | None:

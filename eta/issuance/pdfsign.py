@@ -9,12 +9,15 @@ ETSI.CAdES.detached, PAdES baseline B-B, made with pyHanko.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -26,6 +29,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+T = TypeVar("T")
 
 SIGNATURE_FIELD = "AuthorisationSignature"
 # What an agency's CA may call a document-signing certificate: one of these key usages.
@@ -163,10 +168,26 @@ def sign_pdf(pdf: bytes, identity: PdfSigningIdentity, reason: str | None = None
         name=identity.organisation,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
-    output = PdfSigner(metadata, identity.signer).sign_pdf(
-        writer, bytes_reserved=identity.bytes_reserved
+    output = outside_event_loop(
+        lambda: PdfSigner(metadata, identity.signer).sign_pdf(
+            writer, bytes_reserved=identity.bytes_reserved
+        )
     )
     return bytes(output.getbuffer())
+
+
+def outside_event_loop(work: Callable[[], T]) -> T:
+    """Run ``work`` (pyhanko's synchronous calls, which call asyncio.run) where it can run.
+
+    In a thread whose event loop is running (a host with asyncio, Playwright's sync API in
+    tests) asyncio.run refuses: the work then runs on a short-lived thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
 
 
 # --- the development chain ----------------------------------------------------------------

@@ -15,6 +15,7 @@ raises: screening records `check_failed` and refers. No chip: nothing to check.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,8 +119,15 @@ def check_chip(
     photo: PhotoSettings | None,
     settings: ChipSettings,
     now: dt.datetime,
+    present: Sequence[Any] | None = None,
 ) -> list[ChipFinding]:
-    """Passive authentication of the application's chip, and its face against the photo."""
+    """Passive authentication of the application's chip, and its face against the photo.
+
+    ``present``: the rows of :func:`eta.chip.store.screening_query` when they were read ahead
+    with the other checks' queries (an application without a chip then costs no query here).
+    """
+    if present is not None and not present:
+        return []
     row = chip_store.chip_row(session, application.id)
     if row is None:
         return []

@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, case, func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eta import applications
+from eta.chip import store as chip_store
 from eta.chip.settings import ChipSettings
 from eta.documents import normalise_document_number
 from eta.identity import store
@@ -420,6 +421,7 @@ def chip_check(ctx: ScreeningContext) -> list[Finding]:
             ctx.photo_settings,
             ctx.chip_settings or ChipSettings(),
             utcnow(),
+            present=ctx.prefetched.pop(CheckName.CHIP, None),
         )
     ]
 
@@ -511,6 +513,7 @@ def _prefetch(ctx: ScreeningContext, checks: list[CheckName]) -> bool:
         CheckName.RULE: lambda: (_RULES_QUERY, {}),
         CheckName.HISTORY: lambda: history.others_query(a),
         CheckName.FACE: lambda: store.screening_query(a.id),
+        CheckName.CHIP: lambda: chip_store.screening_query(a.id),
     }
     wanted = [name for name in checks if name in queries]
     if len(wanted) < 2:

@@ -26,7 +26,12 @@ from pyhanko_certvalidator import ValidationContext
 from config import ConfigurationError, load_settings
 from eta import authorisations
 from eta.authorisations import pdf_signing
-from eta.issuance.pdfsign import DevelopmentChain, development_paths, make_development_chain
+from eta.issuance.pdfsign import (
+    DevelopmentChain,
+    development_paths,
+    make_development_chain,
+    outside_event_loop,
+)
 from eta.models import Application, Authorisation
 from tests.authorisations.test_issuing_jobs import _path, approved, issue  # noqa: F401
 
@@ -62,7 +67,7 @@ def test_the_downloaded_pdf_is_signed_by_the_configured_certificate(
     context = ValidationContext(
         trust_roots=[load_cert_from_pemder(str(signing_chain.root))], allow_fetching=False
     )
-    status = validate_pdf_signature(signature, context)
+    status = outside_event_loop(lambda: validate_pdf_signature(signature, context))
     assert status.bottom_line and status.trusted
     assert status.coverage is SignatureCoverageLevel.ENTIRE_FILE
     assert status.signing_cert.subject.native["organization_name"] == ORGANISATION

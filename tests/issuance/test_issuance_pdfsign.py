@@ -38,6 +38,7 @@ from eta.issuance.pdfsign import (
     PdfSigningIdentity,
     load_identity,
     make_development_chain,
+    outside_event_loop,
     sign_pdf,
 )
 from eta.issuance.tokens import AuthorisationClaims, issue
@@ -93,7 +94,7 @@ def _status(pdf: bytes, chain: DevelopmentChain, trusted: bool = True) -> PdfSig
     (signature,) = reader.embedded_signatures
     roots = [load_cert_from_pemder(str(chain.root))] if trusted else []
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
-    return validate_pdf_signature(signature, context)
+    return outside_event_loop(lambda: validate_pdf_signature(signature, context))
 
 
 def _pdfsig(pdf: bytes, tmp_path: Path, nss_dir: Path | None = None) -> str:

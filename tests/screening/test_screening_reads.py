@@ -65,16 +65,16 @@ def test_the_checks_read_ahead_together_and_find_the_same(
         ("history", "earlier_refusal"),
     ]
     if session.get_bind().dialect.name == "postgresql":
-        # All five queries (the face check's photo row too) went to the server in one batch,
-        # outside SQLAlchemy's statements.
+        # All six queries (the face check's photo row and the chip check's row too) went to the
+        # server in one batch, outside SQLAlchemy's statements.
         assert statements == []
     else:
-        assert len(statements) == 5  # nothing to batch: one query per check
+        assert len(statements) == 6  # nothing to batch: one query per check
     session.rollback()
     monkeypatch.setattr(service, "fetch_together", lambda session, queries: None)
     one_by_one, statements = _screen(session, application)
     assert one_by_one == found
-    assert len(statements) == 5
+    assert len(statements) == 6
 
 
 def test_a_query_that_fails_in_the_batch_fails_only_its_own_check(
