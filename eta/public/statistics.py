@@ -12,9 +12,9 @@ import statistics
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from eta.models import Application, ApplicationEvent, ApplicationStatus
+from eta.models.base import SessionLike
 
 _DECIDED = (ApplicationStatus.APPROVED.value, ApplicationStatus.REFUSED.value)
 
@@ -55,7 +55,7 @@ def _count(n: int, minimum: int) -> Cell:
     return Cell(float(n) if n >= minimum else None)
 
 
-def monthly_by_nationality(session: Session, minimum: int) -> list[Row]:
+def monthly_by_nationality(session: SessionLike, minimum: int) -> list[Row]:
     """Applications, approvals, refusals and median days to decision, per submission month and
     nationality, newest month first; counts below `minimum` and medians over fewer than
     `minimum` decisions are suppressed."""
