@@ -505,6 +505,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # Behind one nginx or load balancer: 1. Without it every per-address rate limit would
         # count the proxy's address, so one busy hour would lock out every traveller.
         "ETA_TRUSTED_PROXIES": _integer(environ, "ETA_TRUSTED_PROXIES", 0),
+        # The public statistics page shows no count below this, nor a median over fewer cases:
+        # small cells could point at a person (statistical disclosure control).
+        "ETA_STATS_MIN_COUNT": _whole_number(environ, "ETA_STATS_MIN_COUNT", 10),
         # Rate limits per client address (flask-limiter syntax), shared across processes
         # through Redis: the applications API, the status API and page, the emailed resume
         # link ("save and come back later") and the public /verify page.

@@ -17,6 +17,7 @@ from eta.countries import country_name_in
 from eta.extensions import configured_limit, db, limiter
 from eta.issuance.qr import qr_png, qr_svg
 from eta.issuance.tokens import VerificationResult
+from eta.public import statistics
 from eta.public.forms import VerifyForm
 from eta.public.openapi import JWKS_MEDIA_TYPE
 from eta.web.i18n import localise_digits
@@ -188,4 +189,20 @@ def verify() -> str:
         headline=headline,
         explanation=explanation,
         claims=claims,
+    )
+
+
+@blueprint.get("/statistics")
+def statistics_page() -> str:
+    """Public statistics: applications and decisions per month and nationality, small cells
+    suppressed (ETA_STATS_MIN_COUNT)."""
+    minimum = int(current_app.config["ETA_STATS_MIN_COUNT"])
+    language = str(get_locale() or "en")
+    rows = statistics.monthly_by_nationality(db.session, minimum)
+    return render_template(
+        "public/statistics.html",
+        rows=rows,
+        minimum=minimum,
+        country=lambda code: country_name_in(code, language),
+        month=lambda day: format_date(day, "MMMM y"),
     )
