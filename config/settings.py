@@ -347,8 +347,9 @@ def _pdf_signing_settings(
 
     Production without a certificate and key still starts (SPEC §2 lists what it refuses
     to start without) but says at start-up, as an error, that its PDFs are unsigned: a border
-    guard cannot tell those from a forgery (docs/issuance.md). Elsewhere they default to the development chain `eta keys pdf-certificate` writes into
-    ETA_KEYS_DIR/pdf; without it PDFs are issued unsigned, with a warning in the log.
+    guard cannot tell those from a forgery (docs/issuance.md). Elsewhere they default to the
+    development chain `eta keys pdf-certificate` writes into ETA_KEYS_DIR/pdf; without it PDFs
+    are issued unsigned, with a warning in the log.
     """
     cert = environ.get("ETA_PDF_SIGNING_CERT", "").strip()
     key = environ.get("ETA_PDF_SIGNING_KEY", "").strip()
