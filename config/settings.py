@@ -502,6 +502,13 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # replays.
         "ETA_DASHBOARD_DAYS": _whole_number(environ, "ETA_DASHBOARD_DAYS", 30),
         "ETA_RULE_DRY_RUN_SIZE": _whole_number(environ, "ETA_RULE_DRY_RUN_SIZE", 2000),
+        # The dashboard's staffing plan (eta/officer/staffing.py): minutes of officer time one
+        # referred case takes, and the hours one officer on the rota gives the queue per day
+        # (a 7.5-hour working day by default; lower it for meetings, training and leave).
+        "ETA_CASE_MINUTES": _non_negative(environ, "ETA_CASE_MINUTES", 20.0),
+        "ETA_ROTA_HOURS_PER_OFFICER_PER_DAY": _non_negative(
+            environ, "ETA_ROTA_HOURS_PER_OFFICER_PER_DAY", 7.5
+        ),
         # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to believe (0: none).
         # Behind one nginx or load balancer: 1. Without it every per-address rate limit would
         # count the proxy's address, so one busy hour would lock out every traveller.

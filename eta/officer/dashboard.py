@@ -24,6 +24,7 @@ from eta.models import (
     ScreeningRun,
 )
 from eta.models.base import SessionLike
+from eta.officer import staffing
 from eta.officer.blueprint import blueprint, role_required
 from eta.screening.rules import AGE_BANDS, age_band
 from eta.timeutil import utcnow
@@ -267,4 +268,25 @@ def dashboard() -> str:
             title=f"Referral rate by {name.replace('_', ' ')}",
             percent=True,
         )
-    return render_template("officer/dashboard.html", board=board, charts=charts)
+    today = utcnow().date()
+    plan = staffing.plan(
+        staffing.referral_history(db.session, today),
+        today,
+        officers=staffing.active_officers(db.session),
+        case_minutes=float(current_app.config["ETA_CASE_MINUTES"]),
+        hours_per_officer_per_day=float(current_app.config["ETA_ROTA_HOURS_PER_OFFICER_PER_DAY"]),
+    )
+    start = today - dt.timedelta(days=staffing.HISTORY_DAYS)
+    yesterday = today - dt.timedelta(days=1)
+    groups = {
+        by: staffing.group_forecasts(staffing.group_volumes(db.session, start, yesterday, by))
+        for by in staffing.GROUPINGS
+    }
+    return render_template(
+        "officer/dashboard.html",
+        board=board,
+        charts=charts,
+        plan=plan,
+        groups=groups,
+        min_history_days=staffing.MIN_HISTORY_DAYS,
+    )

@@ -70,16 +70,11 @@ def daily_volumes(
     return [per_day_submitted[d] for d in days], [per_day_referred[d] for d in days]
 
 
-def forecast(
-    history: Sequence[float],
-    horizon: int = HORIZON,
-    level: float = 0.9,
-    *,
-    repetitions: int = 500,
-    seed: int = 0,
-) -> Forecast:
-    """Forecast `horizon` days after `history` (at least two weeks of daily totals) with a
-    weekly-seasonal Holt-Winters model; the interval holds `level` of simulated futures."""
+def _simulate(
+    history: Sequence[float], horizon: int, repetitions: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit the weekly-seasonal model to `history`; its point forecast and simulated futures
+    (one row per day, one column per path)."""
     if len(history) < 2 * WEEK:
         raise ValueError("a forecast needs at least two weeks of history")
     model = ExponentialSmoothing(
@@ -102,6 +97,20 @@ def forecast(
         ),
         dtype=float,
     ).reshape(horizon, repetitions)
+    return mean, paths
+
+
+def forecast(
+    history: Sequence[float],
+    horizon: int = HORIZON,
+    level: float = 0.9,
+    *,
+    repetitions: int = 500,
+    seed: int = 0,
+) -> Forecast:
+    """Forecast `horizon` days after `history` (at least two weeks of daily totals) with a
+    weekly-seasonal Holt-Winters model; the interval holds `level` of simulated futures."""
+    mean, paths = _simulate(history, horizon, repetitions, seed)
     tail = (1 - level) / 2
     # Volumes are counts: neither the forecast nor its interval goes below zero.
     return Forecast(
@@ -149,4 +158,32 @@ def backtest(
         coverage=inside / checked,
         level=level,
         origins=len(cuts),
+    )
+
+
+def summed_forecast(
+    history: Sequence[float],
+    periods: int = HORIZON // WEEK,
+    period: int = WEEK,
+    level: float = 0.9,
+    *,
+    repetitions: int = 500,
+    seed: int = 0,
+) -> Forecast:
+    """Forecast the totals of each of the next `periods` blocks of `period` days (by default
+    the four weeks ahead) after daily `history`.
+
+    The interval is taken over each simulated path's sum, not by adding daily bounds (which
+    would be far too wide: bad days and good days within a block partly cancel).
+    """
+    horizon = periods * period
+    mean, paths = _simulate(history, horizon, repetitions, seed)
+    # Counts per day cannot go below zero, so neither can a path's day before it is summed.
+    sums = np.clip(paths, 0, None).reshape(periods, period, repetitions).sum(axis=1)
+    tail = (1 - level) / 2
+    return Forecast(
+        mean=np.clip(mean, 0, None).reshape(periods, period).sum(axis=1).tolist(),
+        lower=np.quantile(sums, tail, axis=1).tolist(),
+        upper=np.quantile(sums, 1 - tail, axis=1).tolist(),
+        level=level,
     )
