@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from eta.extensions import db
-from eta.models import Application, Officer
+from eta.models import Application, ApplicationEvent, Officer
 from eta.officer import staffing
 from tests.factories import submitted_application
-from tests.officer.conftest import Staff
+from tests.officer.conftest import Staff, referred_case
 
 SignedIn = Callable[..., tuple[FlaskClient, Staff]]
 
@@ -133,3 +134,47 @@ def test_the_dashboard_shows_the_staffing_section(app: Flask, signed_in: SignedI
     assert "20 minutes a case" in page
     assert "Not enough history to forecast: 0 days of referrals, at least 56 needed." in page
     assert "No group has enough history to forecast yet." in page
+
+
+def test_the_dashboard_shows_the_plan_once_there_is_history(
+    app: Flask, signed_in: SignedIn
+) -> None:
+    """Nine weeks of real referrals (back-dated): the table, the backtest and both groupings."""
+    client, _supervisor = signed_in("supervisor")
+    signed_in("officer")
+    signed_in("officer")
+    now = dt.datetime.now(dt.UTC)
+    rng = np.random.default_rng(5)
+    with app.app_context():
+        n = 0
+        for days_ago in range(1, 64):
+            # One to three referrals a weekday, one or two at weekends: a weekly pattern with
+            # noise (a noiseless series would give zero-width intervals and no MASE scale).
+            weekend = (now - dt.timedelta(days=days_ago)).weekday() >= 5
+            for _ in range(int(rng.integers(1, 3 if weekend else 4))):
+                n += 1
+                case = referred_case(
+                    db.session,
+                    nationality="FRA" if n % 3 else "JPN",
+                    passport_number=f"H{n:07d}",
+                    passport_number_normalised=f"H{n:07d}",
+                )
+                moment = now - dt.timedelta(days=days_ago)
+                case.created_at = moment
+                for event in db.session.scalars(
+                    select(ApplicationEvent).where(ApplicationEvent.application_id == case.id)
+                ):
+                    event.at = moment
+        db.session.commit()
+
+    page = client.get("/officer/dashboard").get_data(as_text=True)
+
+    assert 'id="staffing-weeks"' in page
+    assert "against the rota: 2 active officers at 7.5 hours a day each" in page
+    # Two officers at 7.5 hours for seven days, in every week's row.
+    assert page.count('<td class="eta-table--numeric">105.0</td>') == 4
+    assert 'id="staffing-backtest"' in page and "rolling backtests" in page
+    assert 'id="forecast-nationality"' in page
+    assert '<th scope="row">FRA</th>' in page and '<th scope="row">JPN</th>' in page
+    assert 'id="forecast-channel"' in page and '<th scope="row">web</th>' in page
+    assert "Not enough history" not in page
