@@ -130,7 +130,7 @@ def test_the_dashboard_shows_the_staffing_section(app: Flask, signed_in: SignedI
     page = client.get("/officer/dashboard").get_data(as_text=True)
 
     assert 'id="staffing"' in page
-    assert "against the rota: 1 active officers at 7.5 hours a day each" in page
+    assert "against the rota (active officers: 1, at 7.5 hours a day each)" in page
     assert "20 minutes a case" in page
     assert "Not enough history to forecast: 0 days of referrals, at least 56 needed." in page
     assert "No group has enough history to forecast yet." in page
@@ -170,7 +170,7 @@ def test_the_dashboard_shows_the_plan_once_there_is_history(
     page = client.get("/officer/dashboard").get_data(as_text=True)
 
     assert 'id="staffing-weeks"' in page
-    assert "against the rota: 2 active officers at 7.5 hours a day each" in page
+    assert "against the rota (active officers: 2, at 7.5 hours a day each)" in page
     # Two officers at 7.5 hours for seven days, in every week's row.
     assert page.count('<td class="eta-table--numeric">105.0</td>') == 4
     assert 'id="staffing-backtest"' in page and "rolling backtests" in page
