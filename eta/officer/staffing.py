@@ -7,6 +7,7 @@ intervals and hours go out; officers are counted, not named.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,21 @@ def active_officers(session: SessionLike) -> int:
     )
 
 
+# Fitting is what the dashboard costs (about 1.7 s for the plan and ten groups). Each fit is
+# kept for the series it was made from; the series end yesterday, so they change once a day (or
+# when a late row lands): the key is the data itself, nothing to invalidate by hand.
+@functools.lru_cache(maxsize=128)
+def _summed_forecast(
+    values: tuple[float, ...], periods: int, period: int, level: float
+) -> fc.Forecast:
+    return fc.summed_forecast(values, periods, period, level)
+
+
+@functools.lru_cache(maxsize=16)
+def _backtest(values: tuple[float, ...], origins: int, level: float) -> fc.Backtest:
+    return fc.backtest(values, origins=origins, level=level)
+
+
 def plan(
     referrals: Sequence[float],
     first_day: dt.date,
@@ -101,7 +117,7 @@ def plan(
         return Staffing(
             officers, case_minutes, hours_per_officer_per_day, len(values), [], None, level
         )
-    weekly = fc.summed_forecast(values, level=level)
+    weekly = _summed_forecast(tuple(values), fc.HORIZON // fc.WEEK, fc.WEEK, level)
     available = officers * hours_per_officer_per_day * fc.WEEK
     weeks = [
         Week(
@@ -119,7 +135,7 @@ def plan(
     ]
     # As many rolling origins a week apart as the history allows, up to eight.
     origins = min(8, (len(values) - fc.HORIZON - 3 * fc.WEEK) // fc.WEEK + 1)
-    checked = fc.backtest(values, origins=origins, level=level) if origins >= 1 else None
+    checked = _backtest(tuple(values), origins, level) if origins >= 1 else None
     return Staffing(
         officers, case_minutes, hours_per_officer_per_day, len(values), weeks, checked, level
     )
@@ -159,7 +175,7 @@ def group_forecasts(
             trimmed.pop(0)
         if len(trimmed) < MIN_HISTORY_DAYS:
             continue
-        total = fc.summed_forecast(trimmed, periods=1, period=fc.HORIZON, level=level)
+        total = _summed_forecast(tuple(trimmed), 1, fc.HORIZON, level)
         result.append(
             GroupForecast(group, sum(values), total.mean[0], total.lower[0], total.upper[0])
         )
