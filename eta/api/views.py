@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -13,6 +13,9 @@ from eta.api.openapi import openapi_document
 from eta.extensions import configured_limit, csrf, db, limiter
 from eta.web.problems import PROBLEM_BASE, Problem, validation_problem
 from eta.web.urls import public_url
+
+if TYPE_CHECKING:
+    from eta.models import Application
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,20 @@ def application_status() -> Response:
     """Status of an application, for whoever knows its reference, passport number and birth date."""
     body = json_object()
     errors: dict[str, list[str]] = {}
+    details = _traveller_details(body, errors)
+    if errors:
+        raise validation_problem(errors)
+
+    from eta.applications.lookup import status_document
+
+    application = _identified_application(*details)
+    return jsonify(status_document(application, public_url("traveller.status")))
+
+
+def _traveller_details(
+    body: dict[str, Any], errors: dict[str, list[str]]
+) -> tuple[str, str, dt.date | None]:
+    """The reference, passport number and birth date a traveller identifies with (errors noted)."""
     reference = _text(body, "reference", errors, "Enter your application reference.")
     passport = _text(body, "passport_number", errors, "Enter your passport number.")
     born = _text(body, "date_of_birth", errors, "Enter your date of birth.")
@@ -126,10 +143,14 @@ def application_status() -> Response:
             errors.setdefault("date_of_birth", []).append(
                 "Date of birth must be a real date written as YYYY-MM-DD."
             )
-    if errors:
-        raise validation_problem(errors)
+    return reference, passport, birth_date
 
-    from eta.applications.lookup import find_application, status_document
+
+def _identified_application(
+    reference: str, passport: str, birth_date: dt.date | None
+) -> Application:
+    """The application those details identify; a 404 problem when none does."""
+    from eta.applications.lookup import find_application
 
     assert birth_date is not None  # noqa: S101  (errors above otherwise)
     application = find_application(reference, passport, birth_date)
@@ -140,7 +161,7 @@ def application_status() -> Response:
             "We could not find an application with those details.",
             type_=PROBLEM_BASE + "not-found",
         )
-    return jsonify(status_document(application, public_url("traveller.status")))
+    return application
 
 
 def _optional_text(body: dict[str, Any], field: str, errors: dict[str, list[str]]) -> str | None:
@@ -161,37 +182,19 @@ def request_review() -> tuple[Response, int]:
     Once per refusal, within ETA_REVIEW_WINDOW_DAYS; 202 with the application's new status.
     """
     from eta.applications import review
-    from eta.applications.lookup import aware, find_application
+    from eta.applications.lookup import aware
 
     body = json_object()
     errors: dict[str, list[str]] = {}
-    reference = _text(body, "reference", errors, "Enter your application reference.")
-    passport = _text(body, "passport_number", errors, "Enter your passport number.")
-    born = _text(body, "date_of_birth", errors, "Enter your date of birth.")
+    details = _traveller_details(body, errors)
     grounds = _optional_text(body, "grounds", errors)
     statement = _optional_text(body, "statement", errors)
     for field, messages in review.review_errors(grounds, statement).items():
         if field not in errors:
             errors[field] = [str(message) for message in messages]
-    birth_date: dt.date | None = None
-    if born:
-        try:
-            birth_date = dt.date.fromisoformat(born)
-        except ValueError:
-            errors.setdefault("date_of_birth", []).append(
-                "Date of birth must be a real date written as YYYY-MM-DD."
-            )
     if errors:
         raise validation_problem(errors)
-    assert birth_date is not None  # noqa: S101  (errors above otherwise)
-    application = find_application(reference, passport, birth_date)
-    if application is None:
-        raise Problem(
-            404,
-            "Not Found",
-            "We could not find an application with those details.",
-            type_=PROBLEM_BASE + "not-found",
-        )
+    application = _identified_application(*details)
     try:
         found = review.request_review(
             db.session, application, grounds=grounds or "", statement=statement
